@@ -1,0 +1,66 @@
+//! SQL surface of the schema-evolution core: merge, type rules, breaking changes.
+
+use crate::breaking::{self, Change};
+use crate::errors::raise_schema;
+use crate::jsonb::{Builder, Jsonb};
+use crate::merge::deep_merge;
+use crate::types;
+use pgrx::prelude::*;
+
+/// Objects merge recursively; otherwise `b` wins. Arrays are replaced.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn jsonb_deep_merge(a: Jsonb, b: Jsonb) -> Jsonb {
+    deep_merge(a, b)
+}
+
+/// Can every value of `old_type` be held by `new_type` without loss?
+#[pg_extern(immutable, strict, parallel_safe)]
+fn is_type_compatible(old_type: &str, new_type: &str) -> bool {
+    types::is_compatible(old_type, new_type)
+}
+
+/// `{"compatible", "backward", "forward", "rewrite", "lossy"}` for a column type change.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn type_change_info(old_type: &str, new_type: &str) -> Jsonb {
+    let info = types::change_info(old_type, new_type);
+    let mut b = Builder::new();
+    b.begin_object();
+    b.bool_member("compatible", info.compatible());
+    b.bool_member("backward", info.backward);
+    b.bool_member("forward", info.forward);
+    b.str_member("rewrite", info.rewrite.as_str());
+    b.bool_member("lossy", info.lossy());
+    b.end_object();
+    b.finish()
+}
+
+/// The changes from `old_schema` to `new_schema` that can break readers or writers.
+#[pg_extern(immutable, parallel_safe)]
+fn detect_breaking_changes(old_schema: Option<Jsonb>, new_schema: Option<Jsonb>) -> Jsonb {
+    let changes = breaking::detect(old_schema.as_ref().map(Jsonb::root), new_schema.as_ref().map(Jsonb::root))
+        .unwrap_or_else(|e| raise_schema(e));
+    changes_to_jsonb(&changes)
+}
+
+/// Render changes as the reference does: one object per change, jsonb key order.
+pub fn changes_to_jsonb(changes: &[Change]) -> Jsonb {
+    let mut b = Builder::new();
+    b.begin_array();
+    for c in changes {
+        b.begin_object();
+        b.str_member("type", c.kind.as_str());
+        b.str_member("entity", c.entity);
+        if let Some(f) = c.field {
+            b.str_member("field", f);
+        }
+        if let Some((old, new)) = &c.types {
+            b.str_member("old_type", old);
+            b.str_member("new_type", new);
+        }
+        b.str_member("severity", c.severity());
+        b.str_member("description", &c.description);
+        b.end_object();
+    }
+    b.end_array();
+    b.finish()
+}
