@@ -29,7 +29,7 @@ shared_buffers = 256MB
 CONF
     fi
     if ! as_postgres "$bindir/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
-        as_postgres "$bindir/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w start >/dev/null
+        as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$bindir/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w start >/dev/null
     fi
     echo "cluster running: psql -h 127.0.0.1 -p $port -U postgres   (data in $pgdata)"
     ;;

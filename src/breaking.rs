@@ -5,7 +5,7 @@
 //! same order; `FIELD_REQUIRED_ADDED` changes, which the reference never reports,
 //! come after all of them. Malformed shapes are refused with the JSON path.
 
-use crate::json_view::{parse_pg_bool, JsonView};
+use crate::json_view::{key_order, parse_pg_bool, JsonView};
 use crate::types;
 use std::borrow::Cow;
 
@@ -70,7 +70,16 @@ impl SchemaError {
 }
 
 /// Append a key to a JSON path, quoting it unless it is a plain identifier.
+/// Keys past 60 characters are shortened so messages stay readable.
 pub fn path_key(path: &str, key: &str) -> String {
+    let short;
+    let key = match key.char_indices().nth(60) {
+        Some((cut, _)) => {
+            short = format!("{}...", &key[..cut]);
+            short.as_str()
+        }
+        None => key,
+    };
     let plain = !key.is_empty()
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !key.starts_with(|c: char| c.is_ascii_digit());
@@ -121,125 +130,143 @@ pub fn nullable<'a, V: JsonView<'a>>(field: V, path: &str) -> Result<Option<bool
     })
 }
 
-/// One validated entity: its name, definition path and fields (if any).
-struct Entity<'a, V> {
+/// A field definition, read once.
+struct Field<'a> {
     name: &'a str,
-    path: String,
-    fields: Option<V>,
+    ty: Option<Cow<'a, str>>,
+    nullable: Option<bool>,
+    has_default: bool,
 }
 
-/// Every entity of a schema, each field definition checked to be an object with a
-/// readable `nullable`.
-fn validated<'a, V: JsonView<'a>>(ents: Option<V>) -> Result<Vec<Entity<'a, V>>, SchemaError> {
-    let Some(ents) = ents else { return Ok(Vec::new()) };
-    let base = "$.entities";
+/// An entity definition; `fields` is `None` when it has no `fields` key.
+struct Entity<'a> {
+    name: &'a str,
+    fields: Option<Vec<Field<'a>>>,
+}
+
+/// Every entity of a schema's `entities` object, each definition checked. Paths are
+/// only built when something is wrong.
+fn read_entities<'a, V: JsonView<'a>>(ents: Option<V>) -> Result<Option<Vec<Entity<'a>>>, SchemaError> {
+    let Some(ents) = ents else { return Ok(None) };
+    let entity_path = |name: &str| path_key("$.entities", name);
     let mut out = Vec::new();
     for (name, def) in ents.entries() {
-        let path = path_key(base, name);
-        let fields = fields(def, &path)?;
-        if let Some(fs) = fields {
-            let fpath = path_key(&path, "fields");
-            for (fname, fdef) in fs.entries() {
-                let p = path_key(&fpath, fname);
-                if !fdef.is_object() {
-                    return Err(malformed(p, "a field definition", fdef.kind().name()));
-                }
-                nullable(fdef, &p)?;
+        let Some(fs) = fields(def, "").map_err(|e| SchemaError { path: format!("{}{}", entity_path(name), e.path), ..e })? else {
+            out.push(Entity { name, fields: None });
+            continue;
+        };
+        let mut list = Vec::new();
+        for (fname, fdef) in fs.entries() {
+            let field_path = || path_key(&path_key(&entity_path(name), "fields"), fname);
+            if !fdef.is_object() {
+                return Err(malformed(field_path(), "a field definition", fdef.kind().name()));
             }
+            let nullable = nullable(fdef, "").map_err(|e| SchemaError { path: format!("{}{}", field_path(), e.path), ..e })?;
+            list.push(Field {
+                name: fname,
+                ty: fdef.get("type").and_then(|t| t.text()),
+                nullable,
+                has_default: fdef.get("default").is_some(),
+            });
         }
-        out.push(Entity { name, path, fields });
+        out.push(Entity { name, fields: Some(list) });
     }
-    Ok(out)
+    Ok(Some(out))
+}
+
+/// Pair up two lists sorted in jsonb key order: `(left, Some(right))` where the names match.
+fn join<'l, 'r, L, R>(left: &'l [L], right: &'r [R], lname: impl Fn(&L) -> &str, rname: impl Fn(&R) -> &str) -> Vec<(&'l L, Option<&'r R>)> {
+    let mut out = Vec::with_capacity(left.len());
+    let mut j = 0;
+    for l in left {
+        let key = lname(l);
+        while j < right.len() && key_order(rname(&right[j]).as_bytes(), key.as_bytes()).is_lt() {
+            j += 1;
+        }
+        let hit = right.get(j).filter(|r| rname(r) == key);
+        out.push((l, hit));
+    }
+    out
 }
 
 /// `detect_breaking_changes(old_schema, new_schema)`.
 pub fn detect<'a, V: JsonView<'a>>(old: Option<V>, new: Option<V>) -> Result<Vec<Change<'a>>, SchemaError> {
-    let old_entities = entities(old).and_then(validated).map_err(|e| e.on("old_schema"))?;
-    let new_ents = entities(new).map_err(|e| e.on("new_schema"))?;
-    validated(new_ents).map_err(|e| e.on("new_schema"))?;
+    let old_entities = entities(old).and_then(read_entities).map_err(|e| e.on("old_schema"))?.unwrap_or_default();
+    let new_entities = entities(new).and_then(read_entities).map_err(|e| e.on("new_schema"))?;
     let mut changes = Vec::new();
 
     // The reference compares against a missing `entities` with SQL NULL logic, which
     // reports nothing; so do we.
-    let Some(new_ents) = new_ents else { return Ok(changes) };
+    let Some(new_entities) = new_entities else { return Ok(changes) };
+    let entity_pairs = join(&old_entities, &new_entities, |e| e.name, |e| e.name);
 
-    for e in &old_entities {
-        if new_ents.get(e.name).is_none() {
+    for (e, _) in entity_pairs.iter().filter(|(_, n)| n.is_none()) {
+        changes.push(Change {
+            kind: ChangeKind::EntityRemoved,
+            entity: e.name,
+            field: None,
+            types: None,
+            high: true,
+            description: format!("Entity {} was removed", e.name),
+        });
+    }
+
+    // Entities on both sides whose new definition has fields, with their field pairs.
+    let mut both = Vec::new();
+    for (old_e, new_e) in &entity_pairs {
+        let Some(new_fields) = new_e.and_then(|n| n.fields.as_ref()) else { continue };
+        let old_fields = old_e.fields.as_deref().unwrap_or_default();
+        both.push((old_e.name, join(old_fields, new_fields, |f| f.name, |f| f.name), new_fields, old_fields));
+    }
+
+    for (entity, pairs, _, _) in &both {
+        for (f, _) in pairs.iter().filter(|(_, n)| n.is_none()) {
             changes.push(Change {
-                kind: ChangeKind::EntityRemoved,
-                entity: e.name,
-                field: None,
+                kind: ChangeKind::FieldRemoved,
+                entity,
+                field: Some(f.name),
                 types: None,
                 high: true,
-                description: format!("Entity {} was removed", e.name),
+                description: format!("Field {} was removed from {entity}", f.name),
             });
         }
-    }
-
-    // Pairs of (old entity, new fields) present on both sides.
-    let mut pairs = Vec::new();
-    for e in &old_entities {
-        let Some(new_def) = new_ents.get(e.name) else { continue };
-        let Some(new_fields) = fields(new_def, &e.path).map_err(|x| x.on("new_schema"))? else { continue };
-        pairs.push((e, new_fields));
-    }
-
-    for (e, new_fields) in &pairs {
-        let Some(old_fields) = e.fields else { continue };
-        let old_list = old_fields.entries();
-        for (f, _) in &old_list {
-            if new_fields.get(f).is_none() {
-                changes.push(Change {
-                    kind: ChangeKind::FieldRemoved,
-                    entity: e.name,
-                    field: Some(f),
-                    types: None,
-                    high: true,
-                    description: format!("Field {f} was removed from {}", e.name),
-                });
-            }
-        }
-        for (f, old_def) in &old_list {
-            let Some(new_def) = new_fields.get(f) else { continue };
-            let ot = old_def.get("type").and_then(|t| t.text());
-            let nt = new_def.get("type").and_then(|t| t.text());
-            if let (Some(ot), Some(nt)) = (ot, nt) {
+        for (old_f, new_f) in pairs {
+            let Some(new_f) = new_f else { continue };
+            if let (Some(ot), Some(nt)) = (&old_f.ty, &new_f.ty) {
                 if ot != nt {
                     changes.push(Change {
                         kind: ChangeKind::FieldTypeChanged,
-                        entity: e.name,
-                        field: Some(f),
-                        high: !types::is_compatible(&ot, &nt),
+                        entity,
+                        field: Some(old_f.name),
+                        high: !types::is_compatible(ot, nt),
                         description: format!("Field type changed from {ot} to {nt}"),
-                        types: Some((ot, nt)),
+                        types: Some((ot.clone(), nt.clone())),
                     });
                 }
             }
-            // Already validated, so the paths are only needed for the signature.
-            if nullable(*old_def, "")? == Some(true) && nullable(new_def, "")? == Some(false) {
+            if old_f.nullable == Some(true) && new_f.nullable == Some(false) {
                 changes.push(Change {
                     kind: ChangeKind::FieldNullabilityChanged,
-                    entity: e.name,
-                    field: Some(f),
+                    entity,
+                    field: Some(old_f.name),
                     types: None,
                     high: true,
-                    description: format!("Field {f} is no longer nullable"),
+                    description: format!("Field {} is no longer nullable", old_f.name),
                 });
             }
         }
     }
 
-    for (e, new_fields) in &pairs {
-        for (f, def) in new_fields.entries() {
-            let is_new = e.fields.is_none_or(|old| old.get(f).is_none());
-            if is_new && nullable(def, "")? == Some(false) && def.get("default").is_none() {
+    for (entity, _, new_fields, old_fields) in &both {
+        for (f, old) in join(new_fields, old_fields, |f| f.name, |f| f.name) {
+            if old.is_none() && f.nullable == Some(false) && !f.has_default {
                 changes.push(Change {
                     kind: ChangeKind::FieldRequiredAdded,
-                    entity: e.name,
-                    field: Some(f),
+                    entity,
+                    field: Some(f.name),
                     types: None,
                     high: true,
-                    description: format!("Required field {f} was added to {} without a default", e.name),
+                    description: format!("Required field {} was added to {entity} without a default", f.name),
                 });
             }
         }

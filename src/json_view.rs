@@ -31,7 +31,7 @@ pub trait JsonView<'a>: Copy {
     fn kind(&self) -> Kind;
     /// The value under `key` when this is an object.
     fn get(&self, key: &str) -> Option<Self>;
-    /// An object's entries in storage order (for jsonb: shorter keys first, then bytewise).
+    /// An object's entries in jsonb key order (`key_order`): shorter keys first, then bytewise.
     fn entries(&self) -> Vec<(&'a str, Self)>;
     /// The `->>` text of this value: strings unquoted, JSON null as `None`.
     fn text(&self) -> Option<Cow<'a, str>>;
@@ -41,17 +41,22 @@ pub trait JsonView<'a>: Copy {
     }
 }
 
+/// jsonb's key order: shorter first, then bytewise.
+pub fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
 /// PostgreSQL's `text::boolean` rules (`boolin`): trimmed, case-insensitive, unique
 /// prefixes of true/false/yes/no, on/off, 1/0.
 pub fn parse_pg_bool(s: &str) -> Option<bool> {
-    let v = s.trim_matches(|c: char| c.is_ascii_whitespace()).to_ascii_lowercase();
-    let prefix_of = |word: &str| !v.is_empty() && word.starts_with(v.as_str());
-    match v.as_bytes().first()? {
+    let v = s.trim_matches(|c: char| c.is_ascii_whitespace()).as_bytes();
+    let prefix_of = |word: &str| !v.is_empty() && v.len() <= word.len() && v.eq_ignore_ascii_case(&word.as_bytes()[..v.len()]);
+    match v.first()?.to_ascii_lowercase() {
         b't' if prefix_of("true") => Some(true),
         b'f' if prefix_of("false") => Some(false),
         b'y' if prefix_of("yes") => Some(true),
         b'n' if prefix_of("no") => Some(false),
-        b'o' if v == "on" => Some(true),
+        b'o' if v.eq_ignore_ascii_case(b"on") => Some(true),
         b'o' if v.len() >= 2 && prefix_of("off") => Some(false),
         b'1' if v.len() == 1 => Some(true),
         b'0' if v.len() == 1 => Some(false),

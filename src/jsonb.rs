@@ -231,20 +231,22 @@ impl<'a> JsonView<'a> for Value<'a> {
 
 /// Builds a new jsonb value token by token (PostgreSQL's `pushJsonbValue`).
 /// Object keys are sorted and de-duplicated (last wins) when an object ends.
-pub struct Builder {
+/// Strings are borrowed, not copied: everything pushed must outlive the builder (`'b`).
+pub struct Builder<'b> {
     state: *mut pg_sys::JsonbParseState,
     result: *mut pg_sys::JsonbValue,
+    _borrows: PhantomData<&'b [u8]>,
 }
 
-impl Builder {
+impl<'b> Builder<'b> {
     pub fn new() -> Self {
-        Builder { state: std::ptr::null_mut(), result: std::ptr::null_mut() }
+        Builder { state: std::ptr::null_mut(), result: std::ptr::null_mut(), _borrows: PhantomData }
     }
 
     fn push(&mut self, token: pg_sys::JsonbIteratorToken::Type, v: Option<&mut pg_sys::JsonbValue>) {
         let ptr = v.map_or(std::ptr::null_mut(), |v| v as *mut _);
-        // SAFETY: pushJsonbValue copies the value struct; string bytes it points to
-        // live in palloc'd memory or in input documents until `finish`.
+        // SAFETY: pushJsonbValue copies the value struct; the bytes it points to are
+        // borrowed for 'b, which outlives `finish`.
         self.result = unsafe { pg_sys::pushJsonbValue(&mut self.state, token, ptr) };
     }
 
@@ -261,46 +263,32 @@ impl Builder {
         self.push(pg_sys::JsonbIteratorToken::WJB_END_ARRAY, None);
     }
 
-    /// A key borrowed from a document that outlives this builder.
-    pub fn key_bytes(&mut self, k: &[u8]) {
-        let mut v = string_value(k.as_ptr() as *mut _, k.len());
+    pub fn key(&mut self, k: &'b [u8]) {
+        let mut v = string_value(k);
         self.push(pg_sys::JsonbIteratorToken::WJB_KEY, Some(&mut v));
     }
 
-    /// A key copied into the current memory context.
-    pub fn key(&mut self, k: &str) {
-        let mut v = string_value(pstrdup(k), k.len());
-        self.push(pg_sys::JsonbIteratorToken::WJB_KEY, Some(&mut v));
-    }
-
-    /// An object member's value taken from another document (containers are copied).
-    pub fn value(&mut self, v: Value<'_>) {
+    /// An object member's value taken from a document (containers are copied).
+    pub fn value(&mut self, v: Value<'b>) {
         let mut raw = v.raw();
         self.push(pg_sys::JsonbIteratorToken::WJB_VALUE, Some(&mut raw));
     }
 
-    pub fn str_value(&mut self, s: &str) {
-        let mut v = string_value(pstrdup(s), s.len());
+    /// `key: "text"`.
+    pub fn str_member(&mut self, k: &'b str, s: &'b str) {
+        self.key(k.as_bytes());
+        let mut v = string_value(s.as_bytes());
         self.push(pg_sys::JsonbIteratorToken::WJB_VALUE, Some(&mut v));
     }
 
-    pub fn bool_value(&mut self, b: bool) {
+    /// `key: true|false`.
+    pub fn bool_member(&mut self, k: &'b str, b: bool) {
+        self.key(k.as_bytes());
         // SAFETY: a zeroed JsonbValue then tagged as a boolean.
         let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
         v.type_ = pg_sys::jbvType::jbvBool;
         v.val.boolean = b;
         self.push(pg_sys::JsonbIteratorToken::WJB_VALUE, Some(&mut v));
-    }
-
-    /// `key: "text"`.
-    pub fn str_member(&mut self, k: &str, s: &str) {
-        self.key(k);
-        self.str_value(s);
-    }
-
-    pub fn bool_member(&mut self, k: &str, b: bool) {
-        self.key(k);
-        self.bool_value(b);
     }
 
     /// The finished document. Must follow a balanced sequence of tokens.
@@ -311,27 +299,15 @@ impl Builder {
     }
 }
 
-fn string_value(ptr: *mut std::ffi::c_char, len: usize) -> pg_sys::JsonbValue {
+fn string_value(bytes: &[u8]) -> pg_sys::JsonbValue {
+    let len = bytes.len();
     if len > pg_sys::JENTRY_OFFLENMASK as usize {
         raise(PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED, "string too long to represent as jsonb string", None, None);
     }
     // SAFETY: a zeroed JsonbValue then tagged as a string.
     let mut v: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
     v.type_ = pg_sys::jbvType::jbvString;
-    v.val.string = pg_sys::JsonbValue__bindgen_ty_1__bindgen_ty_1 { len: len as i32, val: ptr };
+    // pushJsonbValue never writes through the pointer.
+    v.val.string = pg_sys::JsonbValue__bindgen_ty_1__bindgen_ty_1 { len: len as i32, val: bytes.as_ptr() as *mut _ };
     v
-}
-
-fn pstrdup(s: &str) -> *mut std::ffi::c_char {
-    // SAFETY: palloc returns at least `len` writable bytes in the current context.
-    unsafe {
-        let p = pg_sys::palloc(s.len().max(1)) as *mut u8;
-        std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
-        p.cast()
-    }
-}
-
-/// jsonb's key order: shorter first, then bytewise.
-pub fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }

@@ -1,12 +1,12 @@
 //! `jsonb_deep_merge`: a recursive merge over binary jsonb.
 //!
-//! Both objects' keys are already sorted in jsonb order, so the merge is a single
-//! merge-join pass per level with no lookups; untouched subtrees are copied as
-//! they are, the same work the built-in `||` does.
+//! Both objects' keys are already sorted in jsonb order, so each level is a single
+//! merge-join pass with no lookups; untouched subtrees are copied as they are, the
+//! same work the built-in `||` does. Nesting is walked with an explicit stack, so
+//! depth is bounded by memory, not by the C stack.
 
-use crate::jsonb::{key_order, Builder, Jsonb, Value};
-use crate::json_view::JsonView;
-use pgrx::pg_sys;
+use crate::json_view::{key_order, JsonView};
+use crate::jsonb::{Builder, Jsonb, Value};
 use std::cmp::Ordering;
 
 pub fn deep_merge(a: Jsonb, b: Jsonb) -> Jsonb {
@@ -21,42 +21,59 @@ pub fn deep_merge(a: Jsonb, b: Jsonb) -> Jsonb {
     out.finish()
 }
 
-fn merge_objects(out: &mut Builder, a: Value<'_>, b: Value<'_>) {
-    // Deeply nested documents end in a clean "stack depth limit exceeded" ERROR.
-    // SAFETY: plain call into PostgreSQL; it raises through pgrx's guard.
-    unsafe { pg_sys::check_stack_depth() };
-    let (xs, ys) = (a.pairs(), b.pairs());
-    let (mut i, mut j) = (0, 0);
-    out.begin_object();
-    while i < xs.len() || j < ys.len() {
-        let order = match (xs.get(i), ys.get(j)) {
+/// One object level being merged: both sides' pairs and the merge-join cursors.
+struct Level<'a> {
+    xs: Vec<(&'a [u8], Value<'a>)>,
+    ys: Vec<(&'a [u8], Value<'a>)>,
+    i: usize,
+    j: usize,
+}
+
+impl<'a> Level<'a> {
+    fn new(out: &mut Builder<'a>, a: Value<'a>, b: Value<'a>) -> Self {
+        out.begin_object();
+        Level { xs: a.pairs(), ys: b.pairs(), i: 0, j: 0 }
+    }
+}
+
+fn merge_objects<'a>(out: &mut Builder<'a>, a: Value<'a>, b: Value<'a>) {
+    let mut stack = vec![Level::new(out, a, b)];
+    while let Some(level) = stack.last_mut() {
+        let order = match (level.xs.get(level.i), level.ys.get(level.j)) {
             (Some(x), Some(y)) => key_order(x.0, y.0),
             (Some(_), None) => Ordering::Less,
-            _ => Ordering::Greater,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => {
+                out.end_object();
+                stack.pop();
+                continue;
+            }
         };
         match order {
             Ordering::Less => {
-                out.key_bytes(xs[i].0);
-                out.value(xs[i].1);
-                i += 1;
+                let (k, x) = level.xs[level.i];
+                level.i += 1;
+                out.key(k);
+                out.value(x);
             }
             Ordering::Greater => {
-                out.key_bytes(ys[j].0);
-                out.value(ys[j].1);
-                j += 1;
+                let (k, y) = level.ys[level.j];
+                level.j += 1;
+                out.key(k);
+                out.value(y);
             }
             Ordering::Equal => {
-                let ((k, x), (_, y)) = (xs[i], ys[j]);
-                out.key_bytes(k);
+                let ((k, x), (_, y)) = (level.xs[level.i], level.ys[level.j]);
+                level.i += 1;
+                level.j += 1;
+                out.key(k);
                 if x.is_object() && y.is_object() {
-                    merge_objects(out, x, y);
+                    let next = Level::new(out, x, y);
+                    stack.push(next);
                 } else {
                     out.value(y);
                 }
-                i += 1;
-                j += 1;
             }
         }
     }
-    out.end_object();
 }

@@ -64,3 +64,45 @@ pub fn changes_to_jsonb(changes: &[Change]) -> Jsonb {
     b.end_array();
     b.finish()
 }
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn text(sql: &str) -> String {
+        Spi::get_one::<String>(sql).expect("query runs").expect("not null")
+    }
+
+    #[pg_test]
+    fn merge_keeps_number_text_and_key_order() {
+        assert_eq!(
+            text(r#"SELECT pgmigrate.jsonb_deep_merge('{"bb": {"x": 1.50}, "a": 1e2}', '{"bb": {"y": -0.0}, "ccc": [1]}')::text"#),
+            r#"{"a": 100, "bb": {"x": 1.50, "y": 0.0}, "ccc": [1]}"#
+        );
+    }
+
+    #[pg_test]
+    fn detect_reads_numbers_and_containers_as_text() {
+        let out = text(
+            r#"SELECT pgmigrate.detect_breaking_changes(
+                 '{"entities": {"A": {"fields": {"n": {"type": 1.50}, "o": {"type": {"k": [1, "x"]}}}}}}',
+                 '{"entities": {"A": {"fields": {"n": {"type": 2}, "o": {"type": "text"}}}}}')::text"#,
+        );
+        assert!(out.contains(r#""old_type": "1.50""#), "{out}");
+        assert!(out.contains(r#""old_type": "{\"k\": [1, \"x\"]}""#), "{out}");
+    }
+
+    #[pg_test(error = "malformed schema: new_schema at $.entities.A.fields: \"fields\" must be a JSON object, not string")]
+    fn detect_refuses_malformed_fields() {
+        Spi::run(r#"SELECT pgmigrate.detect_breaking_changes('{}', '{"entities": {"A": {"fields": "x"}}}')"#).unwrap();
+    }
+
+    #[pg_test]
+    fn type_change_info_shape() {
+        assert_eq!(
+            text("SELECT pgmigrate.type_change_info('int', 'int8')::text"),
+            r#"{"lossy": false, "forward": false, "rewrite": "rewrite", "backward": true, "compatible": true}"#
+        );
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Benchmarks: native functions against the reference PL/pgSQL/SQL and the built-in floors,
+# in one cluster and one run. Prints per-call times and ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${PGM_PORT:-54329}
+psql="$(scripts/pg_config.sh --bindir)/psql -X -q -h 127.0.0.1 -p $port -U postgres"
+scripts/cluster.sh start >/dev/null
+$psql -d postgres -c 'DROP DATABASE IF EXISTS pg_migrate_bench' -c 'CREATE DATABASE pg_migrate_bench'
+$psql -d pg_migrate_bench -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pg_migrate' -f tests/reference/reference.sql
+for f in bench/*.sql; do
+    echo "==> $f"
+    $psql -d pg_migrate_bench -v ON_ERROR_STOP=1 -f "$f"
+done
