@@ -2,7 +2,7 @@
 
 use crate::breaking::{self, Change};
 use crate::errors::raise_schema;
-use crate::jsonb::{Builder, Jsonb};
+use crate::jsonb::{Jsonb, Out, Writer};
 use crate::merge::deep_merge;
 use crate::types;
 use pgrx::prelude::*;
@@ -23,15 +23,13 @@ fn is_type_compatible(old_type: &str, new_type: &str) -> bool {
 #[pg_extern(immutable, strict, parallel_safe)]
 fn type_change_info(old_type: &str, new_type: &str) -> Jsonb {
     let info = types::change_info(old_type, new_type);
-    let mut b = Builder::new();
-    b.begin_object();
-    b.bool_member("compatible", info.compatible());
-    b.bool_member("backward", info.backward);
-    b.bool_member("forward", info.forward);
-    b.str_member("rewrite", info.rewrite.as_str());
-    b.bool_member("lossy", info.lossy());
-    b.end_object();
-    b.finish()
+    Writer::finish(&Out::object(vec![
+        ("compatible", Out::Bool(info.compatible())),
+        ("backward", Out::Bool(info.backward)),
+        ("forward", Out::Bool(info.forward)),
+        ("rewrite", Out::Str(info.rewrite.as_str())),
+        ("lossy", Out::Bool(info.lossy())),
+    ]))
 }
 
 /// The changes from `old_schema` to `new_schema` that can break readers or writers.
@@ -44,25 +42,26 @@ fn detect_breaking_changes(old_schema: Option<Jsonb>, new_schema: Option<Jsonb>)
 
 /// Render changes as the reference does: one object per change, jsonb key order.
 pub fn changes_to_jsonb(changes: &[Change]) -> Jsonb {
-    let mut b = Builder::new();
-    b.begin_array();
-    for c in changes {
-        b.begin_object();
-        b.str_member("type", c.kind.as_str());
-        b.str_member("entity", c.entity);
-        if let Some(f) = c.field {
-            b.str_member("field", f);
-        }
-        if let Some((old, new)) = &c.types {
-            b.str_member("old_type", old);
-            b.str_member("new_type", new);
-        }
-        b.str_member("severity", c.severity());
-        b.str_member("description", &c.description);
-        b.end_object();
-    }
-    b.end_array();
-    b.finish()
+    let items = changes
+        .iter()
+        .map(|c| {
+            let mut pairs = vec![
+                ("type", Out::Str(c.kind.as_str())),
+                ("entity", Out::Str(c.entity)),
+                ("severity", Out::Str(c.severity())),
+                ("description", Out::Str(&c.description)),
+            ];
+            if let Some(f) = c.field {
+                pairs.push(("field", Out::Str(f)));
+            }
+            if let Some((old, new)) = &c.types {
+                pairs.push(("old_type", Out::Str(old)));
+                pairs.push(("new_type", Out::Str(new)));
+            }
+            Out::object(pairs)
+        })
+        .collect();
+    Writer::finish(&Out::Array(items))
 }
 
 #[cfg(any(test, feature = "pg_test"))]
