@@ -72,7 +72,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'schema version % is published and cannot be edited', OLD.version_number
         USING ERRCODE = 'object_not_in_prerequisite_state',
-              HINT = 'Register a new version with pgmigrate.register_schema_version instead.';
+              HINT = 'Publish the change as a new schema version instead.';
 END $$;
 
 CREATE TRIGGER schema_versions_immutable

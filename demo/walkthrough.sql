@@ -1,0 +1,69 @@
+-- pg_migrate walkthrough: evolving a small product catalogue without breaking anyone.
+\pset footer off
+\set ECHO queries
+CREATE EXTENSION IF NOT EXISTS pg_migrate;
+SET search_path = pgmigrate, public;
+
+-- 1. Version 1.0.0 of the entity schema goes live.
+INSERT INTO schema_versions (version_number, schema_definition, is_active, description)
+VALUES ('1.0.0', '{
+  "version": "1.0.0",
+  "entities": {
+    "Customer": {"fields": {"id": {"type": "uuid", "nullable": false},
+                            "email": {"type": "varchar(120)", "nullable": true},
+                            "loyalty_points": {"type": "integer", "nullable": true},
+                            "legacy_code": {"type": "string", "nullable": true}}},
+    "Order":    {"fields": {"id": {"type": "uuid", "nullable": false},
+                            "total": {"type": "numeric(10,2)", "nullable": false},
+                            "placed_at": {"type": "timestamp", "nullable": false}}},
+    "Coupon":   {"fields": {"code": {"type": "text"}}}
+  }}', true, 'first release');
+
+-- 2. The team proposes 2.0.0. What would it break?
+SELECT c->>'severity' AS severity, c->>'type' AS change, c->>'entity' AS entity, c->>'field' AS field, c->>'description' AS description
+  FROM jsonb_array_elements(detect_breaking_changes(
+         (SELECT schema_definition FROM schema_versions WHERE is_active),
+         '{"version": "2.0.0",
+           "entities": {
+             "Customer": {"fields": {"id": {"type": "uuid", "nullable": false},
+                                     "email": {"type": "text", "nullable": false},
+                                     "loyalty_points": {"type": "bigint", "nullable": true},
+                                     "tier": {"type": "string", "nullable": false}}},
+             "Order":    {"fields": {"id": {"type": "uuid", "nullable": false},
+                                     "total": {"type": "numeric(8,2)", "nullable": false},
+                                     "placed_at": {"type": "timestamptz", "nullable": false},
+                                     "currency": {"type": "string", "nullable": false, "default": "EUR"}}}}}')) AS c;
+
+-- 3. Which column changes are safe, and which rewrite the table?
+SELECT old_type, new_type, is_type_compatible(old_type, new_type) AS compatible, type_change_info(old_type, new_type) AS detail
+  FROM (VALUES ('varchar(120)', 'text'), ('integer', 'bigint'), ('numeric(10,2)', 'numeric(8,2)'),
+               ('numeric(10,2)', 'numeric(12,2)'), ('timestamp', 'timestamptz'), ('int4', 'number')) AS t(old_type, new_type);
+
+-- 4. Entities live in the temporal store; documents evolve by deep merge.
+INSERT INTO temporal_entities (entity_id, entity_type, content) VALUES
+  ('6f1c1b9e-0000-4000-8000-000000000001', 'Customer', '{"email": "ada@example.com", "loyalty_points": 120, "prefs": {"newsletter": true, "locale": "en-GB"}}'),
+  ('6f1c1b9e-0000-4000-8000-000000000002', 'Customer', '{"email": "alan@example.com", "legacy_code": "X-17", "prefs": {"newsletter": false}}');
+
+-- A partial update touches one nested key and keeps the rest (|| would drop prefs.locale).
+SELECT jsonb_deep_merge(content, '{"prefs": {"newsletter": false, "theme": "dark"}}') AS deep_merged,
+       content || '{"prefs": {"newsletter": false, "theme": "dark"}}' AS shallow_concat
+  FROM temporal_entities WHERE entity_id = '6f1c1b9e-0000-4000-8000-000000000001';
+
+-- Writing a new version of an entity: close the current row, insert its successor.
+WITH closed AS (
+  UPDATE temporal_entities SET valid_to = now()
+   WHERE entity_id = '6f1c1b9e-0000-4000-8000-000000000001' AND valid_to = 'infinity'
+  RETURNING entity_id, entity_type, content)
+INSERT INTO temporal_entities (entity_id, entity_type, content)
+SELECT entity_id, entity_type, jsonb_deep_merge(content, '{"prefs": {"theme": "dark"}, "loyalty_points": 150}') FROM closed;
+
+SELECT entity_id, content, valid_to = 'infinity' AS is_current
+  FROM temporal_entities ORDER BY entity_id, valid_from;
+
+-- 5. The database enforces the rules: one active version, one current row per entity.
+SELECT version_number, is_active FROM schema_versions;
+\set ON_ERROR_STOP 0
+INSERT INTO schema_versions (version_number, schema_definition, is_active) VALUES ('2.0.0', '{"entities": {}}', true);
+UPDATE schema_versions SET schema_definition = '{}' WHERE version_number = '1.0.0';
+SELECT detect_breaking_changes('{"entities": {"Customer": {"fields": ["id"]}}}', '{}');
+\set ON_ERROR_STOP 1
