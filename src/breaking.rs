@@ -63,7 +63,7 @@ pub struct SchemaError {
 }
 
 impl SchemaError {
-    fn on(mut self, argument: &'static str) -> Self {
+    pub fn on_arg(mut self, argument: &'static str) -> Self {
         self.argument = Some(argument);
         self
     }
@@ -191,8 +191,8 @@ fn join<'l, 'r, L, R>(left: &'l [L], right: &'r [R], lname: impl Fn(&L) -> &str,
 
 /// `detect_breaking_changes(old_schema, new_schema)`.
 pub fn detect<'a, V: JsonView<'a>>(old: Option<V>, new: Option<V>) -> Result<Vec<Change<'a>>, SchemaError> {
-    let old_entities = entities(old).and_then(read_entities).map_err(|e| e.on("old_schema"))?.unwrap_or_default();
-    let new_entities = entities(new).and_then(read_entities).map_err(|e| e.on("new_schema"))?;
+    let old_entities = entities(old).and_then(read_entities).map_err(|e| e.on_arg("old_schema"))?.unwrap_or_default();
+    let new_entities = entities(new).and_then(read_entities).map_err(|e| e.on_arg("new_schema"))?;
     let mut changes = Vec::new();
 
     // The reference compares against a missing `entities` with SQL NULL logic, which

@@ -33,6 +33,8 @@ pub trait JsonView<'a>: Copy {
     fn get(&self, key: &str) -> Option<Self>;
     /// An object's entries in jsonb key order (`key_order`): shorter keys first, then bytewise.
     fn entries(&self) -> Vec<(&'a str, Self)>;
+    /// An array's elements in order; empty for anything else.
+    fn elements(&self) -> Vec<Self>;
     /// The `->>` text of this value: strings unquoted, JSON null as `None`.
     fn text(&self) -> Option<Cow<'a, str>>;
 
@@ -110,6 +112,12 @@ pub mod test_value {
         fn entries(&self) -> Vec<(&'a str, Self)> {
             match self {
                 V::Obj(p) => p.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+                _ => Vec::new(),
+            }
+        }
+        fn elements(&self) -> Vec<Self> {
+            match self {
+                V::Arr(items) => items.iter().collect(),
                 _ => Vec::new(),
             }
         }

@@ -19,9 +19,25 @@ use pgrx::prelude::*;
 use std::ptr::NonNull;
 
 /// A detoasted jsonb datum (4-byte varlena header, then the root container).
+/// Cloning copies the pointer; the datum itself is never modified.
+#[derive(Clone)]
 pub struct Jsonb(NonNull<u8>);
 
 impl Jsonb {
+    /// The whole varlena, header included.
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: a detoasted datum has a 4-byte header giving its total size.
+        unsafe {
+            let len = pgrx::varsize_any(self.0.as_ptr().cast());
+            std::slice::from_raw_parts(self.0.as_ptr(), len)
+        }
+    }
+
+    /// Byte-identical documents (jsonb is canonical, so equal documents compare equal).
+    pub fn same_bytes(&self, other: &Jsonb) -> bool {
+        self.bytes() == other.bytes()
+    }
+
     /// The top-level value.
     pub fn root(&self) -> Value<'_> {
         // SAFETY: a detoasted jsonb: the root container follows the 4-byte header
@@ -47,6 +63,17 @@ impl IntoDatum for Jsonb {
     }
     fn type_oid() -> pg_sys::Oid {
         pg_sys::JSONBOID
+    }
+}
+
+unsafe impl pgrx::datum::UnboxDatum for Jsonb {
+    type As<'src> = Jsonb;
+    unsafe fn unbox<'src>(d: Datum<'src>) -> Jsonb
+    where
+        Self: 'src,
+    {
+        // SAFETY: callers unbox only non-null jsonb datums.
+        unsafe { Jsonb::from_datum(d.sans_lifetime(), false) }.expect("a non-null jsonb datum")
     }
 }
 

@@ -148,6 +148,19 @@ impl<'a> Container<'a> {
         out
     }
 
+    /// An array's elements in order.
+    pub fn elements(&self) -> Vec<Value<'a>> {
+        let mut off = 0;
+        (0..self.count())
+            .map(|i| {
+                let end = self.end(i, off);
+                let v = self.value_at(i, off, end);
+                off = end;
+                v
+            })
+            .collect()
+    }
+
     /// Binary search for `key` among an object's keys.
     fn find(&self, key: &[u8]) -> Option<usize> {
         let (mut lo, mut hi) = (0, self.count());
@@ -236,6 +249,13 @@ impl<'a> JsonView<'a> for Value<'a> {
 
     fn get(&self, key: &str) -> Option<Self> {
         self.as_object()?.get(key.as_bytes())
+    }
+
+    fn elements(&self) -> Vec<Self> {
+        match self {
+            Value::Array(c) => c.elements(),
+            _ => Vec::new(),
+        }
     }
 
     fn entries(&self) -> Vec<(&'a str, Self)> {

@@ -46,22 +46,38 @@ fn too_big() -> ! {
 }
 
 impl Writer {
-    /// Write `root` (an object or array) as a jsonb datum in the current memory context.
-    pub fn finish(root: &Out<'_>) -> Jsonb {
+    /// The varlena bytes of `root` (an object or array), header set.
+    fn build(root: &Out<'_>) -> Vec<u8> {
         let mut w = Writer { buf: vec![0; pg_sys::VARHDRSZ] };
         w.value(root);
         let len = w.buf.len();
         if len > MAX_ALLOC_SIZE {
             too_big();
         }
+        // SAFETY: the buffer starts with room for a 4-byte varlena header.
+        unsafe { pgrx::set_varsize_4b(w.buf.as_mut_ptr().cast(), len as i32) };
+        w.buf
+    }
+
+    /// Write `root` as a jsonb datum in the current memory context.
+    pub fn finish(root: &Out<'_>) -> Jsonb {
+        let buf = Self::build(root);
         // SAFETY: palloc returns `len` writable, maximally aligned bytes; alignment
         // inside the buffer was computed from its start, so it holds in the copy.
         unsafe {
-            let p = pg_sys::palloc(len) as *mut u8;
-            std::ptr::copy_nonoverlapping(w.buf.as_ptr(), p, len);
-            pgrx::set_varsize_4b(p.cast(), len as i32);
+            let p = pg_sys::palloc(buf.len()) as *mut u8;
+            std::ptr::copy_nonoverlapping(buf.as_ptr(), p, buf.len());
             Jsonb(NonNull::new_unchecked(p))
         }
+    }
+
+    /// Write `root` into Rust-owned, 4-byte-aligned memory (for backend caches).
+    pub fn to_words(root: &Out<'_>) -> Vec<u32> {
+        let buf = Self::build(root);
+        let mut words = vec![0u32; buf.len().div_ceil(4)];
+        // SAFETY: `words` has at least buf.len() bytes.
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), words.as_mut_ptr().cast::<u8>(), buf.len()) };
+        words
     }
 
     fn pad(&mut self) {
