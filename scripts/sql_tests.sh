@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 port=${PGM_PORT:-54329}
 pkglib=$(scripts/pg_config.sh --pkglibdir)
 out=${PGM_RESULTS:-/tmp/pg_migrate_regress}
-tests=(setup merge types breaking tables drop)
+tests=(setup merge types breaking tables registry evolution triggers privileges upgrade drop)
 
 scripts/cluster.sh start >/dev/null
 rm -rf "$out" && mkdir -p "$out"

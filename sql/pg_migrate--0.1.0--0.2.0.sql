@@ -294,7 +294,9 @@ END $$;
 
 CREATE FUNCTION pgmigrate.add_field_backward_compatible(
     entity_type text, field_name text, field_schema jsonb, default_value jsonb DEFAULT NULL
-) RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+) RETURNS text LANGUAGE plpgsql AS $$
+-- No pinned search_path: the column-backed table entity_<type> is found on the
+-- caller's search_path, as the sketch does; everything else is schema-qualified.
 DECLARE
     active pgmigrate.schema_versions;
     field_def jsonb := field_schema;
@@ -303,7 +305,8 @@ DECLARE
     forward_sql text := '';
     rollback_sql text := '';
     filled bigint := 0;
-    prior_validation text;
+    prior_validation text := current_setting('pg_migrate.validation', true);
+    prior_policy text := current_setting('pg_migrate.deprecated_field_policy', true);
 BEGIN
     PERFORM pgmigrate.check_field_name(entity_type, field_name);
     IF field_schema IS NULL OR jsonb_typeof(field_schema) <> 'object' THEN
@@ -343,16 +346,16 @@ BEGIN
     END IF;
 
     IF field_def ? 'default' THEN
-        -- Existing documents get the default; validation of unrelated legacy content
-        -- must not block that, so it is paused for this one statement.
-        prior_validation := current_setting('pg_migrate.validation', true);
-        PERFORM set_config('pg_migrate.validation', 'off', true);
+        -- Existing documents get the default. This is not an application write:
+        -- legacy content must not block it and it must not count as field usage.
+        PERFORM set_config('pg_migrate.validation', 'off', true), set_config('pg_migrate.deprecated_field_policy', 'off', true);
         UPDATE pgmigrate.temporal_entities t
            SET content = t.content || jsonb_build_object(field_name, field_def->'default')
          WHERE t.entity_type = add_field_backward_compatible.entity_type
            AND t.valid_to = 'infinity' AND NOT t.is_deleted AND NOT t.content ? field_name;
         GET DIAGNOSTICS filled = ROW_COUNT;
-        PERFORM set_config('pg_migrate.validation', coalesce(prior_validation, 'enforce'), true);
+        PERFORM set_config('pg_migrate.validation', coalesce(prior_validation, 'enforce'), true),
+                set_config('pg_migrate.deprecated_field_policy', coalesce(prior_policy, 'warn'), true);
     END IF;
 
     INSERT INTO pgmigrate.knowledge_migrations (migration_name, version, description, migration_type, status,
@@ -436,14 +439,17 @@ END $$;
 -- Writes a field's default into current documents that lack it, committing every batch:
 -- resumable after an interruption, and it terminates under concurrent inserts (keyset
 -- over row_id; new rows get the default from the trigger).
+-- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one.)
 CREATE PROCEDURE pgmigrate.backfill_field(entity_type text, field_name text, batch_size integer DEFAULT 1000)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     field_def jsonb;
     last_row bigint := 0;
     batch_rows bigint;
     batch_max bigint;
     total bigint := 0;
+    prior_validation text := current_setting('pg_migrate.validation', true);
+    prior_policy text := current_setting('pg_migrate.deprecated_field_policy', true);
 BEGIN
     PERFORM pgmigrate.check_field_name(entity_type, field_name);
     IF batch_size IS NULL OR batch_size < 1 THEN
@@ -459,6 +465,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     LOOP
+        -- Not an application write (see add_field_backward_compatible); re-set after each COMMIT.
+        PERFORM set_config('pg_migrate.validation', 'off', true), set_config('pg_migrate.deprecated_field_policy', 'off', true);
         WITH batch AS (
             SELECT row_id FROM pgmigrate.temporal_entities t
              WHERE t.entity_type = backfill_field.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
@@ -476,6 +484,8 @@ BEGIN
         RAISE NOTICE 'backfill_field %.%: % documents filled so far', entity_type, field_name, total;
         COMMIT;
     END LOOP;
+    PERFORM set_config('pg_migrate.validation', coalesce(prior_validation, 'enforce'), true),
+            set_config('pg_migrate.deprecated_field_policy', coalesce(prior_policy, 'warn'), true);
     PERFORM pgmigrate.audit('field.backfilled', jsonb_build_object('entity_type', entity_type, 'field', field_name,
         'documents_filled', total, 'batch_size', batch_size));
     RAISE NOTICE 'backfill_field %.%: done, % documents filled', entity_type, field_name, total;

@@ -127,11 +127,13 @@ pub fn compare<'a, V: JsonView<'a>>(old: V, new: V, history: &History) -> Result
         match order {
             std::cmp::Ordering::Less => {
                 let name = old_e[i].0;
+                check_fields(name, old_e[i].1).map_err(|e| e.on_arg("old_schema"))?;
                 out.push(change("ENTITY_REMOVED", name, None, true, false, format!("entity {name} was removed")));
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
                 let name = new_e[j].0;
+                check_fields(name, new_e[j].1).map_err(|e| e.on_arg("new_schema"))?;
                 out.push(change("ENTITY_ADDED", name, None, true, true, format!("entity {name} was added")));
                 j += 1;
             }
@@ -148,6 +150,15 @@ pub fn compare<'a, V: JsonView<'a>>(old: V, new: V, history: &History) -> Result
         }
     }
     Ok(out)
+}
+
+/// Every field definition of an entity that only one side has must still be well formed.
+fn check_fields<'a, V: JsonView<'a>>(entity: &str, def: V) -> Result<(), SchemaError> {
+    let path = path_key("$.entities", entity);
+    for (f, fdef) in entity_fields(def, &path)? {
+        read_field(fdef, &path_key(&path_key(&path, "fields"), f))?;
+    }
+    Ok(())
 }
 
 fn compare_fields<'a, V: JsonView<'a>>(

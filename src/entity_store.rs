@@ -59,7 +59,7 @@ fn load() -> Rc<Option<Active>> {
             .get_one::<pg_sys::Oid>()?;
         SCHEMA_VERSIONS_OID.set(oid.unwrap_or(pg_sys::InvalidOid));
         let def = client
-            .select("SELECT schema_definition FROM pgmigrate.schema_versions WHERE is_active", None, &[])?
+            .select("SELECT (SELECT schema_definition FROM pgmigrate.schema_versions WHERE is_active)", None, &[])?
             .first()
             .get_one::<Jsonb>()?;
         Ok::<_, pgrx::spi::Error>(def.map(|d| parse_active(&d)))
@@ -186,17 +186,20 @@ fn temporal_entities_evolve<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgH
     let Some(rules) = active.rules.entities.get(&entity) else { return Ok(Some(new)) };
     let Some(mut content) = new.get_by_name::<Jsonb>("content")? else { return Ok(Some(new)) };
 
-    if let Some(filled) = active.defaults.get(&entity).and_then(|d| fill_defaults(content.root(), d)) {
-        content = filled;
-        new.set_by_name("content", content.clone())?;
-    }
     let changed = match trigger.old() {
         Some(old) => old.get_by_name::<Jsonb>("content")?.is_none_or(|o| !o.same_bytes(&content)),
         None => true,
     };
+    // Deprecated fields count only when the writer sent them, not when a default filled them.
+    if changed {
+        note_deprecated(&entity, rules, content.root());
+    }
+    if let Some(filled) = active.defaults.get(&entity).and_then(|d| fill_defaults(content.root(), d)) {
+        content = filled;
+        new.set_by_name("content", content.clone())?;
+    }
     if changed {
         check(&entity, rules, content.root());
-        note_deprecated(&entity, rules, content.root());
     }
     Ok(Some(new))
 }

@@ -111,16 +111,14 @@ pub fn violations<'a, V: JsonView<'a>>(entity: &str, rules: &EntityRules, conten
                 field: f.name.clone(),
                 message: format!("entity {entity}: required field \"{}\" is null (expected {})", f.name, f.ty.as_deref().unwrap_or("a value")),
             }),
-            Some(v) if v.kind() != Kind::Null && f.kind.is_some_and(|k| k != v.kind()) => out.push(Violation {
-                field: f.name.clone(),
-                message: format!(
-                    "entity {entity}: field \"{}\" must be {} ({}), not {}",
-                    f.name,
-                    f.kind.map(Kind::name).unwrap_or("?"),
-                    f.ty.as_deref().unwrap_or(""),
-                    v.kind().name()
-                ),
-            }),
+            Some(v) if v.kind() != Kind::Null && f.kind.is_some_and(|k| k != v.kind()) => {
+                let expected = f.kind.map(Kind::name).unwrap_or_default();
+                let declared = f.ty.as_deref().filter(|t| *t != expected).map(|t| format!(" (declared {t})")).unwrap_or_default();
+                out.push(Violation {
+                    field: f.name.clone(),
+                    message: format!("entity {entity}: field \"{}\" must be {expected}{declared}, not {}", f.name, v.kind().name()),
+                })
+            }
             _ => {}
         }
     }

@@ -11,6 +11,7 @@ SELECT c.relname
 \set QUIET on
 \i tests/reference/reference.sql
 CREATE SCHEMA pgm_test;
+GRANT USAGE ON SCHEMA pgm_test TO PUBLIC;
 -- Run a statement and report its SQLSTATE and message instead of aborting the script.
 CREATE FUNCTION pgm_test.expect_error(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

@@ -46,5 +46,6 @@ SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT * FROM temporal_entities WHERE entity_id = '00000000-0000-0000-0000-000000000001' AND valid_to = 'infinity';
 EXPLAIN (COSTS OFF) SELECT * FROM temporal_entities WHERE entity_type = 'User' AND valid_to = 'infinity' AND NOT is_deleted;
 RESET enable_seqscan;
-TRUNCATE temporal_entities, knowledge_migrations CASCADE;
+DELETE FROM temporal_entities;
+DELETE FROM knowledge_migrations;
 DELETE FROM schema_versions;

@@ -1,0 +1,54 @@
+-- ALTER EXTENSION pg_migrate UPDATE from 0.1.0 yields the same objects as a fresh install.
+DROP EXTENSION pg_migrate;
+CREATE EXTENSION pg_migrate VERSION '0.1.0';
+-- Data written under 0.1.0 survives the update.
+INSERT INTO pgmigrate.schema_versions (version_number, schema_definition, is_active) VALUES ('0.1-era', '{"entities": {}}', true);
+ALTER EXTENSION pg_migrate UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT version_number, is_active FROM pgmigrate.schema_versions;
+
+-- A description of every object the extension owns, detailed enough to tell them apart.
+CREATE FUNCTION pgm_test.extension_objects() RETURNS TABLE (kind text, object text, definition text)
+LANGUAGE sql AS $$
+    SELECT 'member', pg_describe_object(d.classid, d.objid, d.objsubid), ''
+      FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+     WHERE e.extname = 'pg_migrate' AND d.deptype = 'e'
+    UNION ALL
+    SELECT 'function', p.oid::regprocedure::text,
+           pg_get_functiondef(p.oid) || coalesce(array_to_string(p.proacl, ','), '')
+      FROM pg_proc p WHERE p.pronamespace = 'pgmigrate'::regnamespace
+    UNION ALL
+    SELECT 'column', a.attrelid::regclass || '.' || a.attname,
+           format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
+           || ' ' || a.attidentity::text
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+     WHERE c.relnamespace = 'pgmigrate'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT 'constraint', conrelid::regclass || '.' || conname, pg_get_constraintdef(oid)
+      FROM pg_constraint WHERE connamespace = 'pgmigrate'::regnamespace
+    UNION ALL
+    SELECT 'index', indexrelid::regclass::text, pg_get_indexdef(indexrelid)
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'pgmigrate'::regnamespace
+    UNION ALL
+    SELECT 'trigger', tgrelid::regclass || '.' || tgname, pg_get_triggerdef(t.oid)
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = 'pgmigrate'::regnamespace AND NOT tgisinternal
+    UNION ALL
+    SELECT 'acl', c.oid::regclass::text, coalesce(array_to_string(c.relacl, ','), '')
+      FROM pg_class c WHERE c.relnamespace = 'pgmigrate'::regnamespace
+    UNION ALL
+    SELECT 'config', c.oid::regclass::text, ''
+      FROM pg_extension e, unnest(e.extconfig) AS x(oid) JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'pg_migrate'
+$$;
+CREATE TABLE pgm_test.upgraded AS SELECT * FROM pgm_test.extension_objects();
+DROP EXTENSION pg_migrate;
+CREATE EXTENSION pg_migrate;
+CREATE TABLE pgm_test.fresh AS SELECT * FROM pgm_test.extension_objects();
+
+SELECT (SELECT count(*) FROM pgm_test.fresh) AS objects,
+       (SELECT count(*) FROM pgm_test.fresh WHERE kind = 'function') AS functions;
+-- Differences either way (none expected).
+(SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded)
+ORDER BY 1, 2, 3;
