@@ -7,16 +7,25 @@ port=${PGM_PORT:-54329}
 pkglib=$(scripts/pg_config.sh --pkglibdir)
 out=${PGM_RESULTS:-/tmp/pg_migrate_regress}
 tests=(setup merge types breaking tables registry evolution triggers privileges upgrade drop)
+iso_tests=(concurrent_add_field concurrent_activation)
 
 scripts/cluster.sh start >/dev/null
 rm -rf "$out" && mkdir -p "$out"
 status=0
 "$pkglib/pgxs/src/test/regress/pg_regress" --host=127.0.0.1 --port="$port" --user=postgres \
     --inputdir=tests --outputdir="$out" --dbname=pg_migrate_regress "${tests[@]}" || status=$?
+# Concurrent sessions: PostgreSQL's isolation tester.
+iso_out="$out/isolation" && mkdir -p "$iso_out"
+iso_status=0
+"$pkglib/pgxs/src/test/isolation/pg_isolation_regress" --host=127.0.0.1 --port="$port" --user=postgres \
+    --inputdir=tests/isolation --outputdir="$iso_out" --dbname=pg_migrate_isolation "${iso_tests[@]}" || iso_status=$?
 if [ "${1:-}" = "--accept" ]; then
     cp "$out"/results/*.out tests/expected/
-    echo "accepted results into tests/expected/"
-elif [ $status -ne 0 ]; then
-    cat "$out/regression.diffs" 2>/dev/null | head -200
+    cp "$iso_out"/results/*.out tests/isolation/expected/
+    echo "accepted results into tests/expected/ and tests/isolation/expected/"
+    exit 0
 fi
-exit $status
+for diffs in "$out/regression.diffs" "$iso_out/regression.diffs"; do
+    [ -s "$diffs" ] && head -200 "$diffs"
+done
+[ $status -eq 0 ] && [ $iso_status -eq 0 ]
