@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# pgbench: single-row INSERTs into temporal_entities with the entity-store trigger
+# (defaults + validation + deprecation) against the same table with it disabled.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${PGM_PORT:-54329}
+bindir=$(scripts/pg_config.sh --bindir)
+psql="$bindir/psql -X -q -h 127.0.0.1 -p $port -U postgres -d pg_migrate_bench -v ON_ERROR_STOP=1"
+export seconds=${PGM_BENCH_SECONDS:-8}
+
+$psql <<'SQL'
+DELETE FROM pgmigrate.temporal_entities;
+DELETE FROM pgmigrate.schema_versions;
+SELECT pgmigrate.register_schema_version('bench', '{"entities": {"Order": {"additional_fields": false, "fields": {
+  "customer": {"type": "uuid", "nullable": false}, "total": {"type": "numeric(12,2)", "nullable": false},
+  "currency": {"type": "string", "nullable": false, "default": "EUR"}, "status": {"type": "string", "enum": ["new", "paid"]},
+  "items": {"type": "array"}, "shipping": {"type": "object"}, "notes": {"type": "string"}, "gift": {"type": "boolean"},
+  "placed_at": {"type": "timestamptz"}, "coupon": {"type": "string", "deprecated": true}}}}}', activate => true) IS NOT NULL AS registered;
+SQL
+cat > /tmp/pg_migrate_bench_insert.sql <<'SQL'
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('Order',
+  jsonb_build_object('customer', gen_random_uuid(), 'total', 99.5, 'status', 'new', 'items', '[{"sku": "A-1", "qty": 2}]'::jsonb,
+                     'shipping', '{"city": "Lyon", "zip": "69001"}'::jsonb, 'notes', 'leave at door', 'gift', false,
+                     'placed_at', now()));
+SQL
+# Each run starts from an empty table, alternating without and with the trigger.
+run() {
+    $psql -c "ALTER TABLE pgmigrate.temporal_entities $1 TRIGGER temporal_entities_evolve" \
+          -c 'TRUNCATE pgmigrate.temporal_entities' -c 'CHECKPOINT'
+    "$bindir/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 1 -T "$seconds" -f /tmp/pg_migrate_bench_insert.sql pg_migrate_bench 2>/dev/null \
+        | awk '/^tps/ {print $3}'
+}
+off=(); on=()
+for _ in 1 2 3; do
+    off+=("$(run DISABLE)")
+    on+=("$(run ENABLE)")
+done
+printf '%s\n' "${off[@]}" | sort -n | awk -v on="$(printf '%s\n' "${on[@]}" | sort -n | sed -n 2p)" '
+    NR == 2 { off = $1 }
+    END {
+        printf "single-row INSERT, 1 client, 3 runs of %s s each, medians\n", ENVIRON["seconds"];
+        printf "  no trigger:   %8.0f tps\n", off;
+        printf "  with trigger: %8.0f tps\n", on;
+        printf "  trigger overhead: %.1f%% slower (target: at most 15%%)\n", (off / on - 1) * 100;
+    }'
+echo "  runs without: ${off[*]}; with: ${on[*]}"
+$psql -c "SELECT count(*) AS rows_written, count(*) FILTER (WHERE content->>'currency' = 'EUR') AS defaults_filled FROM pgmigrate.temporal_entities"
