@@ -9,8 +9,7 @@ INSERT INTO schema_versions (version_number, schema_definition, is_active, descr
 VALUES ('1.0.0', '{
   "version": "1.0.0",
   "entities": {
-    "Customer": {"fields": {"id": {"type": "uuid", "nullable": false},
-                            "email": {"type": "varchar(120)", "nullable": true},
+    "Customer": {"fields": {"email": {"type": "varchar(120)", "nullable": true},
                             "loyalty_points": {"type": "integer", "nullable": true},
                             "legacy_code": {"type": "string", "nullable": true}}},
     "Order":    {"fields": {"id": {"type": "uuid", "nullable": false},
@@ -67,3 +66,34 @@ INSERT INTO schema_versions (version_number, schema_definition, is_active) VALUE
 UPDATE schema_versions SET schema_definition = '{}' WHERE version_number = '1.0.0';
 SELECT detect_breaking_changes('{"entities": {"Customer": {"fields": ["id"]}}}', '{}');
 \set ON_ERROR_STOP 1
+
+-- 6. Schema evolution through the registry (0.2.0): publish, add a field, deprecate one.
+DELETE FROM temporal_entities;
+DELETE FROM schema_versions;
+SELECT register_schema_version('1.0.0', '{"entities": {"Customer": {"fields": {
+    "email": {"type": "string", "nullable": false},
+    "loyalty_points": {"type": "integer"},
+    "legacy_code": {"type": "string"}}}}}', 'first release', activate => true) IS NOT NULL AS registered;
+INSERT INTO temporal_entities (entity_type, content) VALUES
+  ('Customer', '{"email": "ada@example.com", "loyalty_points": 120}'),
+  ('Customer', '{"email": "alan@example.com", "legacy_code": "X-17"}');
+
+-- Is a proposed version compatible with everything published so far?
+SELECT check_compatibility('{"entities": {"Customer": {"fields": {"email": {"type": "string", "nullable": false}, "loyalty_points": {"type": "bigint"}}}}}');
+
+-- Add a field without breaking old writers: existing documents get the default.
+SELECT add_field_backward_compatible('Customer', 'tier', '{"type": "string", "nullable": false}', '"standard"') AS new_version;
+SELECT content FROM temporal_entities ORDER BY row_id;
+-- An old writer that does not know the field still works; the trigger fills it in.
+INSERT INTO temporal_entities (entity_type, content) VALUES ('Customer', '{"email": "grace@example.com"}') RETURNING content;
+-- A write that breaks the schema is refused.
+\set ON_ERROR_STOP 0
+INSERT INTO temporal_entities (entity_type, content) VALUES ('Customer', '{"email": 42}');
+\set ON_ERROR_STOP 1
+
+-- Retire a field: writers that still send it are warned and counted.
+SELECT deprecate_field('Customer', 'legacy_code', 'use tier instead', '2.0.0') AS new_version;
+INSERT INTO temporal_entities (entity_type, content) VALUES ('Customer', '{"email": "old-app@example.com", "legacy_code": "Y-2"}');
+SELECT * FROM deprecated_field_usage;
+SELECT version_number, is_active, backward_compatible_with FROM schema_versions ORDER BY created_at;
+SELECT logged_at::date AS day, role_name, action, details->>'version' AS version FROM audit_log ORDER BY audit_id;
