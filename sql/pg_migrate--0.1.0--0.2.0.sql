@@ -338,7 +338,10 @@ BEGIN
         format('add field %s.%s', entity_type, field_name));
 
     -- A column-backed entity table gets the column too.
-    entity_table := to_regclass(quote_ident('entity_' || entity_type));
+    -- Longer names would be truncated by the lookup and could match another table.
+    IF octet_length('entity_' || entity_type) <= 63 THEN
+        entity_table := to_regclass(quote_ident('entity_' || entity_type));
+    END IF;
     IF entity_table IS NOT NULL THEN
         forward_sql := format('ALTER TABLE %s ADD COLUMN IF NOT EXISTS %I jsonb', entity_table, field_name)
                     || CASE WHEN default_value IS NULL THEN '' ELSE format(' DEFAULT %L', default_value) END;

@@ -43,6 +43,11 @@ SELECT add_field_backward_compatible('User', repeat('y', 63), '{"type": "boolean
 SELECT column_name FROM information_schema.columns WHERE table_name = 'entity_User' ORDER BY ordinal_position;
 SELECT jsonb_object_keys(content) AS keys FROM temporal_entities WHERE entity_id = '00000000-0000-0000-0000-00000000000a' AND valid_to = 'infinity';
 SELECT add_field_backward_compatible($$Ord"er$$, 'total', '{"type": "number"}') AS new_entity_version;
+-- An entity whose table name would pass 63 bytes never matches the truncated name's table.
+SELECT format('CREATE TABLE %I (id int)', 'entity_' || repeat('L', 56)) \gexec
+SELECT add_field_backward_compatible(repeat('L', 60), 'f', '{"type": "string"}') AS new_version;
+SELECT count(*) AS columns_added FROM information_schema.columns WHERE table_name = 'entity_' || repeat('L', 56) AND column_name = 'f';
+SELECT format('DROP TABLE %I', 'entity_' || repeat('L', 56)) \gexec
 
 -- Non-semver versions follow the sketch's _patch suffix and never collide.
 SELECT register_schema_version('v-next', active_schema_definition(), activate => true) IS NOT NULL AS registered;
