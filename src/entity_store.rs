@@ -212,3 +212,15 @@ fn schema_versions_changed<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgHe
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
     Ok(None)
 }
+
+/// The active schema's complaints about one document (defaults filled first), for
+/// integrity checks over stored entities. Empty when the document conforms.
+#[pg_extern(stable, strict, sql = false)]
+fn document_violations(entity_type: &str, content: Jsonb) -> Vec<String> {
+    let active = active();
+    let Some(active) = active.as_ref() else { return Vec::new() };
+    let Some(rules) = active.rules.entities.get(entity_type) else { return Vec::new() };
+    let filled = active.defaults.get(entity_type).and_then(|d| fill_defaults(content.root(), d));
+    let doc = filled.as_ref().unwrap_or(&content);
+    validate::violations(entity_type, rules, doc.root()).into_iter().map(|v| v.message).collect()
+}

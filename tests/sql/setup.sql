@@ -17,7 +17,7 @@ CREATE FUNCTION pgm_test.expect_error(stmt text) RETURNS text LANGUAGE plpgsql A
 BEGIN
     EXECUTE stmt;
     RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
+EXCEPTION WHEN query_canceled OR others THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 \set QUIET off

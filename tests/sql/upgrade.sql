@@ -1,4 +1,4 @@
--- ALTER EXTENSION pg_migrate UPDATE from 0.1.0 yields the same objects as a fresh install.
+-- ALTER EXTENSION pg_migrate UPDATE from 0.1.0 and from 0.2.0 yields the same objects as a fresh install.
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate VERSION '0.1.0';
 -- Data written under 0.1.0 survives the update.
@@ -52,3 +52,18 @@ SELECT (SELECT count(*) FROM pgm_test.fresh) AS objects,
 UNION ALL
 (SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded)
 ORDER BY 1, 2, 3;
+
+-- And from 0.2.0, with data written by 0.2.0 functions.
+DROP EXTENSION pg_migrate;
+CREATE EXTENSION pg_migrate VERSION '0.2.0';
+SELECT pgmigrate.register_schema_version('0.2-era', '{"entities": {}}', activate => true) IS NOT NULL AS registered;
+ALTER EXTENSION pg_migrate UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT pgmigrate.active_schema_version_number();
+CREATE TABLE pgm_test.upgraded_from_020 AS SELECT * FROM pgm_test.extension_objects();
+(SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_020 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_020)
+ORDER BY 1, 2, 3;
+DROP EXTENSION pg_migrate;
+CREATE EXTENSION pg_migrate;
