@@ -39,9 +39,27 @@ INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('User', '
 RESET ROLE;
 SELECT field_name, writes FROM deprecated_field_usage;
 
+-- The engine runs scripts with the caller's privileges: it cannot be used to escalate.
+CREATE TABLE public.secret (v text);
+INSERT INTO public.secret VALUES ('s');
+SELECT grant_migration_admin('pgm_admin');
+SELECT register_migration('{"name": "steal", "forward": ["GRANT ALL ON public.secret TO pgm_admin", "DROP TABLE public.secret"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SET ROLE pgm_app;
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('steal')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "mine", "forward": ["SELECT 1"]}')$$);
+RESET ROLE;
+SET ROLE pgm_admin;
+SELECT r->'success' AS success, r->'result'->0->>'sqlstate' AS sqlstate, r->'result'->0->>'error' AS error
+  FROM pgmigrate.execute_migration('steal', '{"force": true}') r;
+SELECT pgm_test.expect_error($$SELECT * FROM public.secret$$);
+RESET ROLE;
+SELECT v FROM public.secret;
+DROP TABLE public.secret;
+
 REVOKE ALL ON temporal_entities FROM pgm_app;
 DELETE FROM temporal_entities;
 DELETE FROM knowledge_migrations;
+DELETE FROM migration_execution_state;
 DELETE FROM schema_versions;
 DELETE FROM deprecated_field_usage;
 REVOKE ALL ON ALL TABLES IN SCHEMA pgmigrate FROM pgm_admin;
