@@ -97,3 +97,31 @@ INSERT INTO temporal_entities (entity_type, content) VALUES ('Customer', '{"emai
 SELECT * FROM deprecated_field_usage;
 SELECT version_number, is_active, backward_compatible_with FROM schema_versions ORDER BY created_at;
 SELECT logged_at::date AS day, role_name, action, details->>'version' AS version FROM audit_log ORDER BY audit_id;
+
+-- 7. The migration engine (0.3.0): register, check, run in order, roll back.
+CREATE TABLE IF NOT EXISTS public.accounts (id int PRIMARY KEY, name text);
+INSERT INTO public.accounts SELECT g, 'user' || g FROM generate_series(1, 5) g ON CONFLICT DO NOTHING;
+SELECT migration_name FROM register_migrations('[
+  {"name": "add_email", "forward": ["ALTER TABLE public.accounts ADD COLUMN email text"],
+   "rollback": ["ALTER TABLE public.accounts DROP COLUMN email"]},
+  {"name": "fill_email", "dependsOn": ["add_email"], "type": "DATA",
+   "forward": [{"name": "fill", "script": "UPDATE public.accounts SET email = name || ''@example.com'' WHERE email IS NULL"},
+               {"name": "check", "type": "VALIDATE", "script": "SELECT count(*) = 0 FROM public.accounts WHERE email IS NULL"}],
+   "rollback": ["UPDATE public.accounts SET email = NULL"]},
+  {"name": "index_email", "dependsOn": ["add_email"],
+   "forward": ["CREATE INDEX accounts_email_idx ON public.accounts (email)"], "rollback": ["DROP INDEX accounts_email_idx"]}
+]');
+SELECT * FROM migration_plan();
+-- What would each do to a live table?
+SELECT i->>'severity' AS severity, i->>'code' AS code, i->>'message' AS message
+  FROM jsonb_array_elements(validate_migration_safety('index_email')->'allResults') r, jsonb_array_elements(r->'issues') i;
+SELECT r->>'migration' AS migration, r->'success' AS success, r->'affectedRows' AS rows
+  FROM jsonb_array_elements(execute_pending_migrations()->'results') r;
+SELECT * FROM public.accounts ORDER BY id LIMIT 3;
+-- A failing migration changes nothing and says why.
+SELECT register_migration('{"name": "oops", "forward": ["UPDATE public.accounts SET name = ''x''", "INSERT INTO public.accounts VALUES (1, ''dup'')"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT r->'success' AS success, r->'result'->1->>'error' AS error FROM execute_migration('oops') r;
+SELECT count(*) FILTER (WHERE name = 'x') AS changed FROM public.accounts;
+-- Roll back with everything that depends on it, latest first.
+SELECT r->'success' AS success, (SELECT jsonb_agg(c->>'migration') FROM jsonb_array_elements(r->'cascaded') c) AS cascaded FROM rollback_migration('add_email', '{"cascade": true}') r;
+SELECT migration_name, status FROM knowledge_migrations WHERE migration_name IN ('add_email', 'fill_email', 'index_email', 'oops') ORDER BY 1;
