@@ -16,6 +16,7 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, PgTrigger};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::rc::Rc;
 
 /// Defaults of one entity as an owned, 4-byte-aligned jsonb object `{field: default}`.
@@ -33,7 +34,18 @@ struct Active {
     defaults: HashMap<String, Defaults>,
 }
 
+/// Attribute numbers of the columns the trigger reads, found once per table.
+#[derive(Clone, Copy)]
+struct Columns {
+    relid: pg_sys::Oid,
+    valid_to: NonZeroUsize,
+    is_deleted: NonZeroUsize,
+    entity_type: NonZeroUsize,
+    content: NonZeroUsize,
+}
+
 thread_local! {
+    static COLUMNS: Cell<Option<Columns>> = const { Cell::new(None) };
     static CACHE: RefCell<Option<Rc<Option<Active>>>> = const { RefCell::new(None) };
     static CALLBACK_REGISTERED: Cell<bool> = const { Cell::new(false) };
     static SCHEMA_VERSIONS_OID: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
@@ -177,17 +189,27 @@ pub enum TriggerError {
 #[pg_trigger(sql = false)]
 fn temporal_entities_evolve<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TriggerError> {
     let mut new = trigger.new().ok_or(TriggerError::Misplaced)?.into_owned();
-    let current = new.get_by_name::<pgrx::datum::TimestampWithTimeZone>("valid_to")?.is_some_and(|t| t.is_infinity());
-    let deleted = new.get_by_name::<bool>("is_deleted")?.unwrap_or(false);
-    let entity = new.get_by_name::<String>("entity_type")?;
+    let relid = trigger.relid().map_err(|_| TriggerError::Misplaced)?;
+    let cols = match COLUMNS.get().filter(|c| c.relid == relid) {
+        Some(c) => c,
+        None => {
+            let at = |name: &str| new.get_attribute_by_name(name).map(|(n, _)| n).ok_or(TriggerError::Misplaced);
+            let c = Columns { relid, valid_to: at("valid_to")?, is_deleted: at("is_deleted")?, entity_type: at("entity_type")?, content: at("content")? };
+            COLUMNS.set(Some(c));
+            c
+        }
+    };
+    let current = new.get_by_index::<pgrx::datum::TimestampWithTimeZone>(cols.valid_to)?.is_some_and(|t| t.is_infinity());
+    let deleted = new.get_by_index::<bool>(cols.is_deleted)?.unwrap_or(false);
+    let entity = new.get_by_index::<String>(cols.entity_type)?;
     let (Some(entity), true, false) = (entity, current, deleted) else { return Ok(Some(new)) };
     let active = active();
     let Some(active) = active.as_ref() else { return Ok(Some(new)) };
     let Some(rules) = active.rules.entities.get(&entity) else { return Ok(Some(new)) };
-    let Some(mut content) = new.get_by_name::<Jsonb>("content")? else { return Ok(Some(new)) };
+    let Some(mut content) = new.get_by_index::<Jsonb>(cols.content)? else { return Ok(Some(new)) };
 
     let changed = match trigger.old() {
-        Some(old) => old.get_by_name::<Jsonb>("content")?.is_none_or(|o| !o.same_bytes(&content)),
+        Some(old) => old.get_by_index::<Jsonb>(cols.content)?.is_none_or(|o| !o.same_bytes(&content)),
         None => true,
     };
     // Deprecated fields count only when the writer sent them, not when a default filled them.
@@ -196,7 +218,7 @@ fn temporal_entities_evolve<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgH
     }
     if let Some(filled) = active.defaults.get(&entity).and_then(|d| fill_defaults(content.root(), d)) {
         content = filled;
-        new.set_by_name("content", content.clone())?;
+        new.set_by_index(cols.content, content.clone())?;
     }
     if changed {
         check(&entity, rules, content.root());

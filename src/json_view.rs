@@ -35,6 +35,8 @@ pub trait JsonView<'a>: Copy {
     fn entries(&self) -> Vec<(&'a str, Self)>;
     /// An array's elements in order; empty for anything else.
     fn elements(&self) -> Vec<Self>;
+    /// Number of pairs of an object or elements of an array; 0 for scalars.
+    fn len(&self) -> usize;
     /// The `->>` text of this value: strings unquoted, JSON null as `None`.
     fn text(&self) -> Option<Cow<'a, str>>;
 
@@ -119,6 +121,13 @@ pub mod test_value {
             match self {
                 V::Arr(items) => items.iter().collect(),
                 _ => Vec::new(),
+            }
+        }
+        fn len(&self) -> usize {
+            match self {
+                V::Arr(items) => items.len(),
+                V::Obj(pairs) => pairs.len(),
+                _ => 0,
             }
         }
         fn text(&self) -> Option<Cow<'a, str>> {

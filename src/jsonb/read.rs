@@ -258,6 +258,13 @@ impl<'a> JsonView<'a> for Value<'a> {
         }
     }
 
+    fn len(&self) -> usize {
+        match self {
+            Value::Object(c) | Value::Array(c) => c.count(),
+            _ => 0,
+        }
+    }
+
     fn entries(&self) -> Vec<(&'a str, Self)> {
         self.pairs().into_iter().map(|(k, v)| (utf8(k), v)).collect()
     }
