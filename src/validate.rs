@@ -101,8 +101,11 @@ pub struct Violation {
 /// Check a document (after defaults are filled in) against an entity's rules.
 pub fn violations<'a, V: JsonView<'a>>(entity: &str, rules: &EntityRules, content: V) -> Vec<Violation> {
     let mut out = Vec::new();
+    let mut declared_present = 0;
     for f in &rules.fields {
-        match content.get(&f.name) {
+        let value = content.get(&f.name);
+        declared_present += usize::from(value.is_some());
+        match value {
             None if f.required => out.push(Violation {
                 field: f.name.clone(),
                 message: format!("entity {entity}: required field \"{}\" is missing (expected {})", f.name, f.ty.as_deref().unwrap_or("a value")),
@@ -124,7 +127,6 @@ pub fn violations<'a, V: JsonView<'a>>(entity: &str, rules: &EntityRules, conten
     }
     // Only when the document has more keys than declared fields are present does it
     // need the (slower) walk that names the undeclared ones.
-    let declared_present = rules.fields.iter().filter(|f| content.get(&f.name).is_some()).count();
     if rules.closed && content.len() > declared_present {
         for (k, _) in content.entries() {
             if rules.field(k).is_none() {
