@@ -3,6 +3,7 @@
 
 PG_CONFIG := $(shell scripts/pg_config.sh 2>/dev/null || echo pg_config)
 PGM_PORT  ?= 54329
+PGRX_PGDATA ?= /tmp/pg_migrate_pgrx_test
 PSQL       = $(shell scripts/pg_config.sh --bindir 2>/dev/null)/psql -X -h 127.0.0.1 -p $(PGM_PORT) -U postgres
 SUDO_FLAG := $(if $(filter 0,$(shell id -u)),,--sudo)
 
@@ -30,7 +31,7 @@ demo: install
 
 # Plain Rust tests and #[pg_test]s run together under cargo pgrx test.
 test-pg: setup
-	cargo pgrx test pg15 --runas postgres --pgdata /tmp/pg_migrate_pgrx_test
+	cargo pgrx test pg15 --runas postgres --pgdata $(PGRX_PGDATA)
 
 test-sql: install
 	scripts/sql_tests.sh
