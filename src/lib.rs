@@ -27,7 +27,8 @@ pub mod validate;
 pgrx::extension_sql_file!("../sql/tables.sql", name = "tables", bootstrap);
 // Everything added after 0.1.0 lives in the upgrade scripts, which fresh installs run too.
 pgrx::extension_sql_file!("../sql/pg_migrate--0.1.0--0.2.0.sql", name = "v0_2_0");
-pgrx::extension_sql_file!("../sql/pg_migrate--0.2.0--0.3.0.sql", name = "v0_3_0", finalize);
+pgrx::extension_sql_file!("../sql/pg_migrate--0.2.0--0.3.0.sql", name = "v0_3_0");
+pgrx::extension_sql_file!("../sql/pg_migrate--0.3.0--0.4.0.sql", name = "v0_4_0", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

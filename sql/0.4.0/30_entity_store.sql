@@ -1,0 +1,1 @@
+-- Entity store: deprecated-field usage, validation when a row becomes current, restore.
