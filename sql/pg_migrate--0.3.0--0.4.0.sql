@@ -5,5 +5,1171 @@
 -- functions, enforcement settings for privileged roles only, exact dump and restore) and
 -- correctness under concurrency and cancellation.
 
+-- ==== sql/0.4.0/10_registry_security.sql ====
+-- Registry security. Only pg_migrate's own functions change a migration's status, logs,
+-- execution state, schema activation and published fields; each change is audited under
+-- the role that asked. State-changing entry points are C trampolines
+-- (src/engine/owner_call.rs): they note the calling role, become the extension's owner
+-- and call the internal function pgmigrate._<name>(<arguments>, caller, caller_search_path),
+-- which nobody else may execute. Stored SQL runs as the role that stored it.
+
+-- Who stored each migration, recorded by the database (never a column the caller fills
+-- in), and the search_path its SQL was written against. Rows from before 0.4.0 have no
+-- recorded author: they do not run until an admin adopts them (pgmigrate.adopt_migration).
+ALTER TABLE pgmigrate.knowledge_migrations
+    ADD COLUMN stored_by regrole,
+    ADD COLUMN stored_search_path text,
+    ADD CONSTRAINT depends_on_has_no_nulls CHECK (array_position(depends_on, NULL) IS NULL);
+
+-- 0.3.0's grant helpers handed out write access to the registry and EXECUTE on its
+-- internals. Take back everything but SELECT from every role but the owner.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.oid::regclass AS rel, a.privilege_type,
+               CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS who
+          FROM pg_class c, aclexplode(c.relacl) a
+         WHERE c.relnamespace = 'pgmigrate'::regnamespace
+           AND c.relname IN ('knowledge_migrations', 'migration_execution_state', 'schema_versions', 'audit_log',
+                             'active_schema_version')
+           AND a.grantee <> c.relowner AND a.privilege_type <> 'SELECT'
+    LOOP
+        EXECUTE format('REVOKE %s ON %s FROM %s', r.privilege_type, r.rel, r.who);
+    END LOOP;
+    FOR r IN
+        SELECT p.oid::regprocedure AS fn,
+               CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS who
+          FROM pg_proc p, aclexplode(p.proacl) a
+         WHERE p.pronamespace = 'pgmigrate'::regnamespace AND a.grantee <> p.proowner
+           AND p.proname IN ('audit', 'publish_next_version', 'lock_active_version', 'set_step_timeout')
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM %s', r.fn, r.who);
+    END LOOP;
+END $$;
+
+-- Audit rows carry the role that asked: the stamp keeps a role_name the extension's own
+-- (owner-privileged) code supplies, and stamps everyone else's rows with current_user.
+-- A restore (COPY by the owner) keeps rows exactly as they were dumped.
+CREATE OR REPLACE FUNCTION pgmigrate.audit_log_stamp() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pgmigrate.restoring_copy(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.role_name IS NULL OR NOT pg_has_role(current_user,
+            (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'USAGE') THEN
+        NEW.role_name := current_user;
+    END IF;
+    NEW.logged_at := clock_timestamp();
+    RETURN NEW;
+END $$;
+
+CREATE FUNCTION pgmigrate._audit(action text, details jsonb, caller regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO pgmigrate.audit_log (action, details, role_name) VALUES (action, coalesce(details, '{}'), caller::text);
+$$;
+
+-- Direct writes to the registry are the owner's alone (everyone else goes through the
+-- functions). Even so: rows keep a true author, a well-formed definition, and a graph
+-- that the next reader can still order.
+CREATE FUNCTION pgmigrate.knowledge_migrations_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pgmigrate.restoring_copy(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.stored_by := coalesce(NEW.stored_by, current_user::regrole);
+        NEW.stored_search_path := coalesce(NEW.stored_search_path, current_setting('search_path'));
+    ELSIF NEW.depends_on IS DISTINCT FROM OLD.depends_on THEN
+        -- Edges only ever point from a new migration to existing ones, so the graph
+        -- stays acyclic whatever sessions do at once.
+        RAISE EXCEPTION 'the dependencies of migration "%" cannot change once it is registered', OLD.migration_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Register a new migration with the dependencies you need.';
+    END IF;
+    IF NEW.definition IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.definition IS DISTINCT FROM OLD.definition) THEN
+        NEW.definition := jsonb_build_object(
+            'forward', pgmigrate.normalize_steps(NEW.definition->'forward', 'definition.forward'),
+            'rollback', pgmigrate.normalize_steps(NEW.definition->'rollback', 'definition.rollback'),
+            'validation', pgmigrate.normalize_steps(NEW.definition->'validation', 'definition.validation'));
+        IF jsonb_array_length(NEW.definition->'forward') = 0 THEN
+            RAISE EXCEPTION 'migration "%": definition.forward has no steps', NEW.migration_name
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER knowledge_migrations_guard BEFORE INSERT OR UPDATE ON pgmigrate.knowledge_migrations
+    FOR EACH ROW EXECUTE FUNCTION pgmigrate.knowledge_migrations_guard();
+
+-- Deleting a migration that others (still) depend on would wedge every reader of the graph.
+CREATE FUNCTION pgmigrate.knowledge_migrations_deleted() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    offending text;
+BEGIN
+    SELECT string_agg(format('%s (needed by %s)', g.migration_name, k.migration_name), ', ' ORDER BY g.migration_name, k.migration_name)
+      INTO offending
+      FROM gone g JOIN pgmigrate.knowledge_migrations k ON g.migration_id = ANY (k.depends_on);
+    IF offending IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot delete migrations others depend on: %', offending
+            USING ERRCODE = 'dependent_objects_still_exist', HINT = 'Delete the dependent migrations first, or with them.';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER knowledge_migrations_deleted AFTER DELETE ON pgmigrate.knowledge_migrations
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION pgmigrate.knowledge_migrations_deleted();
+
+-- A step may not drop pg_migrate from under the migration that runs it.
+CREATE FUNCTION pgmigrate.refuse_drop_while_running() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    running text;
+BEGIN
+    SELECT string_agg(migration_name, ', ') INTO running FROM pgmigrate.knowledge_migrations WHERE status = 'RUNNING';
+    IF running IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot drop an extension while migration % is running', running
+            USING ERRCODE = 'object_in_use', HINT = 'Drop extensions outside migration steps.';
+    END IF;
+END $$;
+REVOKE EXECUTE ON FUNCTION pgmigrate.refuse_drop_while_running() FROM PUBLIC;
+CREATE EVENT TRIGGER pgmigrate_refuse_drop_while_running ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION') EXECUTE FUNCTION pgmigrate.refuse_drop_while_running();
+
+-- Native pieces (src/engine/): run stored SQL as its author, the step timer.
+CREATE FUNCTION pgmigrate._exec_as(author oid, search_path text, sql text) RETURNS bigint VOLATILE
+LANGUAGE c AS 'MODULE_PATHNAME', '_exec_as_wrapper';
+CREATE FUNCTION pgmigrate._query_as(author oid, search_path text, sql text) RETURNS text VOLATILE
+LANGUAGE c AS 'MODULE_PATHNAME', '_query_as_wrapper';
+CREATE FUNCTION pgmigrate.step_timeout_fired() RETURNS boolean VOLATILE
+LANGUAGE c AS 'MODULE_PATHNAME', 'step_timeout_fired_wrapper';
+REVOKE EXECUTE ON FUNCTION pgmigrate._exec_as(oid, text, text), pgmigrate._query_as(oid, text, text),
+    pgmigrate.step_timeout_fired() FROM PUBLIC;
+
+-- A query or condition the engine wraps as a subquery: without trailing semicolons and
+-- ending on a new line, so a trailing "-- comment" cannot swallow the closing parenthesis.
+CREATE FUNCTION pgmigrate._subquery(sql text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT '(' || regexp_replace(sql, '[\s;]+$', '') || E'\n)'
+$$;
+
+-- ==== sql/0.4.0/20_engine.sql ====
+-- The migration engine, 0.4.0: entry points that know their caller, steps that run as
+-- their author, runs that lock what they read, and cancels the engine did not arm that
+-- stop the run instead of being recorded as a failed step.
+
+-- Steps checked and normalised: [{name, type, script|function, parameters, condition, timeout}].
+-- A timeout is a whole number of milliseconds from 1 to 2147483647 (fractions round up).
+CREATE OR REPLACE FUNCTION pgmigrate.normalize_steps(steps jsonb, what text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    s jsonb;
+    n int := 0;
+    out jsonb := '[]';
+    kind text;
+    ms numeric;
+BEGIN
+    IF steps IS NULL OR jsonb_typeof(steps) = 'null' THEN
+        RETURN '[]';
+    END IF;
+    IF jsonb_typeof(steps) <> 'array' THEN
+        RAISE EXCEPTION '% must be an array of steps', what USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR s IN SELECT * FROM jsonb_array_elements(steps) LOOP
+        n := n + 1;
+        IF jsonb_typeof(s) = 'string' THEN
+            s := jsonb_build_object('type', 'SQL', 'script', s);
+        END IF;
+        IF jsonb_typeof(s) <> 'object' THEN
+            RAISE EXCEPTION '%[%] must be a step object', what, n USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        kind := upper(coalesce(s->>'type', 'SQL'));
+        IF kind NOT IN ('SQL', 'FUNCTION', 'VALIDATE') THEN
+            RAISE EXCEPTION '%[%] has unknown step type "%"', what, n, s->>'type'
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Step types are SQL, FUNCTION and VALIDATE.';
+        END IF;
+        IF kind IN ('SQL', 'VALIDATE') AND coalesce(jsonb_typeof(s->'script'), '') <> 'string' THEN
+            RAISE EXCEPTION '%[%] (%) needs a "script" string', what, n, kind USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF kind = 'FUNCTION' AND coalesce(jsonb_typeof(s->'function'), '') <> 'string' THEN
+            RAISE EXCEPTION '%[%] (FUNCTION) needs a "function" name', what, n USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ? 'condition' AND coalesce(jsonb_typeof(s->'condition'), '') <> 'string' THEN
+            RAISE EXCEPTION '%[%] condition must be SQL text', what, n USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF s ? 'timeout' THEN
+            IF coalesce(jsonb_typeof(s->'timeout'), '') <> 'number' THEN
+                RAISE EXCEPTION '%[%] timeout must be a number of milliseconds, not %', what, n, s->'timeout'
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            ms := ceil((s->>'timeout')::numeric);
+            IF ms < 1 OR ms > 2147483647 THEN
+                RAISE EXCEPTION '%[%] timeout % is out of range', what, n, s->'timeout'
+                    USING ERRCODE = 'invalid_parameter_value',
+                          HINT = 'A step timeout is between 1 and 2147483647 milliseconds.';
+            END IF;
+            s := s || jsonb_build_object('timeout', ms);
+        END IF;
+        out := out || jsonb_build_array(s || jsonb_build_object('type', kind, 'name', coalesce(s->>'name', lower(what) || ' step ' || n)));
+    END LOOP;
+    RETURN out;
+END $$;
+
+-- Register: the entry point records the caller as the author.
+CREATE FUNCTION pgmigrate._register_migration(definition jsonb, caller regrole, caller_path text) RETURNS uuid
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    forward jsonb;
+    rollback jsonb;
+    validation jsonb := '[]';
+    rule jsonb;
+    deps uuid[] := '{}';
+    dep text;
+    dep_id uuid;
+    new_id uuid;
+    prio numeric;
+    script_of constant text := $q$SELECT string_agg(coalesce(s->>'script', 'SELECT ' || (s->>'function') || '(...)'), E';\n')
+                                    FROM jsonb_array_elements($1) s$q$;
+    forward_text text;
+    rollback_text text;
+BEGIN
+    IF definition IS NULL OR jsonb_typeof(definition) <> 'object' THEN
+        RAISE EXCEPTION 'a migration definition must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(jsonb_typeof(definition->'name'), '') <> 'string' OR btrim(definition->>'name') = '' THEN
+        RAISE EXCEPTION 'a migration definition needs a "name"' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF upper(coalesce(definition->>'type', 'SCHEMA')) NOT IN ('SCHEMA', 'DATA', 'HYBRID') THEN
+        RAISE EXCEPTION 'migration type must be SCHEMA, DATA or HYBRID, not "%"', definition->>'type' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF definition ? 'priority' THEN
+        IF jsonb_typeof(definition->'priority') <> 'number' THEN
+            RAISE EXCEPTION 'priority must be an integer, not %', definition->'priority' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        prio := (definition->>'priority')::numeric;
+        IF prio <> trunc(prio) OR prio < -2147483648 OR prio > 2147483647 THEN
+            RAISE EXCEPTION 'priority must be an integer between -2147483648 and 2147483647, not %', definition->'priority'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    forward := pgmigrate.normalize_steps(definition->'forward', 'forward');
+    rollback := pgmigrate.normalize_steps(definition->'rollback', 'rollback');
+    IF jsonb_array_length(forward) = 0 THEN
+        RAISE EXCEPTION 'migration "%" has no forward steps', definition->>'name' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF definition ? 'validation' THEN
+        IF jsonb_typeof(definition->'validation') <> 'array' THEN
+            RAISE EXCEPTION 'validation must be an array of rules' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR rule IN SELECT * FROM jsonb_array_elements(definition->'validation') LOOP
+            validation := validation || jsonb_build_array(CASE jsonb_typeof(rule)
+                WHEN 'string' THEN jsonb_build_object('type', 'VALIDATE', 'script', rule)
+                WHEN 'object' THEN rule || jsonb_build_object('type', 'VALIDATE', 'script', coalesce(rule->'query', rule->'script'))
+                ELSE rule END);
+        END LOOP;
+        validation := pgmigrate.normalize_steps(validation, 'validation');
+    END IF;
+    IF definition ? 'dependsOn' AND jsonb_typeof(definition->'dependsOn') <> 'array' THEN
+        RAISE EXCEPTION 'dependsOn must be an array of migration names' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR dep IN SELECT jsonb_array_elements_text(coalesce(definition->'dependsOn', '[]')) LOOP
+        IF dep IS NULL THEN
+            RAISE EXCEPTION 'dependsOn must name migrations, not null' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- KEY SHARE: the dependency cannot be deleted before this row commits.
+        SELECT migration_id INTO dep_id FROM pgmigrate.knowledge_migrations WHERE migration_name = dep FOR KEY SHARE;
+        IF NOT FOUND THEN
+            IF dep = definition->>'name' THEN
+                RAISE EXCEPTION 'dependency cycle: % -> %', dep, dep USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            RAISE EXCEPTION 'migration "%" depends on unknown migration "%"', definition->>'name', dep
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Register dependencies first.';
+        END IF;
+        deps := deps || dep_id;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pgmigrate.knowledge_migrations WHERE migration_name = definition->>'name') THEN
+        RAISE EXCEPTION 'migration "%" already exists', definition->>'name' USING ERRCODE = 'duplicate_object';
+    END IF;
+    EXECUTE script_of INTO forward_text USING forward;
+    EXECUTE script_of INTO rollback_text USING rollback;
+    INSERT INTO pgmigrate.knowledge_migrations (migration_name, version, description, migration_type, forward_script,
+        rollback_script, validation_script, depends_on, priority, metadata, definition, stored_by, stored_search_path,
+        executed_by)
+    VALUES (definition->>'name', coalesce(definition->>'version', '1'), definition->>'description',
+            upper(coalesce(definition->>'type', 'SCHEMA')), forward_text, rollback_text,
+            (SELECT string_agg(v->>'script', E';\n') FROM jsonb_array_elements(validation) v),
+            deps, coalesce(prio::int, 100), coalesce(definition->'metadata', '{}'),
+            jsonb_build_object('forward', forward, 'rollback', rollback, 'validation', validation),
+            caller, caller_path, NULL)
+    RETURNING migration_id INTO new_id;
+    PERFORM pgmigrate._audit('migration.registered', jsonb_build_object('migration', definition->>'name',
+        'migration_id', new_id, 'stored_by', caller::text), caller);
+    RETURN new_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.register_migration(definition jsonb) RETURNS uuid
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+-- A migration stored before 0.4.0 (no recorded author), or one whose author is gone,
+-- runs only once an admin takes it over: from then on it runs with the adopter's privileges.
+CREATE FUNCTION pgmigrate._adopt_migration(name text, caller regrole, caller_path text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+BEGIN
+    m := pgmigrate._lock_migration(name);
+    UPDATE pgmigrate.knowledge_migrations SET stored_by = caller, stored_search_path = caller_path
+     WHERE migration_id = m.migration_id;
+    PERFORM pgmigrate._audit('migration.adopted', jsonb_build_object('migration', name,
+        'previous_author', m.stored_by::text, 'stored_by', caller::text), caller);
+END $$;
+CREATE FUNCTION pgmigrate.adopt_migration(name text) RETURNS void
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+-- The migration row, locked against concurrent runners (55P03 for the second).
+CREATE FUNCTION pgmigrate._lock_migration(name text) RETURNS pgmigrate.knowledge_migrations
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+BEGIN
+    BEGIN
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_name = name FOR UPDATE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RAISE EXCEPTION 'migration "%" is being run or rolled back by another session', name
+            USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';
+    END;
+    IF m.migration_id IS NULL THEN
+        RAISE EXCEPTION 'migration "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN m;
+END $$;
+
+-- Run one step as the migration's author; its effects stay unless the caller's
+-- subtransaction is rolled back. A step failure is returned, not raised; a cancel or
+-- timeout the engine did not arm (pg_cancel_backend, the session's statement_timeout)
+-- is raised and stops the run.
+CREATE FUNCTION pgmigrate._run_step(m pgmigrate.knowledge_migrations, step jsonb, step_number int, phase text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    started timestamptz := clock_timestamp();
+    rows bigint := 0;
+    ok text;
+    bad_row text;
+    fn text;
+    status text := 'COMPLETED';
+    armed boolean := false;
+    fired boolean := false;
+    err text;
+    state text;
+BEGIN
+    IF m.stored_by IS NULL THEN
+        RAISE EXCEPTION 'migration "%" has no recorded author', m.migration_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'It was stored before pg_migrate 0.4.0 recorded who stores migrations.',
+                  HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
+        RAISE EXCEPTION 'the role that stored migration "%" no longer exists', m.migration_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
+    END IF;
+    BEGIN
+        IF step ? 'condition' THEN
+            ok := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                      'SELECT ' || pgmigrate._subquery(step->>'condition') || '::boolean::text');
+            IF NOT coalesce(ok::boolean, false) THEN
+                RETURN jsonb_build_object('stepName', step->>'name', 'stepNumber', step_number, 'phase', phase, 'status', 'SKIPPED',
+                                          'success', true, 'startedAt', started, 'durationMs', 0, 'rows', 0);
+            END IF;
+        END IF;
+        IF step ? 'timeout' THEN
+            PERFORM pgmigrate.set_step_timeout((step->>'timeout')::int);
+            armed := true;
+        END IF;
+        CASE step->>'type'
+        WHEN 'SQL' THEN
+            rows := pgmigrate._exec_as(m.stored_by, m.stored_search_path, step->>'script');
+        WHEN 'FUNCTION' THEN
+            -- The name resolves as the author sees it, and is spliced only in its quoted form.
+            fn := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                      format('SELECT %L::pg_catalog.regproc::pg_catalog.text', step->>'function'));
+            rows := pgmigrate._exec_as(m.stored_by, m.stored_search_path,
+                      format('SELECT %s(%s)', fn, CASE WHEN step ? 'parameters' THEN format('%L::jsonb', step->'parameters') ELSE '' END));
+            rows := 0;
+        WHEN 'VALIDATE' THEN
+            -- Passes when every row is one boolean true (or there is no row).
+            bad_row := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                'SELECT pg_catalog.to_jsonb(q)::pg_catalog.text FROM ' || pgmigrate._subquery(step->>'script') || ' AS q
+                  WHERE NOT coalesce((SELECT pg_catalog.count(*) OPERATOR(pg_catalog.=) 1
+                                             AND pg_catalog.bool_and(v OPERATOR(pg_catalog.=) ''true''::pg_catalog.jsonb)
+                                        FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(q)) AS e(k, v)), false)
+                  LIMIT 1');
+            IF bad_row IS NOT NULL THEN
+                RAISE EXCEPTION 'validation failed: %', bad_row USING ERRCODE = 'check_violation';
+            END IF;
+        END CASE;
+        IF armed THEN
+            PERFORM pgmigrate.set_step_timeout(0);
+        END IF;
+    EXCEPTION WHEN query_canceled OR others THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        IF armed THEN
+            fired := pgmigrate.step_timeout_fired();
+            PERFORM pgmigrate.set_step_timeout(0);
+        END IF;
+        IF state = '57014' AND NOT fired THEN
+            RAISE;
+        END IF;
+        IF fired THEN
+            err := format('step timeout of %s ms exceeded', step->>'timeout');
+        END IF;
+        status := 'FAILED';
+    END;
+    RETURN jsonb_build_object('stepName', step->>'name', 'stepNumber', step_number, 'phase', phase, 'status', status,
+        'success', status = 'COMPLETED', 'startedAt', started,
+        'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3), 'rows', rows)
+        || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END;
+END $$;
+
+-- Run a list of phases atomically. Returns the step results; `aborted` tells whether
+-- a failure rolled every step back (always, unless continue_on_error lets a forward
+-- step fail alone; a failed validation always aborts).
+CREATE FUNCTION pgmigrate._run_phases(m pgmigrate.knowledge_migrations, phases text[], continue_on_error boolean,
+                                      OUT results jsonb, OUT aborted boolean, OUT affected bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    phase text;
+    step jsonb;
+    r jsonb;
+    n int := 0;
+BEGIN
+    results := '[]';
+    aborted := false;
+    affected := 0;
+    BEGIN
+        FOREACH phase IN ARRAY phases LOOP
+            FOR step IN SELECT * FROM jsonb_array_elements(pgmigrate.migration_steps(m, phase)) LOOP
+                r := pgmigrate._run_step(m, step, n, phase);
+                n := n + 1;
+                results := results || jsonb_build_array(r);
+                affected := affected + coalesce((r->>'rows')::bigint, 0);
+                IF r->>'status' = 'FAILED' THEN
+                    IF NOT continue_on_error OR phase = 'validation' THEN
+                        aborted := true;
+                        -- Undo every step of this run, keeping the collected results.
+                        RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'pg_migrate: migration step failed';
+                    END IF;
+                END IF;
+            END LOOP;
+        END LOOP;
+    EXCEPTION WHEN SQLSTATE 'P0001' THEN
+        IF NOT aborted THEN
+            RAISE;
+        END IF;
+        affected := 0;
+        SELECT jsonb_agg(CASE WHEN x->>'status' = 'COMPLETED'
+                              THEN x || '{"rolledBack": true, "error": "rolled back: a later step failed"}' ELSE x END)
+          INTO results FROM jsonb_array_elements(results) x;
+    END;
+END $$;
+
+-- Record one run: its steps' states, the migration's new status and log entry, an audit row.
+CREATE FUNCTION pgmigrate._record_run(m pgmigrate.knowledge_migrations, run_id uuid, results jsonb, new_status text,
+                                      event text, extra jsonb, caller regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+    INSERT INTO pgmigrate.migration_execution_state (migration_id, run_id, phase, step_number, step_name, step_status,
+        started_at, completed_at, error_message, rows_affected, duration_ms)
+    SELECT m.migration_id, run_id, r->>'phase', (r->>'stepNumber')::int, r->>'stepName', r->>'status',
+           (r->>'startedAt')::timestamptz, (r->>'startedAt')::timestamptz + make_interval(secs => (r->>'durationMs')::numeric / 1000),
+           r->>'error', (r->>'rows')::bigint, (r->>'durationMs')::numeric
+      FROM jsonb_array_elements(results) r;
+    UPDATE pgmigrate.knowledge_migrations
+       SET status = new_status,
+           completed_at = CASE WHEN new_status IN ('COMPLETED', 'ROLLED_BACK') THEN clock_timestamp() ELSE completed_at END,
+           execution_log = execution_log || jsonb_build_array(jsonb_build_object('at', clock_timestamp(), 'event', event,
+               'by', caller::text, 'executionId', run_id) || extra)
+     WHERE migration_id = m.migration_id;
+    PERFORM pgmigrate._audit('migration.' || lower(event),
+        jsonb_build_object('migration', m.migration_name, 'executionId', run_id) || extra, caller);
+END $$;
+
+-- Options of execute / rollback: known keys with boolean values only.
+CREATE FUNCTION pgmigrate._run_options(options jsonb, allowed text[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    k text;
+BEGIN
+    options := coalesce(options, '{}');
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object, not %', options USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown option "%"', k
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Options are ' || array_to_string(allowed, ', ') || '.';
+        END IF;
+        IF jsonb_typeof(options->k) <> 'boolean' THEN
+            RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    RETURN options;
+END $$;
+
+CREATE FUNCTION pgmigrate._execute_migration(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+    run_id uuid := gen_random_uuid();
+    started timestamptz := clock_timestamp();
+    missing text[];
+    report jsonb;
+    run record;
+    result jsonb;
+    failed_step jsonb;
+BEGIN
+    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise']);
+    -- The pre-flight report reads the entity store: before taking the migration's lock.
+    IF NOT coalesce((options->>'force')::boolean, false)
+       AND EXISTS (SELECT 1 FROM pgmigrate.knowledge_migrations k WHERE k.migration_name = name) THEN
+        report := pgmigrate.validate_migration_safety(name);
+    END IF;
+    m := pgmigrate._lock_migration(name);
+    IF m.status NOT IN ('PENDING', 'FAILED', 'ROLLED_BACK') THEN
+        RAISE EXCEPTION 'migration "%" is %', name, m.status
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Only PENDING, FAILED or ROLLED_BACK migrations run.';
+    END IF;
+    -- Dependencies stay COMPLETED until this run commits: a concurrent rollback of one
+    -- waits for us (or we for it, and then see it rolled back).
+    PERFORM 1 FROM pgmigrate.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)
+      ORDER BY d.migration_id FOR SHARE;
+    SELECT array_agg(coalesce(d.migration_name, dep::text) ORDER BY 1) INTO missing
+      FROM unnest(m.depends_on) dep LEFT JOIN pgmigrate.knowledge_migrations d ON d.migration_id = dep
+     WHERE d.status IS DISTINCT FROM 'COMPLETED';
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'migration "%" depends on migrations that are not COMPLETED: %', name, array_to_string(missing, ', ')
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF report IS NOT NULL AND NOT (report->>'overallSafety')::boolean THEN
+        RAISE EXCEPTION 'migration "%" failed its safety checks', name
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = (report->'criticalIssues')::text,
+                  HINT = 'See pgmigrate.validate_migration_safety(name); options {"force": true} runs it anyway.';
+    END IF;
+    UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING', started_at = started, completed_at = NULL,
+           executed_by = caller::text WHERE migration_id = m.migration_id;
+    run := pgmigrate._run_phases(m, ARRAY['forward', 'validation'], coalesce((options->>'continueOnError')::boolean, false));
+    SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' LIMIT 1;
+    IF run.aborted THEN
+        SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' ORDER BY (r->>'stepNumber')::int DESC LIMIT 1;
+    END IF;
+    result := jsonb_build_object('executionId', run_id, 'migration', name, 'success', NOT run.aborted,
+        'result', run.results, 'affectedRows', run.affected,
+        'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3));
+    PERFORM pgmigrate._record_run(m, run_id, run.results,
+        CASE WHEN run.aborted THEN 'FAILED' ELSE 'COMPLETED' END,
+        CASE WHEN run.aborted THEN 'FAILED' ELSE 'COMPLETED' END,
+        jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error',
+            'affectedRows', run.affected, 'durationMs', result->'durationMs')), caller);
+    IF run.aborted AND coalesce((options->>'raise')::boolean, false) THEN
+        RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
+            USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
+    END IF;
+    RETURN result;
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.execute_migration(name text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+CREATE FUNCTION pgmigrate._execute_pending_migrations(options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    p record;
+    r jsonb;
+    results jsonb := '[]';
+BEGIN
+    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise']);
+    FOR p IN SELECT * FROM pgmigrate.migration_plan() LOOP
+        r := pgmigrate._execute_migration(p.migration_name, options, caller, caller_path);
+        results := results || jsonb_build_array(r);
+        EXIT WHEN NOT (r->>'success')::boolean;
+    END LOOP;
+    RETURN jsonb_build_object('success', NOT EXISTS (SELECT 1 FROM jsonb_array_elements(results) x WHERE NOT (x->>'success')::boolean),
+                              'executed', jsonb_array_length(results), 'results', results);
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.execute_pending_migrations(options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+CREATE FUNCTION pgmigrate._rollback_migration(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+    run_id uuid := gen_random_uuid();
+    started timestamptz := clock_timestamp();
+    dependents text[];
+    running text[];
+    cascaded jsonb := '[]';
+    dep text;
+    run record;
+    failed_step jsonb;
+    result jsonb;
+BEGIN
+    options := pgmigrate._run_options(options, ARRAY['cascade', 'raise']);
+    m := pgmigrate._lock_migration(name);
+    IF m.status <> 'COMPLETED' THEN
+        RAISE EXCEPTION 'migration "%" is %, only COMPLETED migrations roll back', name, m.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- Every migration that depends on this one, directly or not.
+    WITH RECURSIVE dependent(id) AS (
+        SELECT d.migration_id FROM pgmigrate.knowledge_migrations d WHERE m.migration_id = ANY (d.depends_on)
+        UNION
+        SELECT d.migration_id FROM pgmigrate.knowledge_migrations d JOIN dependent ON dependent.id = ANY (d.depends_on))
+    SELECT array_agg(k.migration_name ORDER BY o.ord DESC) FILTER (WHERE k.status = 'COMPLETED'),
+           array_agg(k.migration_name ORDER BY k.migration_name) FILTER (WHERE k.status = 'RUNNING')
+      INTO dependents, running
+      FROM dependent JOIN pgmigrate.knowledge_migrations k ON k.migration_id = dependent.id
+      JOIN unnest(pgmigrate.migration_order(pgmigrate.migration_graph())) WITH ORDINALITY AS o(n, ord) ON o.n = k.migration_name;
+    IF running IS NOT NULL THEN
+        RAISE EXCEPTION 'migration "%" cannot roll back while its dependent % is running', name, array_to_string(running, ', ')
+            USING ERRCODE = 'object_in_use', HINT = 'A step must not roll back a migration its own migration depends on.';
+    END IF;
+    IF dependents IS NOT NULL THEN
+        IF NOT coalesce((options->>'cascade')::boolean, false) THEN
+            RAISE EXCEPTION 'migration "%" has COMPLETED dependents: %', name, array_to_string(dependents, ', ')
+                USING ERRCODE = 'dependent_objects_still_exist', HINT = 'Roll them back first, or pass {"cascade": true}.';
+        END IF;
+        FOREACH dep IN ARRAY dependents LOOP
+            result := pgmigrate._rollback_migration(dep, options - 'cascade', caller, caller_path);
+            cascaded := cascaded || jsonb_build_array(result);
+            IF NOT (result->>'success')::boolean THEN
+                RAISE EXCEPTION 'rolling back dependent migration "%" failed: %', dep, result
+                    USING ERRCODE = 'object_not_in_prerequisite_state';
+            END IF;
+        END LOOP;
+    END IF;
+    IF jsonb_array_length(pgmigrate.migration_steps(m, 'rollback')) = 0 THEN
+        RAISE EXCEPTION 'migration "%" has no rollback steps', name USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING' WHERE migration_id = m.migration_id;
+    run := pgmigrate._run_phases(m, ARRAY['rollback'], false);
+    SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' LIMIT 1;
+    result := jsonb_build_object('executionId', run_id, 'migration', name, 'success', failed_step IS NULL,
+        'result', run.results, 'affectedRows', run.affected, 'cascaded', cascaded,
+        'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3));
+    PERFORM pgmigrate._record_run(m, run_id, run.results,
+        CASE WHEN failed_step IS NULL THEN 'ROLLED_BACK' ELSE 'COMPLETED' END,
+        CASE WHEN failed_step IS NULL THEN 'ROLLED_BACK' ELSE 'ROLLBACK_FAILED' END,
+        jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error')), caller);
+    IF failed_step IS NOT NULL AND coalesce((options->>'raise')::boolean, false) THEN
+        RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
+            USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
+    END IF;
+    RETURN result;
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.rollback_migration(name text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+-- The old internals: replaced by the owner-only _run_step, _run_phases, _record_run, _lock_migration.
+DROP FUNCTION pgmigrate.run_step(jsonb, integer, text);
+DROP FUNCTION pgmigrate.run_phases(pgmigrate.knowledge_migrations, text[], boolean);
+DROP FUNCTION pgmigrate.record_run(pgmigrate.knowledge_migrations, uuid, jsonb, text, text, jsonb);
+DROP FUNCTION pgmigrate.lock_migration(text);
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._register_migration(jsonb, regrole, text),
+    pgmigrate._adopt_migration(text, regrole, text), pgmigrate._lock_migration(text),
+    pgmigrate._run_step(pgmigrate.knowledge_migrations, jsonb, integer, text),
+    pgmigrate._run_phases(pgmigrate.knowledge_migrations, text[], boolean),
+    pgmigrate._record_run(pgmigrate.knowledge_migrations, uuid, jsonb, text, text, jsonb, regrole),
+    pgmigrate._execute_migration(text, jsonb, regrole, text),
+    pgmigrate._execute_pending_migrations(jsonb, regrole, text),
+    pgmigrate._rollback_migration(text, jsonb, regrole, text),
+    pgmigrate._audit(text, jsonb, regrole),
+    pgmigrate.adopt_migration(text)
+    FROM PUBLIC;
+
+-- ==== sql/0.4.0/25_schema_registry.sql ====
+-- The schema registry's entry points, 0.4.0: they record the caller, run as the owner
+-- (no other role writes schema_versions), and pin search_path; the one lookup that must
+-- see what the caller sees (the column-backed entity_<type> table) uses the caller's
+-- search_path, and the ALTER TABLE on it runs with the caller's privileges.
+
+CREATE FUNCTION pgmigrate._activate_schema_version(version_number text, force boolean, caller regrole, caller_path text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target pgmigrate.schema_versions;
+    previous pgmigrate.schema_versions;
+    mode text := upper(coalesce(nullif(current_setting('pg_migrate.compatibility_mode', true), ''), 'BACKWARD'));
+    history jsonb;
+    v record;
+    res jsonb;
+    refused jsonb := '[]';
+BEGIN
+    -- One registry change at a time; readers are never blocked.
+    LOCK TABLE pgmigrate.schema_versions IN SHARE ROW EXCLUSIVE MODE;
+    SELECT * INTO target FROM pgmigrate.schema_versions s WHERE s.version_number = _activate_schema_version.version_number;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'schema version "%" does not exist', version_number
+            USING ERRCODE = 'undefined_object', HINT = 'Register it with pgmigrate.register_schema_version first.';
+    END IF;
+    IF target.is_active THEN
+        RAISE NOTICE 'schema version "%" is already active', version_number;
+        RETURN;
+    END IF;
+    SELECT * INTO previous FROM pgmigrate.schema_versions WHERE is_active;
+    IF previous.version_id IS NOT NULL AND mode <> 'NONE' THEN
+        history := pgmigrate.schema_history();
+        FOR v IN SELECT s.version_number, s.schema_definition FROM pgmigrate.schema_versions s
+                  WHERE s.version_id <> target.version_id
+                    AND (mode LIKE '%\_TRANSITIVE' OR s.is_active) LOOP
+            res := pgmigrate.check_schema_compatibility(v.schema_definition, target.schema_definition, mode, history);
+            SELECT refused || coalesce(jsonb_agg(c || jsonb_build_object('against', v.version_number)), '[]')
+              INTO refused FROM jsonb_array_elements(res->'changes') AS c WHERE NOT (c->>'allowed')::boolean;
+        END LOOP;
+        IF jsonb_array_length(refused) > 0 AND NOT force THEN
+            RAISE EXCEPTION 'schema version "%" breaks % compatibility', version_number, mode
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = refused::text,
+                      HINT = 'Fix the schema, pass force => true, or change pg_migrate.compatibility_mode.';
+        END IF;
+    END IF;
+    UPDATE pgmigrate.schema_versions SET is_active = false WHERE is_active;
+    UPDATE pgmigrate.schema_versions SET is_active = true WHERE version_id = target.version_id;
+    PERFORM pgmigrate._audit('schema_version.activated', jsonb_build_object(
+        'version', version_number, 'previous', previous.version_number, 'mode', mode,
+        'forced', force AND jsonb_array_length(refused) > 0, 'refused_changes', refused), caller);
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.activate_schema_version(version_number text, force boolean DEFAULT false)
+RETURNS void LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+CREATE FUNCTION pgmigrate._register_schema_version(
+    version_number text, schema_definition jsonb, description text, activate boolean, force boolean,
+    caller regrole, caller_path text
+) RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    active pgmigrate.schema_versions;
+    history jsonb;
+    v record;
+    res jsonb;
+    backward text[] := '{}';
+    forward text[] := '{}';
+    new_id uuid;
+BEGIN
+    IF version_number IS NULL OR btrim(version_number) = '' THEN
+        RAISE EXCEPTION 'version_number must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF schema_definition IS NULL OR jsonb_typeof(schema_definition) <> 'object' THEN
+        RAISE EXCEPTION 'schema_definition must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Shape check: raises 22023 naming the JSON path.
+    PERFORM pgmigrate.check_schema_compatibility(schema_definition, schema_definition, 'NONE');
+    LOCK TABLE pgmigrate.schema_versions IN SHARE ROW EXCLUSIVE MODE;
+    IF EXISTS (SELECT 1 FROM pgmigrate.schema_versions s WHERE s.version_number = _register_schema_version.version_number) THEN
+        RAISE EXCEPTION 'schema version "%" already exists', version_number
+            USING ERRCODE = 'duplicate_object', HINT = 'Published versions are immutable; register a new version number.';
+    END IF;
+    SELECT * INTO active FROM pgmigrate.schema_versions WHERE is_active;
+    history := pgmigrate.schema_history();
+    FOR v IN SELECT s.version_number, s.schema_definition FROM pgmigrate.schema_versions s ORDER BY created_at LOOP
+        res := pgmigrate.check_schema_compatibility(v.schema_definition, schema_definition, 'NONE', history);
+        IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(res->'changes') c WHERE NOT (c->>'backward')::boolean) THEN
+            backward := backward || v.version_number;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM jsonb_array_elements(res->'changes') c WHERE NOT (c->>'forward')::boolean) THEN
+            forward := forward || v.version_number;
+        END IF;
+    END LOOP;
+    INSERT INTO pgmigrate.schema_versions (version_number, schema_definition, description, created_by,
+                                           breaking_changes, backward_compatible_with, forward_compatible_with)
+    VALUES (version_number, schema_definition, description, caller::text,
+            CASE WHEN active.version_id IS NULL THEN '[]'
+                 ELSE pgmigrate.detect_breaking_changes(active.schema_definition, schema_definition) END,
+            backward, forward)
+    RETURNING version_id INTO new_id;
+    PERFORM pgmigrate._audit('schema_version.registered', jsonb_build_object(
+        'version', version_number, 'version_id', new_id, 'backward_compatible_with', backward,
+        'forward_compatible_with', forward), caller);
+    IF activate THEN
+        PERFORM pgmigrate._activate_schema_version(version_number, force, caller, caller_path);
+    END IF;
+    RETURN new_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.register_schema_version(
+    version_number text, schema_definition jsonb, description text DEFAULT NULL,
+    activate boolean DEFAULT false, force boolean DEFAULT false
+) RETURNS uuid LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+CREATE FUNCTION pgmigrate._publish_next_version(active pgmigrate.schema_versions, new_definition jsonb, description text, caller regrole)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_version text := pgmigrate.next_version_number(active.version_number);
+BEGIN
+    -- Deactivating first makes a REPEATABLE READ caller with a stale view of the
+    -- registry fail with a serialization error (40001) instead of losing a change.
+    UPDATE pgmigrate.schema_versions SET is_active = false WHERE version_id = active.version_id;
+    INSERT INTO pgmigrate.schema_versions (version_number, schema_definition, description, is_active, created_by,
+                                           backward_compatible_with, breaking_changes)
+    VALUES (new_version, new_definition || jsonb_build_object('version', new_version), description, true, caller::text,
+            ARRAY[active.version_number],
+            pgmigrate.detect_breaking_changes(active.schema_definition, new_definition));
+    RETURN new_version;
+END $$;
+
+CREATE FUNCTION pgmigrate._add_field_backward_compatible(
+    entity_type text, field_name text, field_schema jsonb, default_value jsonb, caller regrole, caller_path text
+) RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    active pgmigrate.schema_versions;
+    field_def jsonb := field_schema;
+    new_version text;
+    entity_table regclass;
+    forward_sql text := '';
+    rollback_sql text := '';
+    filled bigint := 0;
+    prior_validation text := current_setting('pg_migrate.validation', true);
+    prior_policy text := current_setting('pg_migrate.deprecated_field_policy', true);
+BEGIN
+    PERFORM pgmigrate.check_field_name(entity_type, field_name);
+    IF field_schema IS NULL OR jsonb_typeof(field_schema) <> 'object' THEN
+        RAISE EXCEPTION 'field_schema must be a JSON object such as {"type": "string", "nullable": true}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF default_value IS NOT NULL THEN
+        field_def := field_def || jsonb_build_object('default', default_value);
+    END IF;
+    -- Shape check of the field (type, nullable): raises 22023 naming the path.
+    PERFORM pgmigrate.check_schema_compatibility('{}', jsonb_build_object('entities',
+        jsonb_build_object(entity_type, jsonb_build_object('fields', jsonb_build_object(field_name, field_def)))), 'NONE');
+    IF (field_def->>'nullable') IS NOT NULL AND NOT (field_def->>'nullable')::boolean AND NOT field_def ? 'default' THEN
+        RAISE EXCEPTION 'required field "%" needs a default', field_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Every existing document of ' || entity_type || ' lacks it, so it would break all of them.',
+                  HINT = 'Pass default_value, or add the field as nullable.';
+    END IF;
+
+    active := pgmigrate.lock_active_version();
+    IF active.schema_definition #> ARRAY['entities', entity_type, 'fields', field_name] IS NOT NULL THEN
+        RAISE EXCEPTION 'field "%" already exists on entity "%" in schema version %', field_name, entity_type, active.version_number
+            USING ERRCODE = 'duplicate_column';
+    END IF;
+    new_version := pgmigrate._publish_next_version(active,
+        pgmigrate.jsonb_deep_merge(active.schema_definition, jsonb_build_object('entities',
+            jsonb_build_object(entity_type, jsonb_build_object('fields', jsonb_build_object(field_name, field_def))))),
+        format('add field %s.%s', entity_type, field_name), caller);
+
+    -- A column-backed entity table gets the column too.
+    -- Longer names would be truncated by the lookup and could match another table.
+    IF octet_length('entity_' || entity_type) <= 63 THEN
+        -- The caller's table, found on the caller's search_path (a catalog lookup only).
+        PERFORM set_config('search_path', caller_path, true);
+        entity_table := to_regclass(quote_ident('entity_' || entity_type));
+        PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+    END IF;
+    IF entity_table IS NOT NULL THEN
+        forward_sql := format('ALTER TABLE %s ADD COLUMN IF NOT EXISTS %I jsonb', entity_table, field_name)
+                    || CASE WHEN default_value IS NULL THEN '' ELSE format(' DEFAULT %L', default_value) END;
+        rollback_sql := format('ALTER TABLE %s DROP COLUMN IF EXISTS %I', entity_table, field_name);
+        PERFORM pgmigrate._exec_as(caller, caller_path, forward_sql);
+    END IF;
+
+    IF field_def ? 'default' THEN
+        -- Existing documents get the default. This is not an application write:
+        -- legacy content must not block it and it must not count as field usage.
+        PERFORM set_config('pg_migrate.validation', 'off', true), set_config('pg_migrate.deprecated_field_policy', 'off', true);
+        UPDATE pgmigrate.temporal_entities t
+           SET content = t.content || jsonb_build_object(field_name, field_def->'default')
+         WHERE t.entity_type = _add_field_backward_compatible.entity_type
+           AND t.valid_to = 'infinity' AND NOT t.is_deleted AND NOT t.content ? field_name;
+        GET DIAGNOSTICS filled = ROW_COUNT;
+        PERFORM set_config('pg_migrate.validation', coalesce(prior_validation, 'enforce'), true),
+                set_config('pg_migrate.deprecated_field_policy', coalesce(prior_policy, 'warn'), true);
+    END IF;
+
+    INSERT INTO pgmigrate.knowledge_migrations (migration_name, version, description, migration_type, status,
+        started_at, completed_at, forward_script, rollback_script, execution_log, metadata, stored_by, stored_search_path, executed_by)
+    VALUES (format('add_field:%s.%s@%s', entity_type, field_name, new_version), new_version,
+            format('Add field %s to %s', field_name, entity_type), 'SCHEMA', 'COMPLETED',
+            clock_timestamp(), clock_timestamp(),
+            coalesce(concat_ws(E';\n', nullif(forward_sql, ''),
+                CASE WHEN field_def ? 'default' THEN
+                format('UPDATE pgmigrate.temporal_entities SET content = content || jsonb_build_object(%L, %L::jsonb) WHERE entity_type = %L AND valid_to = ''infinity'' AND NOT is_deleted AND NOT content ? %L',
+                       field_name, field_def->'default', entity_type, field_name) END), '')
+                || format(E'\n-- schema version %s published', new_version),
+            concat_ws(E';\n', nullif(rollback_sql, ''),
+                format('SELECT pgmigrate.activate_schema_version(%L, force => true)', active.version_number)),
+            jsonb_build_array(jsonb_build_object('at', clock_timestamp(), 'event', 'COMPLETED', 'by', caller::text,
+                'schema_version', new_version, 'documents_filled', filled)),
+            jsonb_build_object('entity_type', entity_type, 'field', field_name, 'previous_version', active.version_number),
+            caller, caller_path, caller::text);
+    PERFORM pgmigrate._audit('field.added', jsonb_build_object('entity_type', entity_type, 'field', field_name,
+        'schema', field_def, 'version', new_version, 'previous_version', active.version_number, 'documents_filled', filled), caller);
+    RETURN new_version;
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.add_field_backward_compatible(
+    entity_type text, field_name text, field_schema jsonb, default_value jsonb DEFAULT NULL
+) RETURNS text LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+CREATE FUNCTION pgmigrate._deprecate_field(
+    entity_type text, field_name text, deprecation_message text, removal_version text, caller regrole, caller_path text
+) RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    active pgmigrate.schema_versions;
+    field_def jsonb;
+    new_version text;
+    tag_sql text;
+    tagged bigint;
+BEGIN
+    PERFORM pgmigrate.check_field_name(entity_type, field_name);
+    active := pgmigrate.lock_active_version();
+    IF active.schema_definition #> ARRAY['entities', entity_type] IS NULL THEN
+        RAISE EXCEPTION 'entity "%" is not in schema version %', entity_type, active.version_number
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    field_def := active.schema_definition #> ARRAY['entities', entity_type, 'fields', field_name];
+    IF field_def IS NULL THEN
+        RAISE EXCEPTION 'field "%" does not exist on entity "%" in schema version %', field_name, entity_type, active.version_number
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF field_def->>'deprecated' = 'true' THEN
+        RAISE NOTICE 'field "%" of entity "%" is already deprecated', field_name, entity_type;
+        RETURN active.version_number;
+    END IF;
+    new_version := pgmigrate._publish_next_version(active,
+        pgmigrate.jsonb_deep_merge(active.schema_definition, jsonb_build_object('entities',
+            jsonb_build_object(entity_type, jsonb_build_object('fields', jsonb_build_object(field_name, jsonb_build_object(
+                'deprecated', true,
+                'deprecation_message', coalesce(deprecation_message, 'Field is deprecated'),
+                'removal_version', removal_version,
+                'deprecated_at', clock_timestamp()::text)))))),
+        format('deprecate field %s.%s', entity_type, field_name), caller);
+
+    -- Tags current documents that use the field; listing it once however often it runs.
+    tag_sql := format($f$UPDATE pgmigrate.temporal_entities
+   SET metadata = jsonb_set(metadata, '{deprecated_fields}', coalesce(metadata->'deprecated_fields', '[]') || to_jsonb(%1$L::text))
+ WHERE entity_type = %2$L AND content ? %1$L AND valid_to = 'infinity' AND NOT is_deleted
+   AND NOT coalesce(metadata->'deprecated_fields', '[]') ? %1$L$f$, field_name, entity_type);
+    EXECUTE tag_sql;
+    GET DIAGNOSTICS tagged = ROW_COUNT;
+
+    INSERT INTO pgmigrate.knowledge_migrations (migration_name, version, description, migration_type, status,
+        started_at, completed_at, forward_script, rollback_script, execution_log, metadata, stored_by, stored_search_path, executed_by)
+    VALUES (format('deprecate:%s.%s@%s', entity_type, field_name, new_version), new_version,
+            format('Deprecate field %s in %s', field_name, entity_type), 'SCHEMA', 'COMPLETED',
+            clock_timestamp(), clock_timestamp(), tag_sql,
+            format($r$UPDATE pgmigrate.temporal_entities SET metadata = jsonb_set(metadata, '{deprecated_fields}', (metadata->'deprecated_fields') - %1$L) WHERE entity_type = %2$L AND metadata->'deprecated_fields' ? %1$L;
+SELECT pgmigrate.activate_schema_version(%3$L, force => true)$r$, field_name, entity_type, active.version_number),
+            jsonb_build_array(jsonb_build_object('at', clock_timestamp(), 'event', 'COMPLETED', 'by', caller::text,
+                'schema_version', new_version, 'documents_tagged', tagged)),
+            jsonb_build_object('entity_type', entity_type, 'field', field_name, 'previous_version', active.version_number,
+                               'removal_version', removal_version),
+            caller, caller_path, caller::text);
+    PERFORM pgmigrate._audit('field.deprecated', jsonb_build_object('entity_type', entity_type, 'field', field_name,
+        'message', deprecation_message, 'removal_version', removal_version, 'version', new_version, 'documents_tagged', tagged), caller);
+    RETURN new_version;
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.deprecate_field(
+    entity_type text, field_name text, deprecation_message text DEFAULT NULL, removal_version text DEFAULT NULL
+) RETURNS text LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+CREATE OR REPLACE FUNCTION pgmigrate.check_compatibility(new_schema jsonb, mode text DEFAULT 'BACKWARD_TRANSITIVE')
+RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    history jsonb := pgmigrate.schema_history();
+    v record;
+    res jsonb;
+    ok boolean := true;
+    checked text[] := '{}';
+    changes jsonb := '[]';
+BEGIN
+    IF new_schema IS NULL THEN
+        RAISE EXCEPTION 'new_schema must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Pass a schema such as {"entities": {}}.';
+    END IF;
+    -- Validates the mode and the schema's shape before anything else.
+    PERFORM pgmigrate.check_schema_compatibility(new_schema, new_schema, mode);
+    FOR v IN SELECT version_number, schema_definition FROM pgmigrate.schema_versions
+              ORDER BY created_at DESC, version_number DESC LOOP
+        res := pgmigrate.check_schema_compatibility(v.schema_definition, new_schema, mode, history);
+        ok := ok AND (res->>'compatible')::boolean;
+        checked := checked || v.version_number;
+        SELECT changes || coalesce(jsonb_agg(c || jsonb_build_object('against', v.version_number)), '[]')
+          INTO changes FROM jsonb_array_elements(res->'changes') AS c;
+        EXIT WHEN upper(btrim(mode)) NOT LIKE '%\_TRANSITIVE';
+    END LOOP;
+    RETURN jsonb_build_object('compatible', ok, 'mode', upper(btrim(mode)),
+                              'checked_against', to_jsonb(checked), 'changes', changes);
+END $$;
+
+-- ==== sql/0.4.0/26_backfill_and_grants.sql ====
+-- backfill_field, 0.4.0: the procedure only loops and commits; each batch is one call of
+-- an owner-run entry point, so the caller needs no write access to the entity store's
+-- enforcement settings, and the procedure itself runs nothing the caller's search_path
+-- could redirect (it pins search_path for its own statements, restoring the caller's).
+
+CREATE FUNCTION pgmigrate._backfill_field_batch(entity_type text, field_name text, after_row bigint, batch_size integer,
+                                                filled_so_far bigint, caller regrole, caller_path text)
+RETURNS bigint[] LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    field_def jsonb;
+    batch_rows bigint;
+    batch_max bigint;
+BEGIN
+    PERFORM pgmigrate.check_field_name(entity_type, field_name);
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1, not %', batch_size USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    field_def := pgmigrate.active_schema_definition() #> ARRAY['entities', entity_type, 'fields', field_name];
+    IF field_def IS NULL THEN
+        RAISE EXCEPTION 'field "%" does not exist on entity "%" in the active schema', field_name, entity_type
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF NOT field_def ? 'default' THEN
+        RAISE EXCEPTION 'field "%" of entity "%" has no default to backfill', field_name, entity_type
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Not an application write: legacy content must not block it, it is not field usage.
+    -- (SET LOCAL inside a function with a SET clause ends with the function.)
+    PERFORM set_config('pg_migrate.validation', 'off', true), set_config('pg_migrate.deprecated_field_policy', 'off', true);
+    WITH batch AS (
+        SELECT row_id FROM pgmigrate.temporal_entities t
+         WHERE t.entity_type = _backfill_field_batch.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
+           AND t.row_id > coalesce(after_row, 0) AND NOT t.content ? field_name
+         ORDER BY row_id LIMIT batch_size FOR UPDATE),
+    done AS (
+        UPDATE pgmigrate.temporal_entities t
+           SET content = t.content || jsonb_build_object(field_name, field_def->'default')
+          FROM batch WHERE t.row_id = batch.row_id
+        RETURNING t.row_id)
+    SELECT count(*), max(row_id) INTO batch_rows, batch_max FROM done;
+    IF batch_rows = 0 THEN
+        PERFORM pgmigrate._audit('field.backfilled', jsonb_build_object('entity_type', entity_type, 'field', field_name,
+            'documents_filled', coalesce(filled_so_far, 0), 'batch_size', batch_size), caller);
+    END IF;
+    RETURN ARRAY[batch_rows, batch_max];
+END $$;
+
+-- One batch of a backfill: fills up to batch_size current documents after row after_row.
+-- Returns {rows filled, last row_id}; {0, NULL} when there is nothing left (and audits).
+CREATE FUNCTION pgmigrate.backfill_field_batch(entity_type text, field_name text, after_row bigint, batch_size integer,
+                                               filled_so_far bigint)
+RETURNS bigint[] LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+-- Writes a field's default into current documents that lack it, committing every batch:
+-- resumable after an interruption, and it terminates under concurrent inserts (keyset
+-- over row_id; new rows get the default from the trigger).
+-- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one.)
+CREATE OR REPLACE PROCEDURE pgmigrate.backfill_field(entity_type text, field_name text, batch_size integer DEFAULT 1000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    last_row bigint := 0;
+    batch bigint[];
+    total bigint := 0;
+BEGIN
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        batch := pgmigrate.backfill_field_batch(entity_type, field_name, last_row, batch_size, total);
+        EXIT WHEN batch[1] = 0;
+        total := total + batch[1];
+        last_row := batch[2];
+        RAISE NOTICE 'backfill_field %.%: % documents filled so far', entity_type, field_name, total;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    RAISE NOTICE 'backfill_field %.%: done, % documents filled', entity_type, field_name, total;
+END $$;
+
+DROP FUNCTION pgmigrate.publish_next_version(pgmigrate.schema_versions, jsonb, text);
+
+REVOKE EXECUTE ON FUNCTION
+    pgmigrate._activate_schema_version(text, boolean, regrole, text),
+    pgmigrate._register_schema_version(text, jsonb, text, boolean, boolean, regrole, text),
+    pgmigrate._publish_next_version(pgmigrate.schema_versions, jsonb, text, regrole),
+    pgmigrate._add_field_backward_compatible(text, text, jsonb, jsonb, regrole, text),
+    pgmigrate._deprecate_field(text, text, text, text, regrole, text),
+    pgmigrate._backfill_field_batch(text, text, bigint, integer, bigint, regrole, text),
+    pgmigrate.backfill_field_batch(text, text, bigint, integer, bigint)
+    FROM PUBLIC;
+
+-- What a DBA runs to let a role evolve schemas: EXECUTE on the entry points, read access
+-- to the registry, and the entity store's data. No write access to the registry itself.
+CREATE OR REPLACE FUNCTION pgmigrate.grant_schema_admin(grantee regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.activate_schema_version(text, boolean),
+        pgmigrate.register_schema_version(text, jsonb, text, boolean, boolean),
+        pgmigrate.add_field_backward_compatible(text, text, jsonb, jsonb), pgmigrate.deprecate_field(text, text, text, text),
+        pgmigrate.backfill_field_batch(text, text, bigint, integer, bigint) TO %s', grantee);
+    EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.backfill_field(text, text, integer) TO %s', grantee);
+    EXECUTE format('GRANT SELECT ON pgmigrate.schema_versions, pgmigrate.knowledge_migrations, pgmigrate.audit_log TO %s', grantee);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pgmigrate.temporal_entities TO %s', grantee);
+    PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_schema_admin'),
+                             current_user::regrole);
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate.grant_migration_admin(grantee regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.register_migration(jsonb), pgmigrate.register_migrations(jsonb),
+        pgmigrate.execute_migration(text, jsonb), pgmigrate.execute_pending_migrations(jsonb),
+        pgmigrate.rollback_migration(text, jsonb), pgmigrate.adopt_migration(text) TO %s', grantee);
+    EXECUTE format('GRANT SELECT ON pgmigrate.knowledge_migrations, pgmigrate.migration_execution_state,
+        pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
+    PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_migration_admin'),
+                             current_user::regrole);
+END $$;
+
+-- register_migrations registers through register_migration, the entry point: the caller
+-- is the author of every migration in the batch.
+CREATE OR REPLACE FUNCTION pgmigrate.register_migrations(definitions jsonb)
+RETURNS TABLE (migration_name text, migration_id uuid)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    graph jsonb;
+    name text;
+BEGIN
+    IF definitions IS NULL OR jsonb_typeof(definitions) <> 'array' THEN
+        RAISE EXCEPTION 'definitions must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(definitions) d WHERE jsonb_typeof(d) <> 'object') THEN
+        RAISE EXCEPTION 'every definition must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT pgmigrate.migration_graph() || coalesce(jsonb_agg(jsonb_build_object('name', d->>'name',
+               'priority', coalesce(d->'priority', '100'), 'depends_on', coalesce(d->'dependsOn', '[]'))), '[]')
+      INTO graph FROM jsonb_array_elements(definitions) d;
+    FOREACH name IN ARRAY pgmigrate.migration_order(graph) LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(definitions) d WHERE d->>'name' = name);
+        migration_name := name;
+        migration_id := pgmigrate.register_migration((SELECT d FROM jsonb_array_elements(definitions) d WHERE d->>'name' = name));
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+-- ==== sql/0.4.0/29_placeholder_restoring_copy.sql ====
+-- PLACEHOLDER until helper C's native restoring_copy lands: remove at merge.
+CREATE FUNCTION pgmigrate.restoring_copy(rel regclass) RETURNS boolean LANGUAGE sql STABLE AS 'SELECT false';
+
 -- ==== sql/0.4.0/30_entity_store.sql ====
 -- Entity store: deprecated-field usage, validation when a row becomes current, restore.

@@ -82,12 +82,27 @@ SELECT count(*) AS v_rows FROM public.accounts WHERE name = 'v';
 -- A step's timeout bounds it; the record is consistent afterwards.
 SELECT register_migration('{"name": "slow", "forward": [{"name": "sleep", "script": "SELECT pg_sleep(5)", "timeout": 100}], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
 SELECT r->'success' AS success, r->'result'->0->>'error' AS error, r->'result'->0->>'sqlstate' AS sqlstate FROM execute_migration('slow') r;
--- A statement cancelled mid-migration (here by the caller's own statement_timeout) is
--- recorded as a failed step; nothing is left RUNNING.
-SELECT register_migration('{"name": "sleepy", "forward": ["UPDATE public.accounts SET name = ''z'' WHERE id = 6", "SELECT pg_sleep(2)"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+-- A cancel or timeout the engine did not arm (here the caller's own statement_timeout,
+-- then a pg_cancel_backend) stops the whole run, even with continueOnError: it is not
+-- a failed step, and the migration is left as it was (nothing is left RUNNING).
+SELECT register_migration('{"name": "sleepy", "forward": ["UPDATE public.accounts SET name = ''z'' WHERE id = 6", "SELECT pg_sleep(2)", "UPDATE public.accounts SET name = ''after'' WHERE id = 6"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
 SET statement_timeout = '300ms';
-SELECT r->'success' AS success, r->'result'->1->>'sqlstate' AS sqlstate FROM execute_migration('sleepy') r;
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('sleepy', '{"continueOnError": true}')$$);
 RESET statement_timeout;
+SELECT register_migration('{"name": "cancelled", "forward": ["SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(1)", "SELECT 1"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('cancelled', '{"continueOnError": true}')$$);
+SELECT status FROM knowledge_migrations WHERE migration_name = 'cancelled';
+-- Step timeouts: fractions round up, out-of-range values are refused at registration,
+-- and a step timeout never extends the session's statement_timeout.
+SELECT register_migration('{"name": "tiny_timeout", "forward": [{"script": "SELECT 1", "timeout": 0.4}]}') IS NOT NULL AS registered;
+SELECT definition->'forward'->0->'timeout' AS timeout FROM knowledge_migrations WHERE migration_name = 'tiny_timeout';
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "huge_timeout", "forward": [{"script": "SELECT 1", "timeout": 1e12}]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "text_timeout", "forward": [{"script": "SELECT 1", "timeout": "5s"}]}')$$);
+SELECT register_migration('{"name": "stacked_timeouts", "forward": [{"script": "SELECT pg_sleep(0.2)", "timeout": 1000}, {"script": "SELECT pg_sleep(0.2)", "timeout": 1000}, {"script": "SELECT pg_sleep(0.2)", "timeout": 1000}]}') IS NOT NULL AS registered;
+SET statement_timeout = '450ms';
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('stacked_timeouts', '{"force": true}')$$);
+RESET statement_timeout;
+DELETE FROM knowledge_migrations WHERE migration_name IN ('tiny_timeout', 'stacked_timeouts', 'cancelled');
 SELECT status FROM knowledge_migrations WHERE migration_name = 'sleepy';
 SELECT name FROM public.accounts WHERE id = 6;
 SELECT count(*) AS running FROM knowledge_migrations WHERE status = 'RUNNING';
@@ -114,6 +129,36 @@ END $$;
 SELECT register_migration('{"name": "final", "forward": ["SELECT 1"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
 CALL pg_temp.deploy();
 SELECT status FROM knowledge_migrations WHERE migration_name = 'final';
+
+-- Wrong answers of 0.3.0, each refused or answered right now.
+-- A VALIDATE step passes only when every row is true, not the first one alone.
+SELECT register_migration('{"name": "half_valid", "forward": ["SELECT 1"], "validation": ["SELECT ok FROM (VALUES (true), (false)) AS v(ok)"]}') IS NOT NULL AS registered;
+SELECT r->'success' AS success, r->'result'->1->>'error' AS error FROM execute_migration('half_valid', '{"force": true}') r;
+-- A validation query ending in ";" or a "-- comment" is an ordinary script.
+SELECT register_migration('{"name": "tidy_valid", "forward": ["SELECT 1 -- done"], "validation": ["SELECT true;  ", "SELECT true -- fine"]}') IS NOT NULL AS registered;
+SELECT r->'success' AS success FROM execute_migration('tidy_valid', '{"force": true}') r;
+-- Registration refuses what could never run.
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "big_prio", "priority": 1e10, "forward": ["SELECT 1"]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "null_dep", "dependsOn": [null], "forward": ["SELECT 1"]}')$$);
+SELECT pgm_test.expect_error($$INSERT INTO pgmigrate.knowledge_migrations (migration_name, version, forward_script, depends_on) VALUES ('null_dep', '1', 'SELECT 1', '{NULL}')$$);
+SELECT pgm_test.expect_error($$INSERT INTO pgmigrate.knowledge_migrations (migration_name, version, forward_script, definition) VALUES ('hand_written', '1', 'SELECT 1', '{"forward": [{"type": "SQL"}]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('final', '{"forse": true}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('final', '{"force": "yes"}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.check_compatibility(NULL)$$);
+-- A step cannot drop pg_migrate from under its own run.
+SELECT register_migration('{"name": "suicide", "forward": ["DROP EXTENSION pg_migrate CASCADE"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT r->'success' AS success, r->'result'->0->>'sqlstate' AS sqlstate, r->'result'->0->>'error' AS error
+  FROM execute_migration('suicide', '{"force": true}') r;
+SELECT extversion IS NOT NULL AS still_installed FROM pg_extension WHERE extname = 'pg_migrate';
+-- The dependency graph cannot be bent into a cycle or lose a node others need.
+SELECT pgm_test.expect_error($$UPDATE pgmigrate.knowledge_migrations SET depends_on = ARRAY[(SELECT migration_id FROM pgmigrate.knowledge_migrations WHERE migration_name = 'final')] WHERE migration_name = 'half_valid'$$);
+SELECT register_migration('{"name": "needs_final", "dependsOn": ["final"], "forward": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT pgm_test.expect_error($$DELETE FROM pgmigrate.knowledge_migrations WHERE migration_name = 'final'$$);
+-- A step may not roll back a migration its own migration depends on.
+SELECT register_migration('{"name": "undo_my_dep", "dependsOn": ["final"], "forward": ["SELECT pgmigrate.rollback_migration(''final'')"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT r->'success' AS success, r->'result'->0->>'sqlstate' AS sqlstate, r->'result'->0->>'error' AS error
+  FROM execute_migration('undo_my_dep', '{"force": true}') r;
+SELECT migration_name, status FROM knowledge_migrations WHERE migration_name IN ('final', 'undo_my_dep') ORDER BY 1;
 
 DELETE FROM migration_execution_state;
 DELETE FROM knowledge_migrations;

@@ -23,8 +23,8 @@ RESET ROLE;
 SET ROLE pgm_admin;
 SELECT pgmigrate.add_field_backward_compatible('User', 'plan', '{"type": "string"}', '"free"') AS new_version;
 SELECT pgmigrate.deprecate_field('User', 'plan') AS new_version;
--- Even a granted role cannot rewrite history, and a forged row carries its real author.
-INSERT INTO pgmigrate.audit_log (action, role_name) VALUES ('note', 'someone_else');
+-- Even a granted role cannot write the audit log, let alone rewrite it.
+SELECT pgm_test.expect_error($$INSERT INTO pgmigrate.audit_log (action, role_name) VALUES ('note', 'someone_else')$$);
 SELECT pgm_test.expect_error($$UPDATE pgmigrate.audit_log SET action = 'x'$$);
 SELECT pgm_test.expect_error($$DELETE FROM pgmigrate.audit_log$$);
 RESET ROLE;
@@ -39,22 +39,14 @@ INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('User', '
 RESET ROLE;
 SELECT field_name, writes FROM deprecated_field_usage;
 
--- The engine runs scripts with the caller's privileges: it cannot be used to escalate.
-CREATE TABLE public.secret (v text);
-INSERT INTO public.secret VALUES ('s');
+-- Without grants a role can neither run nor register migrations (tests/sql/security.sql
+-- covers what granted roles cannot do).
 SELECT grant_migration_admin('pgm_admin');
-SELECT register_migration('{"name": "steal", "forward": ["GRANT ALL ON public.secret TO pgm_admin", "DROP TABLE public.secret"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT register_migration('{"name": "dba_only", "forward": ["SELECT 1"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
 SET ROLE pgm_app;
-SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('steal')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('dba_only')$$);
 SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "mine", "forward": ["SELECT 1"]}')$$);
 RESET ROLE;
-SET ROLE pgm_admin;
-SELECT r->'success' AS success, r->'result'->0->>'sqlstate' AS sqlstate, r->'result'->0->>'error' AS error
-  FROM pgmigrate.execute_migration('steal', '{"force": true}') r;
-SELECT pgm_test.expect_error($$SELECT * FROM public.secret$$);
-RESET ROLE;
-SELECT v FROM public.secret;
-DROP TABLE public.secret;
 
 REVOKE ALL ON temporal_entities FROM pgm_app;
 DELETE FROM temporal_entities;

@@ -7,7 +7,8 @@ ALTER EXTENSION pg_migrate UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
 SELECT version_number, is_active FROM pgmigrate.schema_versions;
 
--- A description of every object the extension owns, detailed enough to tell them apart.
+-- A description of every object the extension owns, detailed enough to tell them apart
+-- (a NULL ACL is spelled out as the default it stands for).
 CREATE FUNCTION pgm_test.extension_objects() RETURNS TABLE (kind text, object text, definition text)
 LANGUAGE sql AS $$
     SELECT 'member', pg_describe_object(d.classid, d.objid, d.objsubid), ''
@@ -15,7 +16,7 @@ LANGUAGE sql AS $$
      WHERE e.extname = 'pg_migrate' AND d.deptype = 'e'
     UNION ALL
     SELECT 'function', p.oid::regprocedure::text,
-           pg_get_functiondef(p.oid) || coalesce(array_to_string(p.proacl, ','), '')
+           pg_get_functiondef(p.oid) || array_to_string(coalesce(p.proacl, acldefault('f'::"char", p.proowner)), ',')
       FROM pg_proc p WHERE p.pronamespace = 'pgmigrate'::regnamespace
     UNION ALL
     SELECT 'column', a.attrelid::regclass || '.' || a.attname,
@@ -34,7 +35,7 @@ LANGUAGE sql AS $$
     SELECT 'trigger', tgrelid::regclass || '.' || tgname, pg_get_triggerdef(t.oid)
       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = 'pgmigrate'::regnamespace AND NOT tgisinternal
     UNION ALL
-    SELECT 'acl', c.oid::regclass::text, coalesce(array_to_string(c.relacl, ','), '')
+    SELECT 'acl', c.oid::regclass::text, array_to_string(coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)), ',')
       FROM pg_class c WHERE c.relnamespace = 'pgmigrate'::regnamespace
     UNION ALL
     SELECT 'config', c.oid::regclass::text, ''
@@ -65,5 +66,33 @@ CREATE TABLE pgm_test.upgraded_from_020 AS SELECT * FROM pgm_test.extension_obje
 UNION ALL
 (SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_020)
 ORDER BY 1, 2, 3;
+
+-- And from 0.3.0: grants its helpers handed out are taken back, and migrations it stored
+-- (whose author it never recorded) wait to be adopted before they run.
 DROP EXTENSION pg_migrate;
+CREATE EXTENSION pg_migrate VERSION '0.3.0';
+CREATE ROLE pgm_old_admin;
+SELECT pgmigrate.grant_migration_admin('pgm_old_admin'), pgmigrate.grant_schema_admin('pgm_old_admin');
+SELECT pgmigrate.register_migration('{"name": "from_030", "forward": ["SELECT 1"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+ALTER EXTENSION pg_migrate UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT has_table_privilege('pgm_old_admin', 'pgmigrate.knowledge_migrations', 'INSERT') AS can_insert,
+       has_table_privilege('pgm_old_admin', 'pgmigrate.knowledge_migrations', 'UPDATE') AS can_update,
+       has_table_privilege('pgm_old_admin', 'pgmigrate.schema_versions', 'UPDATE') AS can_activate_by_hand,
+       has_table_privilege('pgm_old_admin', 'pgmigrate.audit_log', 'INSERT') AS can_write_audit,
+       has_function_privilege('pgm_old_admin', 'pgmigrate.execute_migration(text, jsonb)', 'EXECUTE') AS can_execute;
+SELECT migration_name, stored_by FROM pgmigrate.knowledge_migrations;
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('from_030')$$);
+SELECT pgmigrate.adopt_migration('from_030');
+SELECT r->'success' AS success FROM pgmigrate.execute_migration('from_030') r;
+REVOKE ALL ON ALL TABLES IN SCHEMA pgmigrate FROM pgm_old_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgmigrate FROM pgm_old_admin;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA pgmigrate FROM pgm_old_admin;
+CREATE TABLE pgm_test.upgraded_from_030 AS SELECT * FROM pgm_test.extension_objects();
+(SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_030 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_030)
+ORDER BY 1, 2, 3;
+DROP EXTENSION pg_migrate;
+DROP ROLE pgm_old_admin;
 CREATE EXTENSION pg_migrate;
