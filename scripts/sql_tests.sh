@@ -7,7 +7,7 @@ port=${PGM_PORT:-54329}
 pkglib=$(scripts/pg_config.sh --pkglibdir)
 out=${PGM_RESULTS:-/tmp/pg_migrate_regress}
 tests=(setup merge types breaking tables registry evolution triggers privileges security engine safety upgrade drop)
-iso_tests=(concurrent_add_field concurrent_activation concurrent_execute)
+iso_tests=(concurrent_add_field concurrent_activation concurrent_execute dependency_races)
 
 scripts/cluster.sh start >/dev/null
 rm -rf "$out" && mkdir -p "$out"
