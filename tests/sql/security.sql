@@ -124,7 +124,7 @@ SELECT rolsuper FROM pg_roles WHERE rolname = 'pgm_schema';
 -- Every function of pg_migrate pins its search_path, except the C entry points (which
 -- call internal functions that do) and backfill_field (a procedure that COMMITs, which
 -- PostgreSQL forbids with a SET clause; it pins the path itself).
-SELECT p.oid::regprocedure AS unpinned
+SELECT p.oid::regprocedure::text AS unpinned
   FROM pg_proc p
  WHERE p.pronamespace = 'pgmigrate'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
    AND NOT coalesce(p.proconfig::text LIKE '%search_path=pg_catalog, pg_temp%', false)
@@ -154,7 +154,7 @@ SELECT action, role_name, details->>'migration' AS migration FROM pgmigrate.audi
  WHERE audit_id > :audit_start AND action IN ('migration.registered', 'migration.adopted', 'field.added', 'schema_version.registered')
  ORDER BY audit_id;
 -- The old internals are gone or closed to everyone but the owner.
-SELECT p.oid::regprocedure AS callable_by_admins
+SELECT p.oid::regprocedure::text AS callable_by_admins
   FROM pg_proc p
  WHERE p.pronamespace = 'pgmigrate'::regnamespace
    AND (has_function_privilege('pgm_mig', p.oid, 'EXECUTE') OR has_function_privilege('pgm_schema', p.oid, 'EXECUTE'))
