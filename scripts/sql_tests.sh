@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 port=${PGM_PORT:-54329}
 pkglib=$(scripts/pg_config.sh --pkglibdir)
 out=${PGM_RESULTS:-/tmp/pg_migrate_regress}
-tests=(setup merge types breaking tables registry evolution triggers privileges security engine safety upgrade drop)
-iso_tests=(concurrent_add_field concurrent_activation concurrent_execute dependency_races)
+tests=(setup merge types breaking tables registry evolution triggers privileges security engine safety restore upgrade drop)
+iso_tests=(concurrent_add_field concurrent_activation concurrent_execute dependency_races usage_opposite_order schema_cache_read_committed schema_cache_repeatable_read)
 
 scripts/cluster.sh start >/dev/null
+# tests/sql/restore.sql runs pg_dump and pg_restore through psql's \!.
+export PGM_BINDIR=$(scripts/pg_config.sh --bindir) PGM_PORT=$port PGM_RESULTS=$out
 rm -rf "$out" && mkdir -p "$out"
 status=0
 "$pkglib/pgxs/src/test/regress/pg_regress" --host=127.0.0.1 --port="$port" --user=postgres \

@@ -42,17 +42,20 @@ pub enum CompatibilityMode {
 }
 
 pub static VALIDATION: GucSetting<Validation> = GucSetting::<Validation>::new(Validation::Enforce);
-pub static DEPRECATED_POLICY: GucSetting<DeprecatedPolicy> = GucSetting::<DeprecatedPolicy>::new(DeprecatedPolicy::Warn);
+pub static DEPRECATED_POLICY: GucSetting<DeprecatedPolicy> =
+    GucSetting::<DeprecatedPolicy>::new(DeprecatedPolicy::Warn);
 pub static COMPATIBILITY_MODE: GucSetting<CompatibilityMode> =
     GucSetting::<CompatibilityMode>::new(CompatibilityMode::Backward);
 
+/// Each of these weakens or changes enforcement, so only superusers and roles granted
+/// `SET ON PARAMETER` may change them (PGC_SUSET).
 pub fn register() {
     GucRegistry::define_enum_guc(
         c"pg_migrate.validation",
         c"How the entity-store trigger treats documents that break the active schema.",
         c"off skips validation, warn raises a WARNING, enforce raises an ERROR (SQLSTATE 23514).",
         &VALIDATION,
-        GucContext::Userset,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_enum_guc(
@@ -60,7 +63,7 @@ pub fn register() {
         c"What a write that carries a deprecated field does.",
         c"off ignores it, warn raises a WARNING, error refuses the write. Writes are counted unless off.",
         &DEPRECATED_POLICY,
-        GucContext::Userset,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_enum_guc(
@@ -68,7 +71,7 @@ pub fn register() {
         c"The compatibility mode activating a new schema version must satisfy.",
         c"BACKWARD, FORWARD, FULL (each optionally _TRANSITIVE) or NONE.",
         &COMPATIBILITY_MODE,
-        GucContext::Userset,
+        GucContext::Suset,
         GucFlags::default(),
     );
 }

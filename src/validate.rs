@@ -12,11 +12,27 @@ fn expected_kind(ty: &str) -> Option<Kind> {
     let t = ty.trim().to_ascii_lowercase();
     let base = t.split('(').next().unwrap_or("").trim();
     Some(match base {
-        "string" | "text" | "varchar" | "character varying" | "char" | "character" | "bpchar" | "uuid" | "date"
-        | "timestamp" | "timestamptz" | "timestamp with time zone" | "timestamp without time zone" | "time"
-        | "timetz" | "interval" | "bytea" => Kind::String,
-        "number" | "integer" | "int" | "int2" | "int4" | "int8" | "smallint" | "bigint" | "numeric" | "decimal"
-        | "real" | "float4" | "float8" | "double precision" | "float" => Kind::Number,
+        "string"
+        | "text"
+        | "varchar"
+        | "character varying"
+        | "char"
+        | "character"
+        | "bpchar"
+        | "uuid"
+        | "date"
+        | "timestamp"
+        | "timestamptz"
+        | "timestamp with time zone"
+        | "timestamp without time zone"
+        | "time"
+        | "timetz"
+        | "interval"
+        | "bytea" => Kind::String,
+        "number" | "integer" | "int" | "int2" | "int4" | "int8" | "smallint" | "bigint"
+        | "numeric" | "decimal" | "real" | "float4" | "float8" | "double precision" | "float" => {
+            Kind::Number
+        }
         "boolean" | "bool" => Kind::Boolean,
         "object" => Kind::Object,
         "array" => Kind::Array,
@@ -56,11 +72,15 @@ pub struct Rules {
 /// Parse a schema definition into rules.
 pub fn rules<'a, V: JsonView<'a>>(schema: V) -> Result<Rules, SchemaError> {
     let mut out = Rules::default();
-    let Some(ents) = entities(Some(schema))? else { return Ok(out) };
+    let Some(ents) = entities(Some(schema))? else {
+        return Ok(out);
+    };
     for (name, def) in ents.entries() {
         let path = path_key("$.entities", name);
         let mut rules = EntityRules {
-            closed: def.get("additional_fields").is_some_and(|v| v.kind() == Kind::Boolean && v.text().as_deref() == Some("false")),
+            closed: def
+                .get("additional_fields")
+                .is_some_and(|v| v.kind() == Kind::Boolean && v.text().as_deref() == Some("false")),
             ..Default::default()
         };
         for (fname, fdef) in fields(def, &path)?.map(|f| f.entries()).unwrap_or_default() {
@@ -69,14 +89,25 @@ pub fn rules<'a, V: JsonView<'a>>(schema: V) -> Result<Rules, SchemaError> {
                 return Err(SchemaError {
                     argument: None,
                     path: fpath,
-                    problem: format!("a field definition must be a JSON object, not {}", fdef.kind().name()),
+                    problem: format!(
+                        "a field definition must be a JSON object, not {}",
+                        fdef.kind().name()
+                    ),
                 });
             }
-            let ty = fdef.get("type").and_then(|t| t.text()).map(|t| t.into_owned());
+            let ty = fdef
+                .get("type")
+                .and_then(|t| t.text())
+                .map(|t| t.into_owned());
             let deprecated = fdef
                 .get("deprecated")
                 .filter(|d| d.text().as_deref() == Some("true"))
-                .map(|_| fdef.get("deprecation_message").and_then(|m| m.text()).map(|m| m.into_owned()).unwrap_or_default());
+                .map(|_| {
+                    fdef.get("deprecation_message")
+                        .and_then(|m| m.text())
+                        .map(|m| m.into_owned())
+                        .unwrap_or_default()
+                });
             rules.fields.push(FieldRule {
                 name: fname.to_string(),
                 kind: ty.as_deref().and_then(expected_kind),
@@ -91,6 +122,25 @@ pub fn rules<'a, V: JsonView<'a>>(schema: V) -> Result<Rules, SchemaError> {
     Ok(out)
 }
 
+/// A name or key as shown in a message: at most 64 characters, control characters
+/// escaped, so a hostile key cannot flood the log or forge lines.
+pub fn shown(name: &str) -> String {
+    const MAX: usize = 64;
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// One way a document breaks its entity's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -99,8 +149,13 @@ pub struct Violation {
 }
 
 /// Check a document (after defaults are filled in) against an entity's rules.
-pub fn violations<'a, V: JsonView<'a>>(entity: &str, rules: &EntityRules, content: V) -> Vec<Violation> {
+pub fn violations<'a, V: JsonView<'a>>(
+    entity: &str,
+    rules: &EntityRules,
+    content: V,
+) -> Vec<Violation> {
     let mut out = Vec::new();
+    let entity = &shown(entity);
     let mut declared_present = 0;
     for f in &rules.fields {
         let value = content.get(&f.name);
@@ -108,18 +163,34 @@ pub fn violations<'a, V: JsonView<'a>>(entity: &str, rules: &EntityRules, conten
         match value {
             None if f.required => out.push(Violation {
                 field: f.name.clone(),
-                message: format!("entity {entity}: required field \"{}\" is missing (expected {})", f.name, f.ty.as_deref().unwrap_or("a value")),
+                message: format!(
+                    "entity {entity}: required field \"{}\" is missing (expected {})",
+                    shown(&f.name),
+                    shown(f.ty.as_deref().unwrap_or("a value"))
+                ),
             }),
             Some(v) if v.kind() == Kind::Null && f.required => out.push(Violation {
                 field: f.name.clone(),
-                message: format!("entity {entity}: required field \"{}\" is null (expected {})", f.name, f.ty.as_deref().unwrap_or("a value")),
+                message: format!(
+                    "entity {entity}: required field \"{}\" is null (expected {})",
+                    shown(&f.name),
+                    shown(f.ty.as_deref().unwrap_or("a value"))
+                ),
             }),
             Some(v) if v.kind() != Kind::Null && f.kind.is_some_and(|k| k != v.kind()) => {
                 let expected = f.kind.map(Kind::name).unwrap_or_default();
-                let declared = f.ty.as_deref().filter(|t| *t != expected).map(|t| format!(" (declared {t})")).unwrap_or_default();
+                let declared =
+                    f.ty.as_deref()
+                        .filter(|t| *t != expected)
+                        .map(|t| format!(" (declared {})", shown(t)))
+                        .unwrap_or_default();
                 out.push(Violation {
                     field: f.name.clone(),
-                    message: format!("entity {entity}: field \"{}\" must be {expected}{declared}, not {}", f.name, v.kind().name()),
+                    message: format!(
+                        "entity {entity}: field \"{}\" must be {expected}{declared}, not {}",
+                        shown(&f.name),
+                        v.kind().name()
+                    ),
                 })
             }
             _ => {}
@@ -132,7 +203,7 @@ pub fn violations<'a, V: JsonView<'a>>(entity: &str, rules: &EntityRules, conten
             if rules.field(k).is_none() {
                 out.push(Violation {
                     field: k.to_string(),
-                    message: format!("entity {entity}: field \"{k}\" is not declared and the entity is closed (\"additional_fields\": false)"),
+                    message: format!("entity {entity}: field \"{}\" is not declared and the entity is closed (\"additional_fields\": false)", shown(k)),
                 });
             }
         }
@@ -141,8 +212,15 @@ pub fn violations<'a, V: JsonView<'a>>(entity: &str, rules: &EntityRules, conten
 }
 
 /// Deprecated fields a document carries, with their messages.
-pub fn deprecated_in<'a, 'r, V: JsonView<'a>>(rules: &'r EntityRules, content: V) -> Vec<&'r FieldRule> {
-    rules.fields.iter().filter(|f| f.deprecated.is_some() && content.get(&f.name).is_some()).collect()
+pub fn deprecated_in<'a, 'r, V: JsonView<'a>>(
+    rules: &'r EntityRules,
+    content: V,
+) -> Vec<&'r FieldRule> {
+    rules
+        .fields
+        .iter()
+        .filter(|f| f.deprecated.is_some() && content.get(&f.name).is_some())
+        .collect()
 }
 
 #[cfg(test)]
@@ -151,7 +229,8 @@ mod tests {
     use crate::json_view::test_value::{obj, s, V};
 
     fn schema() -> V {
-        let f = |ty: &str, nullable: bool| obj(vec![("type", s(ty)), ("nullable", V::Bool(nullable))]);
+        let f =
+            |ty: &str, nullable: bool| obj(vec![("type", s(ty)), ("nullable", V::Bool(nullable))]);
         obj(vec![(
             "entities",
             obj(vec![(
@@ -163,8 +242,22 @@ mod tests {
                         obj(vec![
                             ("email", f("string", false)),
                             ("age", f("integer", true)),
-                            ("old", obj(vec![("type", s("string")), ("deprecated", V::Bool(true)), ("deprecation_message", s("use email"))])),
-                            ("plan", obj(vec![("type", s("string")), ("nullable", V::Bool(false)), ("default", s("free"))])),
+                            (
+                                "old",
+                                obj(vec![
+                                    ("type", s("string")),
+                                    ("deprecated", V::Bool(true)),
+                                    ("deprecation_message", s("use email")),
+                                ]),
+                            ),
+                            (
+                                "plan",
+                                obj(vec![
+                                    ("type", s("string")),
+                                    ("nullable", V::Bool(false)),
+                                    ("default", s("free")),
+                                ]),
+                            ),
                         ]),
                     ),
                 ]),
@@ -175,15 +268,26 @@ mod tests {
     #[test]
     fn valid_document_passes() {
         let r = rules(&schema()).unwrap();
-        let doc = obj(vec![("email", s("a@b")), ("age", V::Num("3".into())), ("plan", s("pro"))]);
+        let doc = obj(vec![
+            ("email", s("a@b")),
+            ("age", V::Num("3".into())),
+            ("plan", s("pro")),
+        ]);
         assert!(violations("User", &r.entities["User"], &doc).is_empty());
     }
 
     #[test]
     fn each_violation_is_named() {
         let r = rules(&schema()).unwrap();
-        let doc = obj(vec![("age", s("three")), ("plan", V::Null), ("extra", V::Bool(true))]);
-        let v: Vec<_> = violations("User", &r.entities["User"], &doc).into_iter().map(|v| v.field).collect();
+        let doc = obj(vec![
+            ("age", s("three")),
+            ("plan", V::Null),
+            ("extra", V::Bool(true)),
+        ]);
+        let v: Vec<_> = violations("User", &r.entities["User"], &doc)
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
         assert_eq!(v, vec!["age", "plan", "email", "extra"]);
     }
 
@@ -194,6 +298,15 @@ mod tests {
         let d = deprecated_in(&r.entities["User"], &doc);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].deprecated.as_deref(), Some("use email"));
+    }
+
+    #[test]
+    fn shown_names_are_bounded_and_escaped() {
+        assert_eq!(shown("plain"), "plain");
+        assert_eq!(shown("a\nb"), "a\\nb");
+        assert_eq!(shown("ü🙂"), "ü🙂");
+        let long = "é".repeat(100);
+        assert_eq!(shown(&long).chars().count(), 65);
     }
 
     #[test]
