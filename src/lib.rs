@@ -25,11 +25,9 @@ pub mod sqlcheck;
 pub mod types;
 pub mod validate;
 
-pgrx::extension_sql_file!("../sql/tables.sql", name = "tables", bootstrap);
-// Everything added after 0.1.0 lives in the upgrade scripts, which fresh installs run too.
-pgrx::extension_sql_file!("../sql/pg_migrate--0.1.0--0.2.0.sql", name = "v0_2_0");
-pgrx::extension_sql_file!("../sql/pg_migrate--0.2.0--0.3.0.sql", name = "v0_3_0");
-pgrx::extension_sql_file!("../sql/pg_migrate--0.3.0--0.4.0.sql", name = "v0_4_0", finalize);
+// Every SQL object is declared in its source file under sql/ (no SQL is generated from
+// Rust attributes); scripts/build_sql.sh assembles them into this one install script.
+pgrx::extension_sql_file!("../sql/generated/install.sql", name = "install", bootstrap);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

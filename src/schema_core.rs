@@ -8,19 +8,19 @@ use crate::types;
 use pgrx::prelude::*;
 
 /// Objects merge recursively; otherwise `b` wins. Arrays are replaced.
-#[pg_extern(immutable, strict, parallel_safe)]
+#[pg_extern(immutable, strict, parallel_safe, sql = false)]
 fn jsonb_deep_merge(a: Jsonb, b: Jsonb) -> Jsonb {
     deep_merge(a, b)
 }
 
 /// Can every value of `old_type` be held by `new_type` without loss?
-#[pg_extern(immutable, strict, parallel_safe)]
+#[pg_extern(immutable, strict, parallel_safe, sql = false)]
 fn is_type_compatible(old_type: &str, new_type: &str) -> bool {
     types::is_compatible(old_type, new_type)
 }
 
 /// `{"compatible", "backward", "forward", "rewrite", "lossy"}` for a column type change.
-#[pg_extern(immutable, strict, parallel_safe)]
+#[pg_extern(immutable, strict, parallel_safe, sql = false)]
 fn type_change_info(old_type: &str, new_type: &str) -> Jsonb {
     let info = types::change_info(old_type, new_type);
     Writer::finish(&Out::object(vec![
@@ -33,7 +33,7 @@ fn type_change_info(old_type: &str, new_type: &str) -> Jsonb {
 }
 
 /// The changes from `old_schema` to `new_schema` that can break readers or writers.
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(immutable, parallel_safe, sql = false)]
 fn detect_breaking_changes(old_schema: Option<Jsonb>, new_schema: Option<Jsonb>) -> Jsonb {
     let changes = breaking::detect(old_schema.as_ref().map(Jsonb::root), new_schema.as_ref().map(Jsonb::root))
         .unwrap_or_else(|e| raise_schema(e));

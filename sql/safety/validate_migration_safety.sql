@@ -1,5 +1,6 @@
 -- The pre-flight report, 0.4.0: the entity-store checks run only for migrations that
 -- touch the entity store, over a bounded sample, and the check that could never fire is gone.
+
 CREATE OR REPLACE FUNCTION pgmigrate.validate_migration_safety(name text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable

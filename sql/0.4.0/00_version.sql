@@ -1,3 +1,0 @@
--- 0.4.0: security (stored SQL runs as its author, state only through pg_migrate's own
--- functions, enforcement settings for privileged roles only, exact dump and restore) and
--- correctness under concurrency and cancellation.

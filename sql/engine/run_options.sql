@@ -1,0 +1,23 @@
+-- Options of execute / rollback: known keys with boolean values only.
+
+CREATE OR REPLACE FUNCTION pgmigrate._run_options(options jsonb, allowed text[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    k text;
+BEGIN
+    options := coalesce(options, '{}');
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object, not %', options USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown option "%"', k
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Options are ' || array_to_string(allowed, ', ') || '.';
+        END IF;
+        IF jsonb_typeof(options->k) <> 'boolean' THEN
+            RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    RETURN options;
+END $$;

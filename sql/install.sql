@@ -1,0 +1,76 @@
+-- pg_migrate's fresh-install script, built by scripts/build_sql.sh into sql/generated/install.sql
+-- (src/lib.rs includes it). One source file per SQL object, by capability; a function's file
+-- also holds the triggers, event triggers and grants that belong to it. Order: tables, then
+-- native functions, then the rest in dependency order.
+
+\ir registry/schema.sql
+\ir registry/knowledge_migrations.sql
+\ir registry/migration_execution_state.sql
+\ir registry/schema_versions.sql
+\ir registry/active_schema_version.sql
+\ir registry/audit_log.sql
+\ir entity_store/temporal_entities.sql
+\ir entity_store/deprecated_field_usage_log.sql
+\ir entity_store/deprecated_field_usage.sql
+
+\ir jsonb/jsonb_deep_merge.sql
+\ir schema_evolution/is_type_compatible.sql
+\ir schema_evolution/type_change_info.sql
+\ir schema_evolution/detect_breaking_changes.sql
+\ir registry/forbid_published_edit.sql
+\ir registry/active_schema_version_upsert.sql
+\ir registry/active_schema_version_keep.sql
+\ir registry/audit_log_stamp.sql
+\ir registry/audit_log_append_only.sql
+\ir registry/audit.sql
+\ir schema_evolution/check_schema_compatibility.sql
+\ir entity_store/temporal_entities_evolve.sql
+\ir schema_evolution/schema_versions_changed.sql
+\ir schema_evolution/active_schema_definition.sql
+\ir schema_evolution/active_schema_version_number.sql
+\ir schema_evolution/schema_history.sql
+\ir schema_evolution/check_compatibility.sql
+\ir schema_evolution/next_version_number.sql
+\ir schema_evolution/activate_schema_version.sql
+\ir schema_evolution/register_schema_version.sql
+\ir schema_evolution/lock_active_version.sql
+\ir schema_evolution/check_field_name.sql
+\ir schema_evolution/add_field_backward_compatible.sql
+\ir schema_evolution/deprecate_field.sql
+\ir schema_evolution/backfill_field.sql
+\ir registry/grant_schema_admin.sql
+\ir engine/migration_order.sql
+\ir safety/analyze_sql.sql
+\ir entity_store/document_violations.sql
+\ir engine/set_step_timeout.sql
+\ir registry/migration_status_guard.sql
+\ir registry/migration_graph.sql
+\ir registry/check_migration_graph.sql
+\ir engine/normalize_steps.sql
+\ir engine/register_migration.sql
+\ir engine/register_migrations.sql
+\ir engine/migration_steps.sql
+\ir engine/execute_migration.sql
+\ir engine/migration_plan.sql
+\ir engine/execute_pending_migrations.sql
+\ir engine/rollback_migration.sql
+\ir safety/validate_migration_safety.sql
+\ir registry/grant_migration_admin.sql
+\ir registry/knowledge_migrations_guard.sql
+\ir registry/knowledge_migrations_deleted.sql
+\ir engine/refuse_drop_while_running.sql
+\ir engine/exec_as.sql
+\ir engine/query_as.sql
+\ir engine/step_timeout_fired.sql
+\ir engine/subquery.sql
+\ir engine/adopt_migration.sql
+\ir engine/lock_migration.sql
+\ir engine/run_step.sql
+\ir engine/run_phases.sql
+\ir engine/record_run.sql
+\ir engine/run_options.sql
+\ir schema_evolution/publish_next_version.sql
+\ir schema_evolution/backfill_field_batch.sql
+\ir entity_store/restoring_copy.sql
+\ir entity_store/deprecated_field_usage_reset.sql
+\ir entity_store/temporal_entities_usage.sql

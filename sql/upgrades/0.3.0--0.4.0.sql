@@ -1,0 +1,120 @@
+-- pg_migrate 0.3.0 -> 0.4.0. Built by scripts/build_sql.sh into sql/pg_migrate--0.3.0--0.4.0.sql.
+-- Table changes are written here; every function (with its triggers and grants) is then
+-- re-created from its one source file, the same files a fresh install runs (sql/install.sql).
+
+-- Who stored each migration, recorded by the database (never a column the caller fills
+-- in), and the search_path its SQL was written against. Rows from before 0.4.0 have no
+-- recorded author: they do not run until an admin adopts them (pgmigrate.adopt_migration).
+ALTER TABLE pgmigrate.knowledge_migrations
+    ADD COLUMN stored_by regrole,
+    ADD COLUMN stored_search_path text,
+    ADD CONSTRAINT depends_on_has_no_nulls CHECK (array_position(depends_on, NULL) IS NULL);
+
+-- 0.3.0's grant helpers handed out write access to the registry and EXECUTE on its
+-- internals. Take back everything but SELECT from every role but the owner.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.oid::regclass AS rel, a.privilege_type,
+               CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS who
+          FROM pg_class c, aclexplode(c.relacl) a
+         WHERE c.relnamespace = 'pgmigrate'::regnamespace
+           AND c.relname IN ('knowledge_migrations', 'migration_execution_state', 'schema_versions', 'audit_log',
+                             'active_schema_version')
+           AND a.grantee <> c.relowner AND a.privilege_type <> 'SELECT'
+    LOOP
+        EXECUTE format('REVOKE %s ON %s FROM %s', r.privilege_type, r.rel, r.who);
+    END LOOP;
+    FOR r IN
+        SELECT p.oid::regprocedure AS fn,
+               CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS who
+          FROM pg_proc p, aclexplode(p.proacl) a
+         WHERE p.pronamespace = 'pgmigrate'::regnamespace AND a.grantee <> p.proowner
+           AND p.proname IN ('audit', 'publish_next_version', 'lock_active_version', 'set_step_timeout')
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM %s', r.fn, r.who);
+    END LOOP;
+END $$;
+
+
+-- Internals replaced by owner-only versions (engine/*.sql, schema_evolution/publish_next_version.sql).
+DROP FUNCTION pgmigrate.run_step(jsonb, integer, text);
+DROP FUNCTION pgmigrate.run_phases(pgmigrate.knowledge_migrations, text[], boolean);
+DROP FUNCTION pgmigrate.record_run(pgmigrate.knowledge_migrations, uuid, jsonb, text, text, jsonb);
+DROP FUNCTION pgmigrate.lock_migration(text);
+DROP FUNCTION pgmigrate.publish_next_version(pgmigrate.schema_versions, jsonb, text);
+
+-- Deprecated-field usage: the shared counter table becomes an append-only log summed by a
+-- view. Counts written by earlier versions move to the log.
+\ir ../entity_store/deprecated_field_usage_log.sql
+INSERT INTO pgmigrate.deprecated_field_usage_log (entity_type, field_name, writes, logged_at)
+SELECT entity_type, field_name, writes, coalesce(last_seen, clock_timestamp())
+  FROM pgmigrate.deprecated_field_usage WHERE writes > 0;
+DROP FUNCTION pgmigrate.record_deprecated_use(text, text[]);
+DROP TABLE pgmigrate.deprecated_field_usage;
+\ir ../entity_store/deprecated_field_usage.sql
+
+-- Every function, from its source.
+\ir ../jsonb/jsonb_deep_merge.sql
+\ir ../schema_evolution/is_type_compatible.sql
+\ir ../schema_evolution/type_change_info.sql
+\ir ../schema_evolution/detect_breaking_changes.sql
+\ir ../registry/forbid_published_edit.sql
+\ir ../registry/active_schema_version_upsert.sql
+\ir ../registry/active_schema_version_keep.sql
+\ir ../registry/audit_log_stamp.sql
+\ir ../registry/audit_log_append_only.sql
+\ir ../registry/audit.sql
+\ir ../schema_evolution/check_schema_compatibility.sql
+\ir ../entity_store/temporal_entities_evolve.sql
+\ir ../schema_evolution/schema_versions_changed.sql
+\ir ../schema_evolution/active_schema_definition.sql
+\ir ../schema_evolution/active_schema_version_number.sql
+\ir ../schema_evolution/schema_history.sql
+\ir ../schema_evolution/check_compatibility.sql
+\ir ../schema_evolution/next_version_number.sql
+\ir ../schema_evolution/activate_schema_version.sql
+\ir ../schema_evolution/register_schema_version.sql
+\ir ../schema_evolution/lock_active_version.sql
+\ir ../schema_evolution/check_field_name.sql
+\ir ../schema_evolution/add_field_backward_compatible.sql
+\ir ../schema_evolution/deprecate_field.sql
+\ir ../schema_evolution/backfill_field.sql
+\ir ../registry/grant_schema_admin.sql
+\ir ../engine/migration_order.sql
+\ir ../safety/analyze_sql.sql
+\ir ../entity_store/document_violations.sql
+\ir ../engine/set_step_timeout.sql
+\ir ../registry/migration_status_guard.sql
+\ir ../registry/migration_graph.sql
+\ir ../registry/check_migration_graph.sql
+\ir ../engine/normalize_steps.sql
+\ir ../engine/register_migration.sql
+\ir ../engine/register_migrations.sql
+\ir ../engine/migration_steps.sql
+\ir ../engine/execute_migration.sql
+\ir ../engine/migration_plan.sql
+\ir ../engine/execute_pending_migrations.sql
+\ir ../engine/rollback_migration.sql
+\ir ../safety/validate_migration_safety.sql
+\ir ../registry/grant_migration_admin.sql
+\ir ../registry/knowledge_migrations_guard.sql
+\ir ../registry/knowledge_migrations_deleted.sql
+\ir ../engine/refuse_drop_while_running.sql
+\ir ../engine/exec_as.sql
+\ir ../engine/query_as.sql
+\ir ../engine/step_timeout_fired.sql
+\ir ../engine/subquery.sql
+\ir ../engine/adopt_migration.sql
+\ir ../engine/lock_migration.sql
+\ir ../engine/run_step.sql
+\ir ../engine/run_phases.sql
+\ir ../engine/record_run.sql
+\ir ../engine/run_options.sql
+\ir ../schema_evolution/publish_next_version.sql
+\ir ../schema_evolution/backfill_field_batch.sql
+\ir ../entity_store/restoring_copy.sql
+\ir ../entity_store/deprecated_field_usage_reset.sql
+\ir ../entity_store/temporal_entities_usage.sql
