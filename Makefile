@@ -7,7 +7,7 @@ PGRX_PGDATA ?= /tmp/pg_migrate_pgrx_test
 PSQL       = $(shell scripts/pg_config.sh --bindir 2>/dev/null)/psql -X -h 127.0.0.1 -p $(PGM_PORT) -U postgres
 SUDO_FLAG := $(if $(filter 0,$(shell id -u)),,--sudo)
 
-.PHONY: setup build install demo test test-rust test-pg test-sql bench clean stop
+.PHONY: setup build install demo test test-rust test-pg test-sql lint bench clean stop
 
 setup:
 	@scripts/setup.sh
@@ -32,12 +32,19 @@ demo: install
 
 # Plain Rust tests and #[pg_test]s run together under cargo pgrx test.
 test-pg: setup
+	scripts/build_sql.sh
 	cargo pgrx test pg15 --runas postgres --pgdata $(PGRX_PGDATA)
 
 test-sql: install
 	scripts/sql_tests.sh
 
-test: test-pg test-sql
+# The built SQL scripts are up to date, the code is formatted, and clippy has nothing to say.
+lint: setup
+	scripts/build_sql.sh --check
+	cargo fmt --check
+	cargo clippy -- -D warnings
+
+test: lint test-pg test-sql
 	@echo "all tests passed"
 
 bench: install
