@@ -40,7 +40,7 @@ pub(crate) fn become_role(role: pg_sys::Oid, search_path: Option<&str>) -> Saved
         let mut sec = 0;
         pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
         let guc_nest = search_path.map(|path| {
-            let path = CString::new(path).unwrap_or_else(|_| {
+            let path = CString::new(with_temp_schema_last(path)).unwrap_or_else(|_| {
                 raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search_path contains a NUL byte", None, None)
             });
             let nest = pg_sys::NewGUCNestLevel();
@@ -59,6 +59,21 @@ pub(crate) fn become_role(role: pg_sys::Oid, search_path: Option<&str>) -> Saved
         pg_sys::SetUserIdAndSecContext(role, sec | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
         Saved { user, sec, guc_nest }
     }
+}
+
+/// `path` with `pg_temp` searched last, wherever the stored path put it. PostgreSQL
+/// searches the session's temporary schema first for relations unless the path places it:
+/// a runner could otherwise put a temporary table (with triggers of its own) in front of
+/// the table a stored step means. (Temporary objects of the session that stored the SQL
+/// are gone by the time it runs, so nothing legitimate is lost.)
+pub(crate) fn with_temp_schema_last(path: &str) -> String {
+    let mut items: Vec<&str> = path
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty() && !item.trim_matches('"').eq_ignore_ascii_case("pg_temp"))
+        .collect();
+    items.push("pg_temp");
+    items.join(", ")
 }
 
 /// Undo `become_role` (on success; an error is undone by the aborting transaction).
@@ -98,4 +113,19 @@ fn _query_as(author: pg_sys::Oid, search_path: Option<&str>, sql: &str) -> Optio
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("running a stored query: {e}"), None, None));
     restore(saved);
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_temp_schema_last;
+
+    #[test]
+    fn temp_schema_goes_last() {
+        assert_eq!(with_temp_schema_last("public"), "public, pg_temp");
+        assert_eq!(with_temp_schema_last("\"$user\", public"), "\"$user\", public, pg_temp");
+        assert_eq!(with_temp_schema_last("pg_temp, public"), "public, pg_temp");
+        assert_eq!(with_temp_schema_last("a, \"pg_temp\""), "a, pg_temp");
+        assert_eq!(with_temp_schema_last("my_pg_temp_x"), "my_pg_temp_x, pg_temp");
+        assert_eq!(with_temp_schema_last(""), "pg_temp");
+    }
 }

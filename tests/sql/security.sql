@@ -74,6 +74,28 @@ SELECT r->'success' AS success FROM pgmigrate.execute_migration('path_step', '{"
 RESET search_path;
 SELECT who FROM sec_evil.marker;
 
+-- A runner's temporary table (with a trigger of the runner's) cannot stand in for the
+-- table a stored step means: pg_temp is searched last for stored SQL.
+CREATE TABLE public.sec_target (v int);
+GRANT SELECT ON public.sec_target TO pgm_mig;
+SELECT pgmigrate.register_migration('{"name": "dba_insert", "forward": ["INSERT INTO sec_target VALUES (1)"], "rollback": ["DELETE FROM sec_target"]}') IS NOT NULL AS registered;
+SET ROLE pgm_mig;
+CREATE TEMP TABLE sec_target (v int);
+CREATE FUNCTION pg_temp.hijack() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE 'ALTER ROLE pgm_mig SUPERUSER';
+    RETURN NEW;
+END $$;
+CREATE TRIGGER hijack BEFORE INSERT ON pg_temp.sec_target FOR EACH ROW EXECUTE FUNCTION pg_temp.hijack();
+SELECT r->'success' AS success FROM pgmigrate.execute_migration('dba_insert', '{"force": true}') r;
+SELECT count(*) AS temp_rows FROM pg_temp.sec_target;
+SELECT count(*) AS real_rows FROM public.sec_target;
+DROP TABLE pg_temp.sec_target;
+DROP FUNCTION pg_temp.hijack();
+RESET ROLE;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'pgm_mig';
+DROP TABLE public.sec_target;
+
 -- A migration whose author is unknown (stored before 0.4.0) runs only once adopted,
 -- and then with the adopter's privileges.
 UPDATE pgmigrate.knowledge_migrations SET stored_by = NULL WHERE migration_name = 'escalate';

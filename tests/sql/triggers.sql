@@ -87,7 +87,8 @@ SELECT pgm_test.expect_error($$UPDATE pgmigrate.temporal_entities SET valid_to =
 INSERT INTO temporal_entities (entity_id, entity_type, content) VALUES ('00000000-0000-0000-0000-0000000000b3', 'Draft', '{"sku": 3}');
 SELECT pgm_test.expect_error($$UPDATE pgmigrate.temporal_entities SET entity_type = 'Product' WHERE entity_id = '00000000-0000-0000-0000-0000000000b3'$$);
 SELECT count(*) AS live_invalid FROM temporal_entities
- WHERE entity_id::text LIKE '%b_' AND valid_to = 'infinity' AND NOT is_deleted AND entity_type = 'Product';
+ WHERE entity_id IN ('00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-0000000000b2', '00000000-0000-0000-0000-0000000000b3')
+   AND valid_to = 'infinity' AND NOT is_deleted AND entity_type = 'Product';
 
 -- Settings that weaken enforcement are for superusers and roles granted SET ON PARAMETER.
 SET client_min_messages = warning;
