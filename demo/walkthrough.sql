@@ -111,7 +111,7 @@ SELECT migration_name FROM register_migrations('[
                {"name": "check", "type": "VALIDATE", "script": "SELECT count(*) = 0 FROM public.accounts WHERE email IS NULL"}],
    "rollback": ["UPDATE public.accounts SET email = NULL"]},
   {"name": "index_email", "dependsOn": ["add_email"],
-   "forward": ["CREATE INDEX accounts_email_idx ON public.accounts (email)"], "rollback": ["DROP INDEX accounts_email_idx"]}
+   "forward": ["CREATE INDEX accounts_email_idx ON public.accounts (email)"], "rollback": ["DROP INDEX public.accounts_email_idx"]}
 ]');
 SELECT * FROM migration_plan();
 -- What would each do to a live table?
