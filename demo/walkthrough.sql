@@ -4,9 +4,9 @@
 CREATE EXTENSION IF NOT EXISTS pg_migrate;
 SET search_path = pgmigrate, public;
 
--- 1. Version 1.0.0 of the entity schema goes live.
-INSERT INTO schema_versions (version_number, schema_definition, is_active, description)
-VALUES ('1.0.0', '{
+-- 1. Version 1.0.0 of the entity schema goes live (register_schema_version records who
+--    published it, checks its shape, and activates it).
+SELECT register_schema_version('1.0.0', '{
   "version": "1.0.0",
   "entities": {
     "Customer": {"fields": {"email": {"type": "varchar(120)", "nullable": true},
@@ -16,7 +16,7 @@ VALUES ('1.0.0', '{
                             "total": {"type": "numeric(10,2)", "nullable": false},
                             "placed_at": {"type": "timestamp", "nullable": false}}},
     "Coupon":   {"fields": {"code": {"type": "text"}}}
-  }}', true, 'first release');
+  }}', 'first release', activate => true) IS NOT NULL AS registered;
 
 -- 2. The team proposes 2.0.0. What would it break?
 SELECT c->>'severity' AS severity, c->>'type' AS change, c->>'entity' AS entity, c->>'field' AS field, c->>'description' AS description
@@ -59,7 +59,9 @@ SELECT entity_id, entity_type, jsonb_deep_merge(content, '{"prefs": {"theme": "d
 SELECT entity_id, content, valid_to = 'infinity' AS is_current
   FROM temporal_entities ORDER BY entity_id, valid_from;
 
--- 5. The database enforces the rules: one active version, one current row per entity.
+-- 5. The database enforces the rules: one active version, published versions immutable.
+--    (Only the extension's owner may write schema_versions directly at all; everyone
+--    else goes through register_schema_version / activate_schema_version.)
 SELECT version_number, is_active FROM schema_versions;
 \set ON_ERROR_STOP 0
 INSERT INTO schema_versions (version_number, schema_definition, is_active) VALUES ('2.0.0', '{"entities": {}}', true);
@@ -109,7 +111,7 @@ SELECT migration_name FROM register_migrations('[
                {"name": "check", "type": "VALIDATE", "script": "SELECT count(*) = 0 FROM public.accounts WHERE email IS NULL"}],
    "rollback": ["UPDATE public.accounts SET email = NULL"]},
   {"name": "index_email", "dependsOn": ["add_email"],
-   "forward": ["CREATE INDEX accounts_email_idx ON public.accounts (email)"], "rollback": ["DROP INDEX accounts_email_idx"]}
+   "forward": ["CREATE INDEX accounts_email_idx ON public.accounts (email)"], "rollback": ["DROP INDEX public.accounts_email_idx"]}
 ]');
 SELECT * FROM migration_plan();
 -- What would each do to a live table?
@@ -125,3 +127,36 @@ SELECT count(*) FILTER (WHERE name = 'x') AS changed FROM public.accounts;
 -- Roll back with everything that depends on it, latest first.
 SELECT r->'success' AS success, (SELECT jsonb_agg(c->>'migration') FROM jsonb_array_elements(r->'cascaded') c) AS cascaded FROM rollback_migration('add_email', '{"cascade": true}') r;
 SELECT migration_name, status FROM knowledge_migrations WHERE migration_name IN ('add_email', 'fill_email', 'index_email', 'oops') ORDER BY 1;
+
+-- 8. Security (0.4.0): a migration runs with the privileges of the role that stored it,
+--    whoever executes it, and pg_migrate's tables change only through its functions.
+DO $$ BEGIN CREATE ROLE demo_deployer; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+SELECT grant_migration_admin('demo_deployer');
+CREATE SCHEMA reporting AUTHORIZATION demo_deployer;
+CREATE TABLE public.payroll (employee text, salary int);  -- only the superuser may read it
+INSERT INTO public.payroll VALUES ('ada', 5200), ('alan', 4900);
+
+SET ROLE demo_deployer;
+SELECT migration_name FROM register_migrations('[
+  {"name": "reporting_table", "forward": ["CREATE TABLE reporting.daily (day date PRIMARY KEY, orders int)"],
+   "rollback": ["DROP TABLE reporting.daily"]},
+  {"name": "copy_payroll", "dependsOn": ["reporting_table"],
+   "forward": ["CREATE TABLE reporting.payroll_copy AS SELECT * FROM public.payroll"],
+   "rollback": ["DROP TABLE reporting.payroll_copy"]}
+]');
+-- A granted role still cannot edit the registry behind pg_migrate's back.
+\set ON_ERROR_STOP 0
+UPDATE knowledge_migrations SET forward_script = 'ALTER ROLE demo_deployer SUPERUSER' WHERE migration_name = 'copy_payroll';
+\set ON_ERROR_STOP 1
+RESET ROLE;
+
+-- The superuser runs what is pending. Each step runs as demo_deployer: the first creates a
+-- table demo_deployer owns, the second cannot read the superuser's payroll table.
+SELECT r->>'migration' AS migration, r->'success' AS success, r->'result'->0->>'error' AS error
+  FROM jsonb_array_elements(execute_pending_migrations()->'results') r;
+SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'reporting';
+SELECT migration_name, stored_by, executed_by, status FROM knowledge_migrations
+ WHERE migration_name IN ('reporting_table', 'copy_payroll') ORDER BY migration_name DESC;
+-- The audit log names the role that asked for each change.
+SELECT role_name, action, details->>'migration' AS migration FROM audit_log
+ WHERE details->>'migration' IN ('reporting_table', 'copy_payroll') ORDER BY audit_id;
