@@ -73,6 +73,16 @@ SET search_path = public;
 SELECT r->'success' AS success FROM pgmigrate.execute_migration('path_step', '{"force": true}') r;
 RESET search_path;
 SELECT who FROM sec_evil.marker;
+-- ... batch registration too: each migration keeps the caller's search_path.
+SET ROLE pgm_mig;
+SET search_path = sec_evil, public;
+SELECT migration_name FROM pgmigrate.register_migrations('[{"name": "path_batch_b", "dependsOn": ["path_batch_a"], "forward": ["INSERT INTO marker VALUES (''b'')"], "rollback": ["DELETE FROM marker WHERE who = ''b''"]},
+                                                           {"name": "path_batch_a", "forward": ["INSERT INTO marker VALUES (''a'')"], "rollback": ["DELETE FROM marker WHERE who = ''a''"]}]');
+RESET search_path;
+SELECT migration_name, stored_by, stored_search_path FROM pgmigrate.knowledge_migrations WHERE migration_name LIKE 'path_batch_%' ORDER BY 1;
+SELECT r->'success' AS success FROM pgmigrate.execute_pending_migrations('{"force": true}') r;
+RESET ROLE;
+SELECT who FROM sec_evil.marker ORDER BY 1;
 
 -- A runner's temporary table (with a trigger of the runner's) cannot stand in for the
 -- table a stored step means: pg_temp is searched last for stored SQL.
@@ -145,7 +155,9 @@ RESET search_path;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'pgm_schema';
 -- Every function of pg_migrate pins its search_path, except the C entry points (which
 -- call internal functions that do) and backfill_field (a procedure that COMMITs, which
--- PostgreSQL forbids with a SET clause; it pins the path itself).
+-- PostgreSQL forbids with a SET clause; it pins the path itself), and register_migrations
+-- (a SQL wrapper without a SET clause, so its entry point sees the caller's path; it
+-- qualifies everything).
 SELECT p.oid::regprocedure::text AS unpinned
   FROM pg_proc p
  WHERE p.pronamespace = 'pgmigrate'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
