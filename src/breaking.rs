@@ -424,4 +424,28 @@ mod tests {
         assert_eq!(nullable(&f(V::Null), "").unwrap(), None);
         assert!(nullable(&f(V::Num("2".into())), "").is_err());
     }
+
+    #[test]
+    fn hostile_types_are_refused_and_bounds_ignored() {
+        let deep = format!("int{}", "[]".repeat(60_000));
+        let new = schema(vec![("A", vec![("f", field(&deep, None))])]);
+        let r = detect(None, Some(&new), &mut || {}).unwrap_err();
+        assert_eq!((r.error.argument, r.error.path.as_str(), r.hint.is_some()), (Some("new_schema"), "$.entities.A.fields.f.type", true));
+        // Texts differ, so the reference reports the change; the types are the same, so it is not HIGH.
+        let old = schema(vec![("A", vec![("f", field("int[3]", None))])]);
+        let new = schema(vec![("A", vec![("f", field("int[]", None))])]);
+        let c = detect(Some(&old), Some(&new), &mut || {}).unwrap();
+        assert_eq!((c.len(), c[0].high), (1, false));
+    }
+
+    #[test]
+    fn detect_is_linear() {
+        let names: Vec<String> = (0..100_000).map(|i| format!("f{i}")).collect();
+        let old = schema(vec![("A", names.iter().map(|n| (n.as_str(), field("integer", Some(true)))).collect())]);
+        let new = schema(vec![("A", names.iter().map(|n| (n.as_str(), field("bigint", Some(false)))).collect())]);
+        let mut ticks = 0usize;
+        let c = detect(Some(&old), Some(&new), &mut || ticks += 1).unwrap();
+        assert_eq!(c.len(), 200_000);
+        assert!(ticks <= 4 * 100_000 + 10, "{ticks}");
+    }
 }

