@@ -15,7 +15,7 @@ fn check_schema_compatibility(old_schema: Jsonb, new_schema: Jsonb, mode: &str, 
     let Some((parsed, _)) = compat::parse_mode(mode) else {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("unknown compatibility mode \"{mode}\""),
+            format!("unknown compatibility mode \"{}\"", crate::types::shorten(mode)),
             None,
             Some("Use BACKWARD, FORWARD, FULL (each optionally _TRANSITIVE) or NONE."),
         )

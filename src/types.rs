@@ -115,7 +115,7 @@ impl TypeNameError {
 }
 
 /// The first 40 characters of a name, for messages.
-fn shorten(s: &str) -> String {
+pub fn shorten(s: &str) -> String {
     match s.char_indices().nth(40) {
         Some((cut, _)) => format!("{}...", &s[..cut]),
         None => s.to_string(),

@@ -38,6 +38,8 @@ SELECT pg_temp.refusal($$SELECT pgmigrate.register_schema_version('9.9.9',
     jsonb_build_object('entities', jsonb_build_object('A', jsonb_build_object('fields', jsonb_build_object('f',
         jsonb_build_object('type', 'int' || repeat('[]', 60000)))))))$$);
 SELECT count(*) AS versions FROM schema_versions;
+-- Other echoed input is shortened too.
+SELECT pg_temp.refusal($$SELECT pgmigrate.check_schema_compatibility('{}', '{}', repeat('x', 100000))$$);
 -- analyze_sql reports such a statement instead of failing.
 CREATE TABLE public.hostile (c int[]);
 SELECT f->>'action' AS action, f->>'code' AS code
@@ -103,3 +105,11 @@ SELECT c->>'kind' AS kind
   FROM jsonb_array_elements(check_schema_compatibility('{"entities": {"A": {"fields": {"f": {"nullable": " TRUE "}}}}}',
                                                        '{"entities": {"A": {"fields": {"f": {"nullable": "of"}}}}}')->'changes') c;
 SELECT pg_temp.refusal($$SELECT pgmigrate.check_schema_compatibility('{}', '{"entities": {"A": {"fields": {"f": {"nullable": "o"}}}}}')$$);
+
+-- analyze_sql: the syntax error's position is PostgreSQL's own (the same token earlier in
+-- a string literal does not fool it; characters, not bytes), and parse failures about the
+-- script itself (too deep nesting) are reported, not raised.
+SELECT r->>'error' AS error, r->>'position' AS position
+  FROM (VALUES (analyze_sql($$SELECT 'x FROM'; SELECT 1 FROM FROM$$)),
+               (analyze_sql($$SELECT 'ééé'; SELEC 1$$)),
+               (analyze_sql('SELECT ' || repeat('(', 100000) || '1' || repeat(')', 100000)))) t(r);
