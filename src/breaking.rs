@@ -172,7 +172,7 @@ pub fn nullable<'a, V: JsonView<'a>>(field: V, path: &str) -> Result<Option<bool
     text_to_bool(&text).map(Some).ok_or_else(|| SchemaError {
         argument: None,
         path: path_key(path, "nullable"),
-        problem: format!("\"nullable\" must be a boolean, not \"{text}\""),
+        problem: format!("\"nullable\" must be a boolean, not \"{}\"", types::shorten(&text)),
     })
 }
 

@@ -113,3 +113,5 @@ SELECT r->>'error' AS error, r->>'position' AS position
   FROM (VALUES (analyze_sql($$SELECT 'x FROM'; SELECT 1 FROM FROM$$)),
                (analyze_sql($$SELECT 'ééé'; SELEC 1$$)),
                (analyze_sql('SELECT ' || repeat('(', 100000) || '1' || repeat(')', 100000)))) t(r);
+SELECT pg_temp.refusal($$SELECT pgmigrate.check_schema_compatibility('{}', jsonb_build_object('entities', jsonb_build_object('A',
+    jsonb_build_object('fields', jsonb_build_object('f', jsonb_build_object('nullable', repeat('y', 100000)))))))$$) AS long_nullable;
