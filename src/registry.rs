@@ -4,6 +4,7 @@ use crate::compat::{self, History};
 use crate::errors::{raise, raise_schema};
 use crate::json_view::JsonView;
 use crate::jsonb::{Jsonb, Out, Writer};
+use crate::schema_core::raise_refusal;
 use pgrx::prelude::*;
 
 /// `{"compatible", "mode", "changes": [{kind, entity, field, backward, forward, detail}]}`.
@@ -14,16 +15,18 @@ fn check_schema_compatibility(old_schema: Jsonb, new_schema: Jsonb, mode: &str, 
     let Some((parsed, _)) = compat::parse_mode(mode) else {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("unknown compatibility mode \"{mode}\""),
+            format!("unknown compatibility mode \"{}\"", crate::types::shorten(mode)),
             None,
             Some("Use BACKWARD, FORWARD, FULL (each optionally _TRANSITIVE) or NONE."),
         )
     };
-    let mut earlier: History = Vec::new();
+    let tick = &mut || crate::schema_core::check_interrupts();
+    let mut earlier = History::default();
     for (i, s) in history.root().elements().into_iter().enumerate() {
-        earlier.extend(compat::field_types(s).unwrap_or_else(|e| raise_schema(e.on_arg(if i == 0 { "history[0]" } else { "history" }))));
+        tick();
+        compat::field_types(s, &mut earlier, tick).unwrap_or_else(|e| raise_schema(e.on_arg(if i == 0 { "history[0]" } else { "history" })));
     }
-    let changes = compat::compare(old_schema.root(), new_schema.root(), &earlier).unwrap_or_else(|e| raise_schema(e));
+    let changes = compat::compare(old_schema.root(), new_schema.root(), &earlier, tick).unwrap_or_else(|e| raise_refusal(e));
     let compatible = changes.iter().all(|c| parsed.allows(c));
     let items = changes
         .iter()
@@ -43,9 +46,5 @@ fn check_schema_compatibility(old_schema: Jsonb, new_schema: Jsonb, mode: &str, 
         })
         .collect();
     let mode_upper = mode.trim().to_ascii_uppercase();
-    Writer::finish(&Out::object(vec![
-        ("compatible", Out::Bool(compatible)),
-        ("mode", Out::Str(&mode_upper)),
-        ("changes", Out::Array(items)),
-    ]))
+    Writer::finish(&Out::object(vec![("compatible", Out::Bool(compatible)), ("mode", Out::Str(&mode_upper)), ("changes", Out::Array(items))]))
 }

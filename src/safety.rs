@@ -27,14 +27,44 @@ fn migration_order(graph: Jsonb) -> Vec<String> {
         .collect();
     match plan::order(&nodes) {
         Ok(order) => order.into_iter().map(|i| nodes[i].name.clone()).collect(),
-        Err(e) => raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.to_string(), None, Some("Every dependency must be a registered migration, and dependencies may not form a cycle.")),
+        Err(e) => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            e.to_string(),
+            None,
+            Some("Every dependency must be a registered migration, and dependencies may not form a cycle."),
+        ),
     }
 }
 
+/// A syntax error: PostgreSQL's message and the 1-based character position it points at.
+struct SyntaxError {
+    message: String,
+    position: Option<usize>,
+}
+
+/// Runs while PostgreSQL raises an error inside `split`: keeps the error's cursor
+/// position, which the copy of the error handed to Rust does not carry.
+unsafe extern "C-unwind" fn remember_position(arg: *mut std::ffi::c_void) {
+    // SAFETY: `arg` is the `i32` that `split` registered and outlives the callback.
+    unsafe { *(arg as *mut i32) = pg_sys::geterrposition() };
+}
+
 /// Statements of a script as PostgreSQL's parser splits them, or its syntax error.
-fn split(script: &str) -> Result<Vec<String>, String> {
-    let Ok(c) = CString::new(script) else { return Err("the script contains a NUL byte".into()) };
-    PgTryBuilder::new(|| {
+/// Errors that are not about the script (out of memory, cancel) propagate.
+fn split(script: &str) -> Result<Vec<String>, SyntaxError> {
+    let Ok(c) = CString::new(script) else {
+        return Err(SyntaxError { message: "the script contains a NUL byte".into(), position: script.find('\0').map(|b| script[..b].chars().count() + 1) });
+    };
+    let mut position: i32 = 0;
+    // SAFETY: the callback is popped again below, on success and on error, before
+    // `position` goes out of scope.
+    let mut callback = pg_sys::ErrorContextCallback {
+        previous: unsafe { pg_sys::error_context_stack },
+        callback: Some(remember_position),
+        arg: (&mut position as *mut i32).cast(),
+    };
+    unsafe { pg_sys::error_context_stack = &mut callback };
+    let result = PgTryBuilder::new(|| {
         // SAFETY: raw_parser reads the NUL-terminated script and returns a List of RawStmt
         // allocated in the current memory context.
         unsafe {
@@ -46,7 +76,7 @@ fn split(script: &str) -> Result<Vec<String>, String> {
             for k in 0..(*list).length as usize {
                 let raw = (*(*list).elements.add(k)).ptr_value as *const pg_sys::RawStmt;
                 let start = (*raw).stmt_location.max(0) as usize;
-                let len = if (*raw).stmt_len > 0 { (*raw).stmt_len as usize } else { script.len() - start };
+                let len = if (*raw).stmt_len > 0 { (*raw).stmt_len as usize } else { script.len().saturating_sub(start) };
                 let text = script.get(start..start + len).unwrap_or("").trim().to_string();
                 out.push(text);
             }
@@ -54,10 +84,25 @@ fn split(script: &str) -> Result<Vec<String>, String> {
         }
     })
     .catch_others(|e| match e {
-        pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => Err(r.message().to_string()),
-        _ => Err("the script could not be parsed".into()),
+        pg_sys::panic::CaughtError::PostgresError(ref r) if is_about_the_script(r.sql_error_code()) => Err(r.message().to_string()),
+        e => e.rethrow(),
     })
-    .execute()
+    .execute();
+    unsafe { pg_sys::error_context_stack = callback.previous };
+    result.map_err(|message| {
+        let position = usize::try_from(position).ok().filter(|p| *p > 0).or_else(|| error_position(script, &message));
+        SyntaxError { message, position }
+    })
+}
+
+/// Errors the parser raises about the text itself (syntax, invalid escapes, too deep
+/// nesting, ...), reported rather than raised; everything else propagates.
+fn is_about_the_script(code: PgSqlErrorCode) -> bool {
+    use PgSqlErrorCode::*;
+    !matches!(
+        code,
+        ERRCODE_OUT_OF_MEMORY | ERRCODE_QUERY_CANCELED | ERRCODE_ADMIN_SHUTDOWN | ERRCODE_CRASH_SHUTDOWN | ERRCODE_INTERNAL_ERROR | ERRCODE_DATA_CORRUPTED
+    )
 }
 
 /// Where a syntax error points, as a 1-based character position (from the token it names).
@@ -79,7 +124,9 @@ fn strip_quotes(name: &str) -> String {
 /// For ALTER COLUMN TYPE, ask the catalog for the current type: a binary-coercible
 /// change (varchar growth, varchar -> text, ...) rewrites nothing.
 fn refine(f: &mut Finding) {
-    let (Some(table), Some(column), Some(new_type)) = (&f.table, &f.column, &f.new_type) else { return };
+    let (Some(table), Some(column), Some(new_type)) = (&f.table, &f.column, &f.new_type) else {
+        return;
+    };
     let old = Spi::get_one_with_args::<String>(
         "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
           WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped",
@@ -88,7 +135,11 @@ fn refine(f: &mut Finding) {
     .ok()
     .flatten();
     if let Some(old) = old {
-        if types::rewrite(&types::parse(&old), &types::parse(new_type)) == types::Rewrite::None {
+        // A type name the rules refuse (absurdly long) is left as a rewrite.
+        let (Ok(old), Ok(new)) = (types::parse(&old), types::parse(new_type)) else {
+            return;
+        };
+        if types::rewrite(&old, &new) == types::Rewrite::None {
             f.rewrite = false;
             f.severity = "LOW";
             f.code = "NO_REWRITE";
@@ -107,13 +158,14 @@ fn analyze_sql(script: &str) -> Jsonb {
     let analysed: Vec<(String, Vec<Finding>)> = statements
         .into_iter()
         .map(|sql| {
-            let mut findings = sqlcheck::classify(&sql);
+            pgrx::check_for_interrupts!();
+            let mut findings = sqlcheck::classify(&sql, &mut || crate::schema_core::check_interrupts());
             findings.iter_mut().for_each(refine);
             (sql, findings)
         })
         .collect();
     let indexes: Vec<String> = (1..=analysed.len()).map(|i| i.to_string()).collect();
-    let position = error.as_deref().and_then(|m| error_position(script, m)).map(|p| p.to_string());
+    let position = error.as_ref().and_then(|e| e.position).map(|p| p.to_string());
     let items = analysed
         .iter()
         .zip(&indexes)
@@ -148,7 +200,7 @@ fn analyze_sql(script: &str) -> Jsonb {
         .collect();
     let mut top = vec![("syntax_ok", Out::Bool(error.is_none())), ("statements", Out::Array(items))];
     if let Some(e) = &error {
-        top.push(("error", Out::Str(e)));
+        top.push(("error", Out::Str(&e.message)));
     }
     if let Some(p) = &position {
         top.push(("position", Out::Str(p)));

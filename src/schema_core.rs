@@ -1,7 +1,7 @@
 //! SQL surface of the schema-evolution core: merge, type rules, breaking changes.
 
-use crate::breaking::{self, Change};
-use crate::errors::raise_schema;
+use crate::breaking::{self, Change, Refusal};
+use crate::errors::{raise, raise_schema};
 use crate::jsonb::{Jsonb, Out, Writer};
 use crate::merge::deep_merge;
 use crate::types;
@@ -16,13 +16,35 @@ fn jsonb_deep_merge(a: Jsonb, b: Jsonb) -> Jsonb {
 /// Can every value of `old_type` be held by `new_type` without loss?
 #[pg_extern(immutable, strict, parallel_safe, sql = false)]
 fn is_type_compatible(old_type: &str, new_type: &str) -> bool {
-    types::is_compatible(old_type, new_type)
+    types::is_compatible(old_type, new_type).unwrap_or_else(|e| raise_type_name(e))
+}
+
+/// Answer cancel requests and statement_timeout: the `tick` the pure loops call.
+pub fn check_interrupts() {
+    pgrx::check_for_interrupts!();
+}
+
+/// A refused type name: 22023 naming it (shortened), with a hint.
+fn raise_type_name(e: types::TypeNameError) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, e.message(), None, Some(e.hint()))
+}
+
+/// A refused schema: 22023 naming the argument and JSON path, with the refusal's own
+/// hint when it has one.
+pub fn raise_refusal(r: Refusal) -> ! {
+    let Some(hint) = r.hint else { raise_schema(r.error) };
+    let e = r.error;
+    let at = match e.argument {
+        Some(arg) => format!("{arg} at {}", e.path),
+        None => e.path,
+    };
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("malformed schema: {at}: {}", e.problem), None, Some(hint))
 }
 
 /// `{"compatible", "backward", "forward", "rewrite", "lossy"}` for a column type change.
 #[pg_extern(immutable, strict, parallel_safe, sql = false)]
 fn type_change_info(old_type: &str, new_type: &str) -> Jsonb {
-    let info = types::change_info(old_type, new_type);
+    let info = types::change_info(old_type, new_type).unwrap_or_else(|e| raise_type_name(e));
     Writer::finish(&Out::object(vec![
         ("compatible", Out::Bool(info.compatible())),
         ("backward", Out::Bool(info.backward)),
@@ -35,8 +57,8 @@ fn type_change_info(old_type: &str, new_type: &str) -> Jsonb {
 /// The changes from `old_schema` to `new_schema` that can break readers or writers.
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn detect_breaking_changes(old_schema: Option<Jsonb>, new_schema: Option<Jsonb>) -> Jsonb {
-    let changes = breaking::detect(old_schema.as_ref().map(Jsonb::root), new_schema.as_ref().map(Jsonb::root))
-        .unwrap_or_else(|e| raise_schema(e));
+    let tick = &mut || crate::schema_core::check_interrupts();
+    let changes = breaking::detect(old_schema.as_ref().map(Jsonb::root), new_schema.as_ref().map(Jsonb::root), tick).unwrap_or_else(|e| raise_refusal(e));
     changes_to_jsonb(&changes)
 }
 

@@ -14,11 +14,17 @@ enum Tok {
     Sym(char),
 }
 
-fn lex(sql: &str) -> Vec<Tok> {
-    let b: Vec<char> = sql.chars().collect();
+/// Linear in the length of `sql`; `tick` runs once per token or whitespace character.
+fn lex(sql: &str, tick: &mut dyn FnMut()) -> Vec<Tok> {
+    // Characters with their byte offsets, so a closing dollar-quote tag is found with
+    // one substring search over the rest of the text.
+    let chars: Vec<(usize, char)> = sql.char_indices().collect();
+    let b: Vec<char> = chars.iter().map(|(_, c)| *c).collect();
+    let char_at_byte = |byte: usize| chars.partition_point(|(o, _)| *o < byte);
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        tick();
         let c = b[i];
         if c.is_whitespace() {
             i += 1;
@@ -79,10 +85,12 @@ fn lex(sql: &str) -> Vec<Tok> {
                 j += 1;
             }
             if j < b.len() && b[j] == '$' {
-                let tag: String = b[start..=j].iter().collect();
-                let body: String = b[j + 1..].iter().collect();
-                let end = body.find(&tag).map(|p| j + 1 + body[..p].chars().count() + tag.chars().count());
-                i = end.unwrap_or(b.len());
+                let tag = &sql[chars[start].0..chars[j].0 + 1];
+                let body = chars[j].0 + 1;
+                i = match sql[body..].find(tag) {
+                    Some(p) => char_at_byte(body + p + tag.len()),
+                    None => b.len(),
+                };
                 out.push(Tok::Literal);
             } else {
                 out.push(Tok::Sym('$'));
@@ -243,7 +251,9 @@ fn actions(t: &[Tok]) -> Vec<&[Tok]> {
 }
 
 fn volatile_default(t: &[Tok]) -> bool {
-    let Some(pos) = t.iter().position(|x| matches!(x, Tok::Word(w) if w == "default")) else { return false };
+    let Some(pos) = t.iter().position(|x| matches!(x, Tok::Word(w) if w == "default")) else {
+        return false;
+    };
     t[pos + 1..].windows(2).any(|w| matches!((&w[0], &w[1]), (Tok::Word(f), Tok::Sym('(')) if VOLATILE.contains(&f.as_str())))
 }
 
@@ -286,20 +296,31 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
                     if not_valid {
                         f
                     } else {
-                        Finding { scan: true, ..f }.risk("HIGH", "CONSTRAINT_SCAN", "Add the foreign key NOT VALID, then VALIDATE CONSTRAINT in a separate step (SHARE UPDATE EXCLUSIVE only).")
+                        Finding { scan: true, ..f }.risk(
+                            "HIGH",
+                            "CONSTRAINT_SCAN",
+                            "Add the foreign key NOT VALID, then VALIDATE CONSTRAINT in a separate step (SHARE UPDATE EXCLUSIVE only).",
+                        )
                     }
                 } else if x.is("check") {
                     let f = Finding::new("ADD CHECK", ae);
                     if not_valid {
                         f
                     } else {
-                        Finding { scan: true, ..f }.risk("HIGH", "CONSTRAINT_SCAN", "Add the constraint NOT VALID, then VALIDATE CONSTRAINT in a separate step.")
+                        Finding { scan: true, ..f }.risk(
+                            "HIGH",
+                            "CONSTRAINT_SCAN",
+                            "Add the constraint NOT VALID, then VALIDATE CONSTRAINT in a separate step.",
+                        )
                     }
                 } else if has_word(a, "using") && has_word(a, "index") {
                     Finding::new("ADD CONSTRAINT USING INDEX", ae)
                 } else {
-                    Finding { scan: true, ..Finding::new("ADD UNIQUE/PRIMARY KEY", ae) }
-                        .risk("HIGH", "INDEX_BUILD_UNDER_LOCK", "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX.")
+                    Finding { scan: true, ..Finding::new("ADD UNIQUE/PRIMARY KEY", ae) }.risk(
+                        "HIGH",
+                        "INDEX_BUILD_UNDER_LOCK",
+                        "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX.",
+                    )
                 }
             } else {
                 x.eat("column");
@@ -312,7 +333,11 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
                     f.rewrite = true;
                     f = f.risk("HIGH", "TABLE_REWRITE", "Add the column without a volatile default, backfill it in batches, then set the default.");
                 } else if has_word(a, "not") && has_word(a, "null") && !has_word(a, "default") {
-                    f = f.risk("MEDIUM", "NOT_NULL_WITHOUT_DEFAULT", "Adding a NOT NULL column without a default fails on a non-empty table; add a default or add it nullable and backfill.");
+                    f = f.risk(
+                        "MEDIUM",
+                        "NOT_NULL_WITHOUT_DEFAULT",
+                        "Adding a NOT NULL column without a default fails on a non-empty table; add a default or add it nullable and backfill.",
+                    );
                 }
                 f
             }
@@ -320,17 +345,19 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
             x.eat("column");
             let col = x.name();
             if x.eat_all(&["set", "data", "type"]) || x.eat("type") {
-                Finding { column: col, new_type: Some(type_text(x.rest())), rewrite: true, ..Finding::new("ALTER COLUMN TYPE", ae) }
-                    .risk("HIGH", "TABLE_REWRITE", "Add a new column of the new type, backfill it in batches and switch readers, instead of rewriting the table under an exclusive lock.")
+                Finding { column: col, new_type: Some(type_text(x.rest())), rewrite: true, ..Finding::new("ALTER COLUMN TYPE", ae) }.risk(
+                    "HIGH",
+                    "TABLE_REWRITE",
+                    "Add a new column of the new type, backfill it in batches and switch readers, instead of rewriting the table under an exclusive lock.",
+                )
             } else if x.eat_all(&["set", "not", "null"]) {
                 Finding { column: col, scan: true, ..Finding::new("SET NOT NULL", ae) }.risk(
                     "HIGH",
                     "FULL_SCAN_UNDER_LOCK",
                     "Add CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL (it reuses the validated constraint).",
                 )
-            } else if x.eat_all(&["drop", "not", "null"]) || x.is("set") || x.is("drop") {
-                Finding { column: col, ..Finding::new("ALTER COLUMN", ae) }
             } else {
+                // DROP NOT NULL, SET/DROP DEFAULT, SET STATISTICS, ...: catalog-only.
                 Finding { column: col, ..Finding::new("ALTER COLUMN", ae) }
             }
         } else if x.eat("drop") {
@@ -339,17 +366,28 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
             } else {
                 x.eat("column");
                 x.skip_if_exists();
-                Finding { column: x.name(), data_loss: true, ..Finding::new("DROP COLUMN", ae) }
-                    .risk("HIGH", "DATA_LOSS", "Stop reading and writing the column first (deprecate it), back it up, and drop it in a later release.")
+                Finding { column: x.name(), data_loss: true, ..Finding::new("DROP COLUMN", ae) }.risk(
+                    "HIGH",
+                    "DATA_LOSS",
+                    "Stop reading and writing the column first (deprecate it), back it up, and drop it in a later release.",
+                )
             }
         } else if x.eat_all(&["validate", "constraint"]) {
             Finding { scan: true, ..Finding::new("VALIDATE CONSTRAINT", "SHARE UPDATE EXCLUSIVE") }
         } else if x.eat("rename") {
-            Finding::new("RENAME", ae).risk("MEDIUM", "BREAKS_READERS", "Renames break running clients; add the new name alongside (a view or a generated column) and switch readers first.")
+            Finding::new("RENAME", ae).risk(
+                "MEDIUM",
+                "BREAKS_READERS",
+                "Renames break running clients; add the new name alongside (a view or a generated column) and switch readers first.",
+            )
         } else if x.eat_all(&["set", "tablespace"]) {
             Finding { rewrite: true, ..Finding::new("SET TABLESPACE", ae) }.risk("HIGH", "TABLE_REWRITE", "Move the table during a maintenance window.")
         } else if x.eat_all(&["set", "logged"]) || x.eat_all(&["set", "unlogged"]) {
-            Finding { rewrite: true, ..Finding::new("SET LOGGED/UNLOGGED", ae) }.risk("HIGH", "TABLE_REWRITE", "Change persistence during a maintenance window.")
+            Finding { rewrite: true, ..Finding::new("SET LOGGED/UNLOGGED", ae) }.risk(
+                "HIGH",
+                "TABLE_REWRITE",
+                "Change persistence during a maintenance window.",
+            )
         } else {
             Finding::new("ALTER TABLE", ae)
         };
@@ -358,8 +396,9 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
 }
 
 /// Classify one statement. Most statements give one finding; ALTER TABLE one per action.
-pub fn classify(sql: &str) -> Vec<Finding> {
-    let toks = lex(sql);
+/// `tick` runs once per token or whitespace character: the caller checks for interrupts there.
+pub fn classify(sql: &str, tick: &mut dyn FnMut()) -> Vec<Finding> {
+    let toks = lex(sql, tick);
     let mut c = Cursor { t: &toks, i: 0 };
     let mut out = Vec::new();
     let ae = "ACCESS EXCLUSIVE";
@@ -380,13 +419,17 @@ pub fn classify(sql: &str) -> Vec<Finding> {
             let table = c.name();
             let action = if unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" };
             if concurrently {
-                Finding { scan: true, needs_autocommit: true, ..Finding::new(action, "SHARE UPDATE EXCLUSIVE") }
-                    .on(table)
-                    .risk("MEDIUM", "NEEDS_AUTOCOMMIT", "CONCURRENTLY cannot run inside a transaction block: run it outside the migration engine.")
+                Finding { scan: true, needs_autocommit: true, ..Finding::new(action, "SHARE UPDATE EXCLUSIVE") }.on(table).risk(
+                    "MEDIUM",
+                    "NEEDS_AUTOCOMMIT",
+                    "CONCURRENTLY cannot run inside a transaction block: run it outside the migration engine.",
+                )
             } else {
-                Finding { scan: true, ..Finding::new(action, "SHARE") }
-                    .on(table)
-                    .risk("HIGH", "BLOCKS_WRITES", "Use CREATE INDEX CONCURRENTLY so writes continue while the index builds.")
+                Finding { scan: true, ..Finding::new(action, "SHARE") }.on(table).risk(
+                    "HIGH",
+                    "BLOCKS_WRITES",
+                    "Use CREATE INDEX CONCURRENTLY so writes continue while the index builds.",
+                )
             }
         } else {
             Finding::new("CREATE", "none")
@@ -398,9 +441,11 @@ pub fn classify(sql: &str) -> Vec<Finding> {
         c.skip_if_exists();
         let target = c.name();
         match what.as_str() {
-            "table" | "schema" | "materialized" => Finding { data_loss: true, ..Finding::new("DROP TABLE", ae) }
-                .on(target)
-                .risk("HIGH", "DATA_LOSS", "Rename or move the table aside first and drop it in a later release, after a backup."),
+            "table" | "schema" | "materialized" => Finding { data_loss: true, ..Finding::new("DROP TABLE", ae) }.on(target).risk(
+                "HIGH",
+                "DATA_LOSS",
+                "Rename or move the table aside first and drop it in a later release, after a backup.",
+            ),
             "index" if concurrently => Finding { needs_autocommit: true, ..Finding::new("DROP INDEX CONCURRENTLY", "SHARE UPDATE EXCLUSIVE") }.on(target),
             "index" => Finding::new("DROP INDEX", ae).on(target).risk("MEDIUM", "BLOCKS_TABLE", "Use DROP INDEX CONCURRENTLY."),
             _ => Finding::new("DROP", ae).on(target),
@@ -408,7 +453,11 @@ pub fn classify(sql: &str) -> Vec<Finding> {
     } else if c.eat("truncate") {
         c.eat("table");
         c.eat("only");
-        Finding { data_loss: true, ..Finding::new("TRUNCATE", ae) }.on(c.name()).risk("HIGH", "DATA_LOSS", "Delete in batches with a WHERE clause after a backup, or keep the rows.")
+        Finding { data_loss: true, ..Finding::new("TRUNCATE", ae) }.on(c.name()).risk(
+            "HIGH",
+            "DATA_LOSS",
+            "Delete in batches with a WHERE clause after a backup, or keep the rows.",
+        )
     } else if c.eat("vacuum") {
         let full = c.eat("full") || has_word(c.rest(), "full") && c.rest().first() == Some(&Tok::Sym('('));
         if c.rest().first() == Some(&Tok::Sym('(')) {
@@ -419,9 +468,11 @@ pub fn classify(sql: &str) -> Vec<Finding> {
         }
         let table = c.name();
         if full {
-            Finding { rewrite: true, needs_autocommit: true, ..Finding::new("VACUUM FULL", ae) }
-                .on(table)
-                .risk("HIGH", "TABLE_REWRITE", "Use pg_repack or pg_squeeze to reclaim space online.")
+            Finding { rewrite: true, needs_autocommit: true, ..Finding::new("VACUUM FULL", ae) }.on(table).risk(
+                "HIGH",
+                "TABLE_REWRITE",
+                "Use pg_repack or pg_squeeze to reclaim space online.",
+            )
         } else {
             Finding { needs_autocommit: true, ..Finding::new("VACUUM", "SHARE UPDATE EXCLUSIVE") }.on(table)
         }
@@ -445,7 +496,11 @@ pub fn classify(sql: &str) -> Vec<Finding> {
         if concurrently {
             Finding::new("REFRESH MATERIALIZED VIEW CONCURRENTLY", "EXCLUSIVE").on(target)
         } else {
-            Finding::new("REFRESH MATERIALIZED VIEW", ae).on(target).risk("MEDIUM", "BLOCKS_READS", "Add a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY.")
+            Finding::new("REFRESH MATERIALIZED VIEW", ae).on(target).risk(
+                "MEDIUM",
+                "BLOCKS_READS",
+                "Add a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY.",
+            )
         }
     } else if c.eat("lock") {
         c.eat("table");
@@ -459,7 +514,11 @@ pub fn classify(sql: &str) -> Vec<Finding> {
         if has_word(c.rest(), "where") {
             f
         } else {
-            Finding { scan: true, ..f }.risk("MEDIUM", "FULL_TABLE_UPDATE", "Update in batches (by key ranges) and commit between them, so locks and WAL stay small.")
+            Finding { scan: true, ..f }.risk(
+                "MEDIUM",
+                "FULL_TABLE_UPDATE",
+                "Update in batches (by key ranges) and commit between them, so locks and WAL stay small.",
+            )
         }
     } else if c.eat_all(&["delete", "from"]) {
         c.eat("only");
@@ -484,7 +543,26 @@ mod tests {
     use super::*;
 
     fn one(sql: &str) -> Finding {
-        classify(sql).remove(0)
+        super::classify(sql, &mut || {}).remove(0)
+    }
+    fn classify(sql: &str) -> Vec<Finding> {
+        super::classify(sql, &mut || {})
+    }
+
+    #[test]
+    fn dollar_quotes_lex_in_one_pass() {
+        // 100,000 dollar-quoted strings: one token each.
+        let sql = format!("UPDATE t SET a = ARRAY[{}]", vec!["$q$where$q$"; 100_000].join(", "));
+        let mut ticks = 0usize;
+        let toks = lex(&sql, &mut || ticks += 1);
+        assert_eq!(toks.iter().filter(|t| **t == Tok::Literal).count(), 100_000);
+        // One tick per token or whitespace character: linear in the text, however many quotes.
+        assert!(ticks >= toks.len() && ticks <= 2 * toks.len(), "{ticks}");
+        assert_eq!(one(&sql).code, "FULL_TABLE_UPDATE");
+        // Multi-byte text around and inside the quotes keeps positions right.
+        assert_eq!(lex("$é$ü where $é$ where", &mut || {}), vec![Tok::Literal, Tok::Word("where".into())]);
+        assert_eq!(lex("$tag$ never closed where", &mut || {}), vec![Tok::Literal]);
+        assert_eq!(lex("$1 + $a", &mut || {}), vec![Tok::Sym('$'), Tok::Num("1".into()), Tok::Sym('+'), Tok::Sym('$'), Tok::Word("a".into())]);
     }
 
     #[test]

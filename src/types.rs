@@ -79,11 +79,61 @@ impl ChangeInfo {
     }
 }
 
+/// The longest type name accepted, in bytes. A schema-qualified name of two quoted
+/// 63-byte identifiers with modifiers and array bounds stays well below it.
+pub const MAX_TYPE_NAME_BYTES: usize = 1024;
+/// PostgreSQL's limit on array dimensions (`MAXDIM`).
+pub const MAX_ARRAY_DIMS: usize = pgrx::pg_sys::MAXDIM as usize;
+/// PostgreSQL caps fractional-second precision here (`TIMESTAMP(7)` becomes `TIMESTAMP(6)`).
+const MAX_TIMESTAMP_PRECISION: u32 = pgrx::pg_sys::MAX_TIMESTAMP_PRECISION;
+const MAX_TIME_PRECISION: u32 = pgrx::pg_sys::MAX_TIME_PRECISION;
+
+/// A type name refused before it is looked at: too long, or too many array dimensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeNameError {
+    TooLong { shown: String, bytes: usize },
+    TooManyDimensions { shown: String, dims: usize },
+}
+
+impl TypeNameError {
+    pub fn message(&self) -> String {
+        match self {
+            TypeNameError::TooLong { shown, bytes } => {
+                format!("type name \"{shown}\" is {bytes} bytes long; the limit is {MAX_TYPE_NAME_BYTES}")
+            }
+            TypeNameError::TooManyDimensions { shown, dims } => {
+                format!("type name \"{shown}\" has {dims} array dimensions; PostgreSQL allows at most {MAX_ARRAY_DIMS}")
+            }
+        }
+    }
+    pub fn hint(&self) -> &'static str {
+        match self {
+            TypeNameError::TooLong { .. } => "Write the type as format_type() shows it, such as varchar(20), numeric(10,2) or integer[].",
+            TypeNameError::TooManyDimensions { .. } => "PostgreSQL does not enforce declared array sizes or dimensions: integer[] holds arrays of any shape.",
+        }
+    }
+}
+
+/// The first 40 characters of a name, for messages.
+pub fn shorten(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &s[..cut]),
+        None => s.to_string(),
+    }
+}
+
 /// Lower-case, trim, and collapse runs of whitespace; drop spaces next to `(`, `)`, `,`, `[`.
+/// Double-quoted identifiers keep their spelling.
 fn canonical_spelling(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
+    let mut quoted = false;
     for c in s.trim().chars() {
+        if quoted {
+            out.push(c);
+            quoted = c != '"';
+            continue;
+        }
         if c.is_whitespace() {
             pending_space = true;
             continue;
@@ -93,7 +143,12 @@ fn canonical_spelling(s: &str) -> String {
             out.push(' ');
         }
         pending_space = false;
-        out.extend(c.to_lowercase());
+        if c == '"' {
+            quoted = true;
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
     }
     out
 }
@@ -111,14 +166,51 @@ fn split_modifiers(s: &str) -> Option<(String, Vec<u32>)> {
     Some((name, mods))
 }
 
-/// Parse a type name as written in a schema or by `format_type`.
-pub fn parse(s: &str) -> Ty {
-    let canon = canonical_spelling(s);
-    if let Some(elem) = canon.strip_suffix("[]") {
-        return Ty::Array(Box::new(parse(elem)));
+/// Strip array decoration: `[]`, `[3]`, `[3][4]`, `ARRAY`, `ARRAY[3]`. PostgreSQL
+/// ignores declared sizes and dimensions (`int[3][4]` is `int[]`), so only the count is
+/// returned. Iterative: a name with any number of brackets is read in linear time.
+fn strip_array_bounds(canon: &str) -> (&str, usize) {
+    let mut rest = canon;
+    let mut dims = 0;
+    while let Some(inner) = rest.strip_suffix(']') {
+        let Some(open) = inner.rfind('[') else { break };
+        if !inner[open + 1..].bytes().all(|b| b.is_ascii_digit()) {
+            break;
+        }
+        rest = &inner[..open];
+        dims += 1;
     }
-    let other = || Ty::Other(canon.clone());
-    let Some((name, mods)) = split_modifiers(&canon) else {
+    if dims <= 1 {
+        if let Some(elem) = rest.strip_suffix(" array") {
+            return (elem, 1);
+        }
+    }
+    (rest, dims)
+}
+
+/// Parse a type name as written in a schema or by `format_type`.
+pub fn parse(s: &str) -> Result<Ty, TypeNameError> {
+    if s.len() > MAX_TYPE_NAME_BYTES {
+        return Err(TypeNameError::TooLong { shown: shorten(s), bytes: s.len() });
+    }
+    let canon = canonical_spelling(s);
+    let (elem, dims) = strip_array_bounds(&canon);
+    if dims > MAX_ARRAY_DIMS {
+        return Err(TypeNameError::TooManyDimensions { shown: shorten(s.trim()), dims });
+    }
+    let base = parse_scalar(elem);
+    Ok(if dims == 0 { base } else { Ty::Array(Box::new(base)) })
+}
+
+/// Fractional-second precision as PostgreSQL stores it: above the maximum means the maximum,
+/// and the maximum is the default.
+fn cap_precision(p: Option<u32>, max: u32) -> Option<u32> {
+    p.filter(|p| *p < max)
+}
+
+fn parse_scalar(canon: &str) -> Ty {
+    let other = || Ty::Other(canon.to_string());
+    let Some((name, mods)) = split_modifiers(canon) else {
         return other();
     };
     let one = |mods: &[u32]| -> Option<Option<u32>> {
@@ -128,6 +220,8 @@ pub fn parse(s: &str) -> Ty {
             _ => None,
         }
     };
+    let ts = |mods: &[u32]| one(mods).map(|p| cap_precision(p, MAX_TIMESTAMP_PRECISION));
+    let time = |mods: &[u32]| one(mods).map(|p| cap_precision(p, MAX_TIME_PRECISION));
     let ty = match name.as_str() {
         "smallint" | "int2" => (mods.is_empty()).then_some(Ty::SmallInt),
         "integer" | "int" | "int4" => (mods.is_empty()).then_some(Ty::Integer),
@@ -152,11 +246,11 @@ pub fn parse(s: &str) -> Ty {
         "char" | "character" => one(&mods).map(|n| Ty::Char(n.or(Some(1)))),
         "bpchar" => one(&mods).map(Ty::Char),
         "text" => (mods.is_empty()).then_some(Ty::Text),
-        "timestamp" | "timestamp without time zone" => one(&mods).map(Ty::Timestamp),
-        "timestamptz" | "timestamp with time zone" => one(&mods).map(Ty::TimestampTz),
+        "timestamp" | "timestamp without time zone" => ts(&mods).map(Ty::Timestamp),
+        "timestamptz" | "timestamp with time zone" => ts(&mods).map(Ty::TimestampTz),
         "date" => (mods.is_empty()).then_some(Ty::Date),
-        "time" | "time without time zone" => one(&mods).map(Ty::Time),
-        "timetz" | "time with time zone" => one(&mods).map(Ty::TimeTz),
+        "time" | "time without time zone" => time(&mods).map(Ty::Time),
+        "timetz" | "time with time zone" => time(&mods).map(Ty::TimeTz),
         "interval" => (mods.is_empty()).then_some(Ty::Interval),
         "boolean" | "bool" => (mods.is_empty()).then_some(Ty::Boolean),
         "uuid" => (mods.is_empty()).then_some(Ty::Uuid),
@@ -197,9 +291,7 @@ pub fn widens(old: &Ty, new: &Ty) -> bool {
         (Integer, BigInt | Double | JNumber) => true,
         (BigInt, JNumber) => true,
         (SmallInt | Integer | BigInt, Numeric(None)) => true,
-        (SmallInt | Integer | BigInt, Numeric(Some((p, s)))) => {
-            integer_digits(old).is_some_and(|d| p - s.min(p) >= d)
-        }
+        (SmallInt | Integer | BigInt, Numeric(Some((p, s)))) => integer_digits(old).is_some_and(|d| p - s.min(p) >= d),
         (Numeric(_), Numeric(None) | JNumber) => true,
         (Numeric(Some((p, s))), Numeric(Some((p2, s2)))) => s2 >= s && p2 - s2.min(p2) >= p - s.min(p),
         (Real, Double) => true,
@@ -236,9 +328,7 @@ pub fn rewrite(old: &Ty, new: &Ty) -> Rewrite {
         (Text, Varchar(None)) => true,
         (Numeric(_), Numeric(None)) => true,
         (Numeric(Some((p, s))), Numeric(Some((p2, s2)))) => s2 == s && p2 >= p,
-        (Timestamp(p), Timestamp(q)) | (TimestampTz(p), TimestampTz(q)) => {
-            precision(*q) >= precision(*p)
-        }
+        (Timestamp(p), Timestamp(q)) | (TimestampTz(p), TimestampTz(q)) => precision(*q) >= precision(*p),
         (Time(p), Time(q)) | (TimeTz(p), TimeTz(q)) => precision(*q) >= precision(*p),
         (Timestamp(_), TimestampTz(_)) | (TimestampTz(_), Timestamp(_)) => {
             return Rewrite::DependsOnTimezone;
@@ -253,19 +343,83 @@ pub fn rewrite(old: &Ty, new: &Ty) -> Rewrite {
 }
 
 /// `is_type_compatible(old, new)`.
-pub fn is_compatible(old: &str, new: &str) -> bool {
-    widens(&parse(old), &parse(new))
+pub fn is_compatible(old: &str, new: &str) -> Result<bool, TypeNameError> {
+    Ok(widens(&parse(old)?, &parse(new)?))
 }
 
 /// `type_change_info(old, new)`.
-pub fn change_info(old: &str, new: &str) -> ChangeInfo {
-    let (o, n) = (parse(old), parse(new));
-    ChangeInfo { backward: widens(&o, &n), forward: widens(&n, &o), rewrite: rewrite(&o, &n) }
+pub fn change_info(old: &str, new: &str) -> Result<ChangeInfo, TypeNameError> {
+    let (o, n) = (parse(old)?, parse(new)?);
+    Ok(ChangeInfo { backward: widens(&o, &n), forward: widens(&n, &o), rewrite: rewrite(&o, &n) })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The rules below are about well-formed names; refusals have their own tests.
+    fn parse(s: &str) -> Ty {
+        super::parse(s).unwrap()
+    }
+    fn is_compatible(o: &str, n: &str) -> bool {
+        super::is_compatible(o, n).unwrap()
+    }
+    fn change_info(o: &str, n: &str) -> ChangeInfo {
+        super::change_info(o, n).unwrap()
+    }
+
+    #[test]
+    fn array_bounds_are_decoration() {
+        let ints = Ty::Array(Box::new(Ty::Integer));
+        for s in ["int[]", "int[3]", "int[3][4]", "int[][]", "integer [ 3 ] [ ]", "int ARRAY", "int array[5]", "int4[][][][][][]"] {
+            assert_eq!(parse(s), ints, "{s}");
+        }
+        assert!(is_compatible("int[3]", "int[]"));
+        assert!(is_compatible("int[]", "int[3]"));
+        assert!(is_compatible("int[3][4]", "int[][]"));
+        assert!(is_compatible("int[3][4]", "bigint[]"));
+        assert!(!is_compatible("bigint[2]", "int[]"));
+        assert_eq!(change_info("int[3]", "int[]").rewrite, Rewrite::None);
+        // Not array bounds: left as an unknown type.
+        assert_eq!(parse("int[x]"), Ty::Other("int[x]".into()));
+        assert_eq!(parse("\"MyType\"[]"), Ty::Array(Box::new(Ty::Other("\"MyType\"".into()))));
+        assert!(!is_compatible("\"MyType\"", "\"mytype\""));
+    }
+
+    #[test]
+    fn hostile_names_are_refused_without_recursion() {
+        let deep = format!("int{}", "[]".repeat(60_000));
+        let e = super::parse(&deep).unwrap_err();
+        assert!(matches!(e, TypeNameError::TooLong { bytes: 120_003, .. }), "{e:?}");
+        assert!(e.message().starts_with("type name \"int[][][]"), "{}", e.message());
+        assert!(e.message().len() < 120, "the name is shortened: {}", e.message());
+        let seven = format!("int{}", "[]".repeat(7));
+        let e = super::parse(&seven).unwrap_err();
+        assert_eq!(e, TypeNameError::TooManyDimensions { shown: seven.clone(), dims: 7 });
+        assert!(super::is_compatible(&seven, "int").is_err());
+        assert!(super::change_info("int", &seven).is_err());
+        // Exactly at the limits is fine.
+        assert!(super::parse(&format!("int{}", "[]".repeat(MAX_ARRAY_DIMS))).is_ok());
+        assert!(super::parse(&"x".repeat(MAX_TYPE_NAME_BYTES)).is_ok());
+        assert!(super::parse(&"x".repeat(MAX_TYPE_NAME_BYTES + 1)).is_err());
+        // Within the length limit, any bracket pattern is read in one pass.
+        let brackets = "[1]".repeat(MAX_TYPE_NAME_BYTES / 3 - 1);
+        assert!(matches!(super::parse(&format!("i{brackets}")), Err(TypeNameError::TooManyDimensions { .. })));
+        assert!(matches!(super::parse(&"(".repeat(MAX_TYPE_NAME_BYTES)), Ok(Ty::Other(_))));
+    }
+
+    #[test]
+    fn fractional_precision_caps_at_six() {
+        assert_eq!(parse("timestamp(7)"), parse("timestamp"));
+        assert_eq!(parse("timestamp(6)"), parse("timestamp"));
+        assert_eq!(parse("timestamptz(12)"), Ty::TimestampTz(None));
+        assert_eq!(parse("time(9) with time zone"), Ty::TimeTz(None));
+        assert!(is_compatible("timestamp(7)", "timestamp"));
+        assert!(is_compatible("timestamp", "timestamp(7)"));
+        assert!(!change_info("timestamp(7)", "timestamp").lossy());
+        assert_eq!(change_info("timestamp(7)", "timestamp(6)").rewrite, Rewrite::None);
+        assert!(!is_compatible("timestamp(7)", "timestamp(5)"));
+    }
 
     #[test]
     fn spellings_normalise() {
