@@ -333,9 +333,15 @@ mod tests {
 
     #[pg_test]
     fn spi_jsonb_outlives_the_connection() {
-        // A document read through SPI is copied out of SPI's memory, which is gone
-        // once the connection ends; reading it afterwards must see the same value.
+        // A document read through SPI must not point into SPI's tuple table, which is freed
+        // when the connection ends: it is its own palloc'd chunk in a context outside SPI.
         let doc = Spi::get_one::<Jsonb>(r#"SELECT '{"k": [1, 2, "three"]}'::jsonb"#).unwrap().unwrap();
+        // SAFETY: `doc` points to the start of a palloc'd chunk (the property under test).
+        let name = unsafe {
+            let cxt = pg_sys::GetMemoryChunkContext(doc.0.as_ptr().cast());
+            std::ffi::CStr::from_ptr((*cxt).name).to_string_lossy().into_owned()
+        };
+        assert!(!name.starts_with("SPI"), "copied into {name}");
         let scribble = Spi::get_one::<String>("SELECT repeat('x', 100000)").unwrap();
         assert!(scribble.is_some());
         let again = pg_jsonb(r#"{"k": [1, 2, "three"]}"#).unwrap();

@@ -283,7 +283,7 @@ impl Writer<'_> {
             let before = w.pos;
             let ty = w.value(v);
             let len = w.pos - before;
-            let field = if index % pg_sys::JB_OFFSET_STRIDE as usize == 0 { (w.pos - data_start) as u32 | JENTRY_HAS_OFF } else { len as u32 };
+            let field = if index.is_multiple_of(pg_sys::JB_OFFSET_STRIDE as usize) { (w.pos - data_start) as u32 | JENTRY_HAS_OFF } else { len as u32 };
             w.u32_at(start + 4 + 4 * index, ty | field);
             index += 1;
         };
