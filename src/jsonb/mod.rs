@@ -27,9 +27,10 @@ use std::ptr::NonNull;
 /// The bytes live in a PostgreSQL memory context, not in Rust: a function's
 /// argument lives for the call, a written document (`Writer::finish`) in the
 /// memory context current when it was written, and a value read through SPI
-/// (`get_one::<Jsonb>()` and the like) is copied into the context that was current
-/// before `Spi::connect`, so it outlives the SPI connection. Do not keep a `Jsonb`
-/// past the memory context it was made in (keep `Writer::to_words` bytes instead).
+/// (`get_one::<Jsonb>()` and the like) is copied into the context pgrx picks for SPI
+/// results (the parent of SPI's own context: the portal's or the transaction's), so it
+/// outlives the SPI connection. Do not keep a `Jsonb` past the memory context it was
+/// made in, e.g. across transactions in a backend cache (keep `Writer::to_words` bytes).
 #[derive(Clone)]
 pub struct Jsonb(NonNull<u8>);
 
