@@ -40,6 +40,11 @@ pub trait JsonView<'a>: Copy {
     /// The `->>` text of this value: strings unquoted, JSON null as `None`.
     fn text(&self) -> Option<Cow<'a, str>>;
 
+    /// No pairs or elements (also true for scalars).
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn is_object(&self) -> bool {
         self.kind() == Kind::Object
     }

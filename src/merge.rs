@@ -2,29 +2,51 @@
 //!
 //! Both objects' keys are already sorted in jsonb order, so each level is one
 //! merge-join pass with no lookups and no re-sorting, and every subtree that only
-//! one side has is copied as raw bytes.
+//! one side has is copied as raw bytes. Each level checks PostgreSQL's stack depth
+//! (a too-deep pair of documents is ERROR 54001, never a crash), and the writer
+//! sizes the result as jsonb does before writing it (54000 past jsonb's limit).
 
 use crate::json_view::key_order;
 use crate::jsonb::read::Container;
-use crate::jsonb::{Jsonb, Out, Value, Writer};
+use crate::jsonb::{check_for_interrupts, check_stack_depth, vec_with_capacity, Jsonb, Out, Value, Writer};
 use std::cmp::Ordering;
 
 pub fn deep_merge(a: Jsonb, b: Jsonb) -> Jsonb {
-    let (Value::Object(x), Value::Object(y)) = (a.root(), b.root()) else { return b };
+    let (Value::Object(x), Value::Object(y)) = (a.root(), b.root()) else {
+        return b;
+    };
     if x.count() == 0 {
         return b;
     }
     if y.count() == 0 {
         return a;
     }
-    Writer::finish(&merge_objects(x, y))
+    let merged = merge_objects(x, y);
+    let out = Writer::finish(&merged);
+    drop_flat(merged);
+    out
+}
+
+/// Drop a merge tree without recursing: a tree as deep as the stack allowed to
+/// build must not overflow it when dropped.
+fn drop_flat(root: Out<'_>) {
+    let mut stack = vec![root];
+    while let Some(v) = stack.pop() {
+        match v {
+            Out::Object(pairs) => stack.extend(pairs.into_iter().map(|(_, v)| v)),
+            Out::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
 }
 
 fn merge_objects<'a>(a: Container<'a>, b: Container<'a>) -> Out<'a> {
+    check_stack_depth();
     let (xs, ys) = (a.pairs(), b.pairs());
-    let mut out = Vec::with_capacity(xs.len().max(ys.len()));
+    let mut out = vec_with_capacity(xs.len() + ys.len());
     let (mut i, mut j) = (0, 0);
     while i < xs.len() || j < ys.len() {
+        check_for_interrupts();
         let order = match (xs.get(i), ys.get(j)) {
             (Some(x), Some(y)) => key_order(x.0, y.0),
             (Some(_), None) => Ordering::Less,

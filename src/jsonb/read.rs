@@ -1,5 +1,6 @@
 //! Reading jsonb containers: header, JEntry array, then the children's data.
 
+use super::check_for_interrupts;
 use crate::errors::raise;
 use crate::json_view::{key_order, JsonView, Kind};
 use pgrx::pg_sys;
@@ -131,16 +132,18 @@ impl<'a> Container<'a> {
     /// An object's pairs in stored (jsonb key) order.
     pub fn pairs(&self) -> Vec<(&'a [u8], Value<'a>)> {
         let n = self.count();
-        let mut keys = Vec::with_capacity(n);
+        let mut keys = super::vec_with_capacity(n);
         let mut off = 0;
         for i in 0..n {
+            check_for_interrupts();
             let end = self.end(i, off);
             // SAFETY: keys are strings inside the data area.
             keys.push(unsafe { std::slice::from_raw_parts(self.data().add(off), end - off) });
             off = end;
         }
-        let mut out = Vec::with_capacity(n);
+        let mut out = super::vec_with_capacity(n);
         for (i, key) in keys.into_iter().enumerate() {
+            check_for_interrupts();
             let end = self.end(n + i, off);
             out.push((key, self.value_at(n + i, off, end)));
             off = end;
@@ -150,15 +153,16 @@ impl<'a> Container<'a> {
 
     /// An array's elements in order.
     pub fn elements(&self) -> Vec<Value<'a>> {
+        let n = self.count();
+        let mut out = super::vec_with_capacity(n);
         let mut off = 0;
-        (0..self.count())
-            .map(|i| {
-                let end = self.end(i, off);
-                let v = self.value_at(i, off, end);
-                off = end;
-                v
-            })
-            .collect()
+        for i in 0..n {
+            check_for_interrupts();
+            let end = self.end(i, off);
+            out.push(self.value_at(i, off, end));
+            off = end;
+        }
+        out
     }
 
     /// Binary search for `key` among an object's keys.
@@ -276,9 +280,7 @@ impl<'a> JsonView<'a> for Value<'a> {
             Value::String(s) => Some(Cow::Borrowed(utf8(s))),
             Value::Number(n) => {
                 // SAFETY: `n` is an aligned numeric varlena inside the document.
-                let s: &CStr = unsafe {
-                    pgrx::direct_function_call(pg_sys::numeric_out, &[Some(pg_sys::Datum::from(n.as_ptr()))])?
-                };
+                let s: &CStr = unsafe { pgrx::direct_function_call(pg_sys::numeric_out, &[Some(pg_sys::Datum::from(n.as_ptr()))])? };
                 Some(Cow::Owned(s.to_string_lossy().into_owned()))
             }
             Value::Object(c) | Value::Array(c) => {
