@@ -8,19 +8,10 @@ use pgrx::prelude::*;
 use std::borrow::Cow;
 use std::ffi::CStr;
 
-pub(crate) const JB_CMASK: u32 = 0x0FFF_FFFF;
-pub(crate) const JB_FSCALAR: u32 = 0x1000_0000;
-pub(crate) const JB_FOBJECT: u32 = 0x2000_0000;
-pub(crate) const JB_FARRAY: u32 = 0x4000_0000;
-pub(crate) const JENTRY_OFFLENMASK: u32 = 0x0FFF_FFFF;
-pub(crate) const JENTRY_TYPEMASK: u32 = 0x7000_0000;
-pub(crate) const JENTRY_HAS_OFF: u32 = 0x8000_0000;
-pub(crate) const JENTRY_ISSTRING: u32 = 0x0000_0000;
-pub(crate) const JENTRY_ISNUMERIC: u32 = 0x1000_0000;
-pub(crate) const JENTRY_ISBOOL_FALSE: u32 = 0x2000_0000;
-pub(crate) const JENTRY_ISBOOL_TRUE: u32 = 0x3000_0000;
-pub(crate) const JENTRY_ISNULL: u32 = 0x4000_0000;
-pub(crate) const JENTRY_ISCONTAINER: u32 = 0x5000_0000;
+// jsonb's on-disk layout constants, from PostgreSQL's own headers (utils/jsonb.h).
+pub(crate) use pgrx::pg_sys::{
+    JB_CMASK, JB_FSCALAR, JB_FOBJECT, JB_FARRAY, JENTRY_OFFLENMASK, JENTRY_TYPEMASK, JENTRY_HAS_OFF, JENTRY_ISSTRING, JENTRY_ISNUMERIC, JENTRY_ISBOOL_FALSE, JENTRY_ISBOOL_TRUE, JENTRY_ISNULL, JENTRY_ISCONTAINER,
+};
 
 pub(crate) fn int_align(n: usize) -> usize {
     (n + 3) & !3
