@@ -11,7 +11,7 @@ DECLARE
     result jsonb;
     failed_step jsonb;
 BEGIN
-    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise']);
+    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise', 'lockTimeout', 'lockRetries']);
     -- The pre-flight report reads the entity store: before taking the migration's lock.
     IF NOT coalesce((options->>'force')::boolean, false)
        AND EXISTS (SELECT 1 FROM pgmigrate.knowledge_migrations k WHERE k.migration_name = name) THEN
@@ -22,6 +22,7 @@ BEGIN
         RAISE EXCEPTION 'migration "%" is %', name, m.status
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Only PENDING, FAILED or ROLLED_BACK migrations run.';
     END IF;
+    PERFORM pgmigrate._refuse_phased_steps(m, ARRAY['forward', 'validation'], 'execute_migration');
     -- Dependencies stay COMPLETED until this run commits: a concurrent rollback of one
     -- waits for us (or we for it, and then see it rolled back).
     PERFORM 1 FROM pgmigrate.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)
@@ -40,7 +41,8 @@ BEGIN
     END IF;
     UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING', started_at = started, completed_at = NULL,
            executed_by = caller::text WHERE migration_id = m.migration_id;
-    run := pgmigrate._run_phases(m, ARRAY['forward', 'validation'], coalesce((options->>'continueOnError')::boolean, false));
+    run := pgmigrate._run_phases(m, ARRAY['forward', 'validation'], coalesce((options->>'continueOnError')::boolean, false),
+                                 options);
     SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' LIMIT 1;
     IF run.aborted THEN
         SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' ORDER BY (r->>'stepNumber')::int DESC LIMIT 1;

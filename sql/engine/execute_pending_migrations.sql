@@ -6,7 +6,7 @@ DECLARE
     r jsonb;
     results jsonb := '[]';
 BEGIN
-    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise']);
+    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise', 'lockTimeout', 'lockRetries']);
     FOR p IN SELECT * FROM pgmigrate.migration_plan() LOOP
         r := pgmigrate._execute_migration(p.migration_name, options, caller, caller_path);
         results := results || jsonb_build_array(r);

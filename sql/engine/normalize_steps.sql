@@ -56,6 +56,12 @@ BEGIN
             END IF;
             s := s || jsonb_build_object('timeout', ms);
         END IF;
+        -- Lock settings and autocommit steps (sql/0.4.0/40_run_migration.sql).
+        s := pgmigrate._check_lock_settings(s, format('%s[%s]', what, n));
+        IF s ? 'transaction' AND jsonb_typeof(s->'transaction') <> 'boolean' THEN
+            RAISE EXCEPTION '%[%] "transaction" must be true or false, not %', what, n, s->'transaction'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
         out := out || jsonb_build_array(s || jsonb_build_object('type', kind, 'name', coalesce(s->>'name', lower(what) || ' step ' || n)));
     END LOOP;
     RETURN out;

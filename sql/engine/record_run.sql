@@ -5,12 +5,7 @@ CREATE OR REPLACE FUNCTION pgmigrate._record_run(m pgmigrate.knowledge_migration
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
-    INSERT INTO pgmigrate.migration_execution_state (migration_id, run_id, phase, step_number, step_name, step_status,
-        started_at, completed_at, error_message, rows_affected, duration_ms)
-    SELECT m.migration_id, run_id, r->>'phase', (r->>'stepNumber')::int, r->>'stepName', r->>'status',
-           (r->>'startedAt')::timestamptz, (r->>'startedAt')::timestamptz + make_interval(secs => (r->>'durationMs')::numeric / 1000),
-           r->>'error', (r->>'rows')::bigint, (r->>'durationMs')::numeric
-      FROM jsonb_array_elements(results) r;
+    PERFORM pgmigrate._record_steps(m, run_id, results);
     UPDATE pgmigrate.knowledge_migrations
        SET status = new_status,
            completed_at = CASE WHEN new_status IN ('COMPLETED', 'ROLLED_BACK') THEN clock_timestamp() ELSE completed_at END,

@@ -37,8 +37,10 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END IF;
-    forward := pgmigrate.normalize_steps(definition->'forward', 'forward');
-    rollback := pgmigrate.normalize_steps(definition->'rollback', 'rollback');
+    PERFORM pgmigrate._check_lock_settings(definition - 'timeout', 'the migration');
+    forward := pgmigrate.normalize_steps(pgmigrate._inherit_lock_settings(definition->'forward', definition), 'forward');
+    rollback := pgmigrate.normalize_steps(pgmigrate._inherit_lock_settings(definition->'rollback', definition), 'rollback');
+    PERFORM pgmigrate._check_autocommit_steps(forward || rollback, definition->>'name');
     IF jsonb_array_length(forward) = 0 THEN
         RAISE EXCEPTION 'migration "%" has no forward steps', definition->>'name' USING ERRCODE = 'invalid_parameter_value';
     END IF;

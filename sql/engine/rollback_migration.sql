@@ -13,7 +13,7 @@ DECLARE
     failed_step jsonb;
     result jsonb;
 BEGIN
-    options := pgmigrate._run_options(options, ARRAY['cascade', 'raise']);
+    options := pgmigrate._run_options(options, ARRAY['cascade', 'raise', 'lockTimeout', 'lockRetries']);
     m := pgmigrate._lock_migration(name);
     IF m.status <> 'COMPLETED' THEN
         RAISE EXCEPTION 'migration "%" is %, only COMPLETED migrations roll back', name, m.status
@@ -50,8 +50,9 @@ BEGIN
     IF jsonb_array_length(pgmigrate.migration_steps(m, 'rollback')) = 0 THEN
         RAISE EXCEPTION 'migration "%" has no rollback steps', name USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    PERFORM pgmigrate._refuse_phased_steps(m, ARRAY['rollback'], 'rollback_migration');
     UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING' WHERE migration_id = m.migration_id;
-    run := pgmigrate._run_phases(m, ARRAY['rollback'], false);
+    run := pgmigrate._run_phases(m, ARRAY['rollback'], false, options - 'cascade');
     SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' LIMIT 1;
     result := jsonb_build_object('executionId', run_id, 'migration', name, 'success', failed_step IS NULL,
         'result', run.results, 'affectedRows', run.affected, 'cascaded', cascaded,

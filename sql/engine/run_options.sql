@@ -15,9 +15,10 @@ BEGIN
             RAISE EXCEPTION 'unknown option "%"', k
                 USING ERRCODE = 'invalid_parameter_value', HINT = 'Options are ' || array_to_string(allowed, ', ') || '.';
         END IF;
+        CONTINUE WHEN k IN ('lockTimeout', 'lockRetries');
         IF jsonb_typeof(options->k) <> 'boolean' THEN
             RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END LOOP;
-    RETURN options;
+    RETURN pgmigrate._check_lock_settings(options, 'options');
 END $$;

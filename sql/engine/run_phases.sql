@@ -3,7 +3,7 @@
 -- step fail alone; a failed validation always aborts).
 
 CREATE OR REPLACE FUNCTION pgmigrate._run_phases(m pgmigrate.knowledge_migrations, phases text[], continue_on_error boolean,
-                                      OUT results jsonb, OUT aborted boolean, OUT affected bigint)
+                                      lock_options jsonb DEFAULT '{}', OUT results jsonb, OUT aborted boolean, OUT affected bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -18,7 +18,7 @@ BEGIN
     BEGIN
         FOREACH phase IN ARRAY phases LOOP
             FOR step IN SELECT * FROM jsonb_array_elements(pgmigrate.migration_steps(m, phase)) LOOP
-                r := pgmigrate._run_step(m, step, n, phase);
+                r := pgmigrate._run_step_retrying(m, step, n, phase, lock_options);
                 n := n + 1;
                 results := results || jsonb_build_array(r);
                 affected := affected + coalesce((r->>'rows')::bigint, 0);
@@ -42,4 +42,4 @@ BEGIN
     END;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION pgmigrate._run_phases(pgmigrate.knowledge_migrations, text[], boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgmigrate._run_phases(pgmigrate.knowledge_migrations, text[], boolean, jsonb) FROM PUBLIC;

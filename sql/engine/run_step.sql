@@ -29,6 +29,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
     END IF;
+    IF step ? 'lockTimeout' THEN
+        -- Local to this call (the function's SET clause opens a GUC nest level).
+        PERFORM set_config('lock_timeout', (step->>'lockTimeout') || 'ms', true);
+    END IF;
     BEGIN
         IF step ? 'condition' THEN
             ok := pgmigrate._query_as(m.stored_by, m.stored_search_path,

@@ -67,11 +67,64 @@ CREATE TABLE pgmigrate.migration_execution_state (
     run_id                 uuid,
     phase                  text NOT NULL DEFAULT 'forward' CONSTRAINT valid_phase CHECK (phase IN ('forward', 'rollback', 'validation')),
     rows_affected          bigint,
-    duration_ms            numeric
+    duration_ms            numeric,
+    phase_number           integer
 );
 CREATE INDEX migration_execution_state_migration_idx ON pgmigrate.migration_execution_state (migration_id, step_number);
 CREATE INDEX migration_execution_state_run_idx ON pgmigrate.migration_execution_state (run_id);
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_execution_state', '');
+
+-- ---- engine/migration_runs.sql ----
+-- The runs of CALL pgmigrate.run_migration: each run's phase plan, where it stands (next_phase),
+-- and how it ended. Written only by pg_migrate's functions.
+CREATE TABLE pgmigrate.migration_runs (
+    run_id       uuid PRIMARY KEY,
+    migration_id uuid NOT NULL REFERENCES pgmigrate.knowledge_migrations (migration_id) ON DELETE CASCADE,
+    direction    text NOT NULL CONSTRAINT valid_direction CHECK (direction IN ('forward', 'rollback')),
+    phases       jsonb NOT NULL,
+    options      jsonb NOT NULL DEFAULT '{}',
+    status       text NOT NULL CONSTRAINT valid_run_status CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'ROLLED_BACK')),
+    next_phase   integer NOT NULL DEFAULT 1,
+    started_by   text NOT NULL,
+    started_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    resumed_at   timestamptz,
+    finished_at  timestamptz,
+    error        jsonb,
+    undoes       uuid  -- the failed run this one rolls back (rollbackOnFailure)
+);
+CREATE INDEX migration_runs_migration_idx ON pgmigrate.migration_runs (migration_id, started_at);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_runs', '');
+
+-- ---- engine/migration_jobs.sql ----
+-- Statements the background worker runs (one attempt each), and their outcome.
+CREATE TABLE pgmigrate.migration_jobs (
+    job_id               bigserial PRIMARY KEY,
+    run_id               uuid NOT NULL REFERENCES pgmigrate.migration_runs (run_id) ON DELETE CASCADE,
+    phase_number         integer NOT NULL,
+    step_name            text NOT NULL,
+    purpose              text NOT NULL CONSTRAINT valid_purpose CHECK (purpose IN ('step', 'cleanup')),
+    attempt              integer NOT NULL DEFAULT 1,
+    sql                  text NOT NULL,
+    author               regrole NOT NULL,
+    search_path          text,
+    lock_timeout_ms      integer,
+    statement_timeout_ms integer,
+    status               text NOT NULL DEFAULT 'PENDING'
+                         CONSTRAINT valid_job_status CHECK (status IN ('PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELED')),
+    pid                  integer,
+    error                text,
+    sqlstate             text,
+    cleanup              text[],
+    target_rel           oid,    -- CREATE INDEX CONCURRENTLY: its table, and the indexes it had
+    indexes_before       oid[],
+    retry_at             timestamptz,
+    created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at           timestamptz,
+    finished_at          timestamptz
+);
+CREATE INDEX migration_jobs_run_idx ON pgmigrate.migration_jobs (run_id, phase_number, job_id);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_jobs_job_id_seq', '');
 
 -- ---- registry/schema_versions.sql ----
 -- Entity schema versions. At most one is active (a partial unique index, so the
@@ -924,6 +977,12 @@ BEGIN
             END IF;
             s := s || jsonb_build_object('timeout', ms);
         END IF;
+        -- Lock settings and autocommit steps (sql/0.4.0/40_run_migration.sql).
+        s := pgmigrate._check_lock_settings(s, format('%s[%s]', what, n));
+        IF s ? 'transaction' AND jsonb_typeof(s->'transaction') <> 'boolean' THEN
+            RAISE EXCEPTION '%[%] "transaction" must be true or false, not %', what, n, s->'transaction'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
         out := out || jsonb_build_array(s || jsonb_build_object('type', kind, 'name', coalesce(s->>'name', lower(what) || ' step ' || n)));
     END LOOP;
     RETURN out;
@@ -969,8 +1028,10 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END IF;
-    forward := pgmigrate.normalize_steps(definition->'forward', 'forward');
-    rollback := pgmigrate.normalize_steps(definition->'rollback', 'rollback');
+    PERFORM pgmigrate._check_lock_settings(definition - 'timeout', 'the migration');
+    forward := pgmigrate.normalize_steps(pgmigrate._inherit_lock_settings(definition->'forward', definition), 'forward');
+    rollback := pgmigrate.normalize_steps(pgmigrate._inherit_lock_settings(definition->'rollback', definition), 'rollback');
+    PERFORM pgmigrate._check_autocommit_steps(forward || rollback, definition->>'name');
     IF jsonb_array_length(forward) = 0 THEN
         RAISE EXCEPTION 'migration "%" has no forward steps', definition->>'name' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -1106,7 +1167,7 @@ DECLARE
     result jsonb;
     failed_step jsonb;
 BEGIN
-    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise']);
+    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise', 'lockTimeout', 'lockRetries']);
     -- The pre-flight report reads the entity store: before taking the migration's lock.
     IF NOT coalesce((options->>'force')::boolean, false)
        AND EXISTS (SELECT 1 FROM pgmigrate.knowledge_migrations k WHERE k.migration_name = name) THEN
@@ -1117,6 +1178,7 @@ BEGIN
         RAISE EXCEPTION 'migration "%" is %', name, m.status
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Only PENDING, FAILED or ROLLED_BACK migrations run.';
     END IF;
+    PERFORM pgmigrate._refuse_phased_steps(m, ARRAY['forward', 'validation'], 'execute_migration');
     -- Dependencies stay COMPLETED until this run commits: a concurrent rollback of one
     -- waits for us (or we for it, and then see it rolled back).
     PERFORM 1 FROM pgmigrate.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)
@@ -1135,7 +1197,8 @@ BEGIN
     END IF;
     UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING', started_at = started, completed_at = NULL,
            executed_by = caller::text WHERE migration_id = m.migration_id;
-    run := pgmigrate._run_phases(m, ARRAY['forward', 'validation'], coalesce((options->>'continueOnError')::boolean, false));
+    run := pgmigrate._run_phases(m, ARRAY['forward', 'validation'], coalesce((options->>'continueOnError')::boolean, false),
+                                 options);
     SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' LIMIT 1;
     IF run.aborted THEN
         SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' ORDER BY (r->>'stepNumber')::int DESC LIMIT 1;
@@ -1186,7 +1249,7 @@ DECLARE
     r jsonb;
     results jsonb := '[]';
 BEGIN
-    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise']);
+    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise', 'lockTimeout', 'lockRetries']);
     FOR p IN SELECT * FROM pgmigrate.migration_plan() LOOP
         r := pgmigrate._execute_migration(p.migration_name, options, caller, caller_path);
         results := results || jsonb_build_array(r);
@@ -1219,7 +1282,7 @@ DECLARE
     failed_step jsonb;
     result jsonb;
 BEGIN
-    options := pgmigrate._run_options(options, ARRAY['cascade', 'raise']);
+    options := pgmigrate._run_options(options, ARRAY['cascade', 'raise', 'lockTimeout', 'lockRetries']);
     m := pgmigrate._lock_migration(name);
     IF m.status <> 'COMPLETED' THEN
         RAISE EXCEPTION 'migration "%" is %, only COMPLETED migrations roll back', name, m.status
@@ -1256,8 +1319,9 @@ BEGIN
     IF jsonb_array_length(pgmigrate.migration_steps(m, 'rollback')) = 0 THEN
         RAISE EXCEPTION 'migration "%" has no rollback steps', name USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    PERFORM pgmigrate._refuse_phased_steps(m, ARRAY['rollback'], 'rollback_migration');
     UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING' WHERE migration_id = m.migration_id;
-    run := pgmigrate._run_phases(m, ARRAY['rollback'], false);
+    run := pgmigrate._run_phases(m, ARRAY['rollback'], false, options - 'cascade');
     SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' LIMIT 1;
     result := jsonb_build_object('executionId', run_id, 'migration', name, 'success', failed_step IS NULL,
         'result', run.results, 'affectedRows', run.affected, 'cascaded', cascaded,
@@ -1450,9 +1514,10 @@ BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.register_migration(jsonb), pgmigrate.register_migrations(jsonb),
         pgmigrate.execute_migration(text, jsonb), pgmigrate.execute_pending_migrations(jsonb),
         pgmigrate.rollback_migration(text, jsonb), pgmigrate.adopt_migration(text),
-        pgmigrate.register_migration_batch(jsonb) TO %s', grantee);
+        pgmigrate.register_migration_batch(jsonb), pgmigrate.run_migration_phase(text, jsonb) TO %s', grantee);
+    EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.run_migration(text, jsonb) TO %s', grantee);
     EXECUTE format('GRANT SELECT ON pgmigrate.knowledge_migrations, pgmigrate.migration_execution_state,
-        pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
+        pgmigrate.migration_runs, pgmigrate.migration_jobs, pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
     PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_migration_admin'),
                              current_user::regrole);
 END $$;
@@ -1650,6 +1715,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
     END IF;
+    IF step ? 'lockTimeout' THEN
+        -- Local to this call (the function's SET clause opens a GUC nest level).
+        PERFORM set_config('lock_timeout', (step->>'lockTimeout') || 'ms', true);
+    END IF;
     BEGIN
         IF step ? 'condition' THEN
             ok := pgmigrate._query_as(m.stored_by, m.stored_search_path,
@@ -1716,7 +1785,7 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._run_step(pgmigrate.knowledge_migrations, j
 -- step fail alone; a failed validation always aborts).
 
 CREATE OR REPLACE FUNCTION pgmigrate._run_phases(m pgmigrate.knowledge_migrations, phases text[], continue_on_error boolean,
-                                      OUT results jsonb, OUT aborted boolean, OUT affected bigint)
+                                      lock_options jsonb DEFAULT '{}', OUT results jsonb, OUT aborted boolean, OUT affected bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1731,7 +1800,7 @@ BEGIN
     BEGIN
         FOREACH phase IN ARRAY phases LOOP
             FOR step IN SELECT * FROM jsonb_array_elements(pgmigrate.migration_steps(m, phase)) LOOP
-                r := pgmigrate._run_step(m, step, n, phase);
+                r := pgmigrate._run_step_retrying(m, step, n, phase, lock_options);
                 n := n + 1;
                 results := results || jsonb_build_array(r);
                 affected := affected + coalesce((r->>'rows')::bigint, 0);
@@ -1755,7 +1824,7 @@ BEGIN
     END;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION pgmigrate._run_phases(pgmigrate.knowledge_migrations, text[], boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgmigrate._run_phases(pgmigrate.knowledge_migrations, text[], boolean, jsonb) FROM PUBLIC;
 
 -- ---- engine/record_run.sql ----
 -- Record one run: its steps' states, the migration's new status and log entry, an audit row.
@@ -1765,12 +1834,7 @@ CREATE OR REPLACE FUNCTION pgmigrate._record_run(m pgmigrate.knowledge_migration
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
-    INSERT INTO pgmigrate.migration_execution_state (migration_id, run_id, phase, step_number, step_name, step_status,
-        started_at, completed_at, error_message, rows_affected, duration_ms)
-    SELECT m.migration_id, run_id, r->>'phase', (r->>'stepNumber')::int, r->>'stepName', r->>'status',
-           (r->>'startedAt')::timestamptz, (r->>'startedAt')::timestamptz + make_interval(secs => (r->>'durationMs')::numeric / 1000),
-           r->>'error', (r->>'rows')::bigint, (r->>'durationMs')::numeric
-      FROM jsonb_array_elements(results) r;
+    PERFORM pgmigrate._record_steps(m, run_id, results);
     UPDATE pgmigrate.knowledge_migrations
        SET status = new_status,
            completed_at = CASE WHEN new_status IN ('COMPLETED', 'ROLLED_BACK') THEN clock_timestamp() ELSE completed_at END,
@@ -1801,11 +1865,12 @@ BEGIN
             RAISE EXCEPTION 'unknown option "%"', k
                 USING ERRCODE = 'invalid_parameter_value', HINT = 'Options are ' || array_to_string(allowed, ', ') || '.';
         END IF;
+        CONTINUE WHEN k IN ('lockTimeout', 'lockRetries');
         IF jsonb_typeof(options->k) <> 'boolean' THEN
             RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END LOOP;
-    RETURN options;
+    RETURN pgmigrate._check_lock_settings(options, 'options');
 END $$;
 
 -- ---- schema_evolution/publish_next_version.sql ----
@@ -1920,4 +1985,769 @@ CREATE OR REPLACE TRIGGER temporal_entities_usage AFTER INSERT OR UPDATE ON pgmi
     FOR EACH STATEMENT EXECUTE FUNCTION pgmigrate.temporal_entities_usage();
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.temporal_entities_usage() FROM PUBLIC;
+
+-- ---- engine/autocommit_kind.sql ----
+-- Native pieces (src/engine/job_worker.rs).
+
+CREATE OR REPLACE FUNCTION pgmigrate._autocommit_kind(sql text) RETURNS integer IMMUTABLE STRICT
+LANGUAGE c AS 'MODULE_PATHNAME', '_autocommit_kind_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._autocommit_kind(text) FROM PUBLIC;
+
+-- ---- engine/launch_job.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate._launch_job(job_id bigint, xact text) RETURNS integer VOLATILE STRICT
+LANGUAGE c AS 'MODULE_PATHNAME', '_launch_job_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._launch_job(bigint, text) FROM PUBLIC;
+
+-- ---- engine/process_alive.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate._process_alive(pid integer) RETURNS boolean VOLATILE STRICT
+LANGUAGE c AS 'MODULE_PATHNAME', '_process_alive_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._process_alive(integer) FROM PUBLIC;
+
+-- ---- engine/leftover_indexes.sql ----
+-- The INVALID indexes a CREATE INDEX CONCURRENTLY job left on its table (a worker that
+-- failed records them itself; one that was terminated cannot).
+
+CREATE OR REPLACE FUNCTION pgmigrate._leftover_indexes(j pgmigrate.migration_jobs) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.oid)
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE j.target_rel IS NOT NULL AND i.indrelid = j.target_rel AND NOT i.indisvalid
+       AND i.indexrelid <> ALL (coalesce(j.indexes_before, '{}'))
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._leftover_indexes(pgmigrate.migration_jobs) FROM PUBLIC;
+
+-- ---- engine/check_lock_settings.sql ----
+-- "lockTimeout" (milliseconds, 0 = none) and "lockRetries" (retries after the first
+-- attempt) of a step, a migration or a run's options: checked, fractions rounded up.
+
+CREATE OR REPLACE FUNCTION pgmigrate._check_lock_settings(obj jsonb, what text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    v numeric;
+BEGIN
+    IF obj ? 'lockTimeout' THEN
+        IF jsonb_typeof(obj->'lockTimeout') <> 'number' THEN
+            RAISE EXCEPTION '% lockTimeout must be a number of milliseconds, not %', what, obj->'lockTimeout'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        v := ceil((obj->>'lockTimeout')::numeric);
+        IF v < 0 OR v > 2147483647 THEN
+            RAISE EXCEPTION '% lockTimeout % is out of range', what, obj->'lockTimeout'
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'lockTimeout is between 0 (no lock timeout) and 2147483647 milliseconds.';
+        END IF;
+        obj := obj || jsonb_build_object('lockTimeout', v);
+    END IF;
+    IF obj ? 'lockRetries' THEN
+        IF jsonb_typeof(obj->'lockRetries') <> 'number' OR (obj->>'lockRetries')::numeric <> trunc((obj->>'lockRetries')::numeric)
+           OR (obj->>'lockRetries')::numeric NOT BETWEEN 0 AND 1000 THEN
+            RAISE EXCEPTION '% lockRetries must be a whole number from 0 to 1000, not %', what, obj->'lockRetries'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    RETURN obj;
+END $$;
+
+-- ---- engine/inherit_lock_settings.sql ----
+-- A migration's own lockTimeout / lockRetries, for its steps that do not set their own.
+
+CREATE OR REPLACE FUNCTION pgmigrate._inherit_lock_settings(steps jsonb, definition jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN jsonb_typeof(steps) <> 'array' OR NOT (definition ?| ARRAY['lockTimeout', 'lockRetries']) THEN steps
+        ELSE (SELECT coalesce(jsonb_agg(CASE jsonb_typeof(s)
+                      WHEN 'string' THEN jsonb_build_object('type', 'SQL', 'script', s) ELSE s END
+                  || CASE WHEN jsonb_typeof(s) IN ('string', 'object')
+                          THEN jsonb_strip_nulls(jsonb_build_object('lockTimeout', definition->'lockTimeout',
+                                                                    'lockRetries', definition->'lockRetries'))
+                               - ARRAY(SELECT jsonb_object_keys(CASE jsonb_typeof(s) WHEN 'object' THEN s ELSE '{}' END))
+                          ELSE '{}'::jsonb END ORDER BY n), '[]')
+                FROM jsonb_array_elements(steps) WITH ORDINALITY AS e(s, n)) END
+$$;
+
+-- ---- engine/step_mode.sql ----
+-- How a step runs: 'transaction' (with its neighbours), 'separate' ("transaction": false:
+-- a transaction of its own) or 'autocommit' (a top-level statement in the background worker).
+
+CREATE OR REPLACE FUNCTION pgmigrate._step_mode(step jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN step->>'type' = 'SQL' AND pgmigrate._autocommit_kind(step->>'script') IN (1, 2) THEN 'autocommit'
+                WHEN step->'transaction' = 'false' THEN 'separate'
+                ELSE 'transaction' END
+$$;
+
+-- ---- engine/check_autocommit_steps.sql ----
+-- Autocommit statements run alone: a step holding one must hold nothing else.
+
+CREATE OR REPLACE FUNCTION pgmigrate._check_autocommit_steps(steps jsonb, name text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    s jsonb;
+BEGIN
+    FOR s IN SELECT * FROM jsonb_array_elements(steps) LOOP
+        IF s->>'type' = 'SQL' AND pgmigrate._autocommit_kind(s->>'script') = 2 THEN
+            RAISE EXCEPTION 'step "%" of migration "%" runs a statement that cannot run inside a transaction block, among others', s->>'name', name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Put CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, VACUUM and DETACH PARTITION CONCURRENTLY in a step of their own.';
+        END IF;
+    END LOOP;
+END $$;
+
+-- ---- engine/refuse_phased_steps.sql ----
+-- execute_migration and rollback_migration run in one transaction: they refuse steps that cannot.
+
+CREATE OR REPLACE FUNCTION pgmigrate._refuse_phased_steps(m pgmigrate.knowledge_migrations, phases text[], fn text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    s jsonb;
+BEGIN
+    SELECT x INTO s FROM unnest(phases) p, jsonb_array_elements(pgmigrate.migration_steps(m, p)) x
+     WHERE pgmigrate._step_mode(x) <> 'transaction' LIMIT 1;
+    IF s IS NOT NULL THEN
+        RAISE EXCEPTION 'migration "%" has a step that cannot run inside one transaction: "%"', m.migration_name, s->>'name'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('%s runs everything in one transaction; use CALL pgmigrate.run_migration(%L%s), which runs it in phases.',
+                                fn, m.migration_name, CASE WHEN 'rollback' = ANY (phases) THEN ', ''{"rollback": true}''' ELSE '' END);
+    END IF;
+END $$;
+
+-- ---- engine/record_steps.sql ----
+-- Step results into migration_execution_state (attempts beyond the first as retry_count).
+
+CREATE OR REPLACE FUNCTION pgmigrate._record_steps(m pgmigrate.knowledge_migrations, run_id uuid, results jsonb) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO pgmigrate.migration_execution_state (migration_id, run_id, phase, phase_number, step_number, step_name, step_status,
+        started_at, completed_at, error_message, rows_affected, duration_ms, retry_count)
+    SELECT m.migration_id, run_id, r->>'phase', (r->>'phaseNumber')::int, (r->>'stepNumber')::int, r->>'stepName', r->>'status',
+           (r->>'startedAt')::timestamptz, (r->>'startedAt')::timestamptz + make_interval(secs => (r->>'durationMs')::numeric / 1000),
+           r->>'error', (r->>'rows')::bigint, (r->>'durationMs')::numeric, greatest(coalesce((r->>'attempts')::int, 1) - 1, 0)
+      FROM jsonb_array_elements(results) r;
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._record_steps(pgmigrate.knowledge_migrations, uuid, jsonb) FROM PUBLIC;
+
+-- ---- engine/lock_plan.sql ----
+-- The lock settings of a step in a run: {lock_timeout_ms, attempts}.
+
+CREATE OR REPLACE FUNCTION pgmigrate._lock_plan(step jsonb, options jsonb) RETURNS integer[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT ARRAY[coalesce(step->>'lockTimeout', options->>'lockTimeout', '1000')::int,
+                 coalesce(step->>'lockRetries', options->>'lockRetries', '9')::int + 1]
+$$;
+
+-- ---- engine/lock_backoff_ms.sql ----
+-- Capped, jittered exponential backoff before attempt `attempt + 1`: 100 ms doubling
+-- up to 5 s, each delay drawn from its upper half.
+
+CREATE OR REPLACE FUNCTION pgmigrate._lock_backoff_ms(attempt integer) RETURNS integer
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (d / 2 + random() * d / 2)::int FROM (SELECT least(5000, 100 * power(2, least(attempt, 20) - 1)) AS d) x
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._lock_backoff_ms(integer) FROM PUBLIC;
+
+-- ---- engine/lock_failure.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate._lock_failure(step jsonb, attempts integer, lock_ms integer, err text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('step "%s" could not take its locks in %s attempt%s (lock_timeout %s ms each): %s',
+                  step->>'name', attempts, CASE WHEN attempts = 1 THEN '' ELSE 's' END, lock_ms, err)
+$$;
+
+-- ---- engine/run_step_retrying.sql ----
+-- A step (in a subtransaction, see _run_step), retried while it fails with 55P03.
+
+CREATE OR REPLACE FUNCTION pgmigrate._run_step_retrying(m pgmigrate.knowledge_migrations, step jsonb, step_number int, phase text,
+                                             options jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    lp integer[] := pgmigrate._lock_plan(step, coalesce(options, '{}'));
+    attempt int := 1;
+    r jsonb;
+BEGIN
+    step := step || jsonb_build_object('lockTimeout', lp[1]);
+    LOOP
+        r := pgmigrate._run_step(m, step, step_number, phase);
+        EXIT WHEN r->>'status' <> 'FAILED' OR r->>'sqlstate' IS DISTINCT FROM '55P03' OR lp[1] = 0 OR attempt >= lp[2];
+        PERFORM pg_sleep(pgmigrate._lock_backoff_ms(attempt) / 1000.0);
+        attempt := attempt + 1;
+    END LOOP;
+    IF r->>'sqlstate' = '55P03' AND lp[1] > 0 THEN
+        r := r || jsonb_build_object('error', pgmigrate._lock_failure(step, attempt, lp[1], r->>'error'));
+    END IF;
+    RETURN r || jsonb_build_object('attempts', attempt);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._run_step_retrying(pgmigrate.knowledge_migrations, jsonb, integer, text, jsonb) FROM PUBLIC;
+
+-- ---- engine/phase_plan.sql ----
+-- A run's phases: [{phase, mode, steps: [step + {stepNumber, phase}]}].
+
+CREATE OR REPLACE FUNCTION pgmigrate._phase_plan(m pgmigrate.knowledge_migrations, direction text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    part text;
+    s jsonb;
+    mode text;
+    n int := 0;
+    phases jsonb := '[]';
+    cur jsonb;
+BEGIN
+    FOREACH part IN ARRAY CASE direction WHEN 'forward' THEN ARRAY['forward', 'validation'] ELSE ARRAY['rollback'] END LOOP
+        FOR s IN SELECT * FROM jsonb_array_elements(pgmigrate.migration_steps(m, part)) LOOP
+            mode := pgmigrate._step_mode(s);
+            s := s || jsonb_build_object('stepNumber', n, 'phase', part);
+            n := n + 1;
+            IF mode = 'transaction' AND cur IS NOT NULL AND cur->>'mode' = 'transaction' THEN
+                cur := jsonb_set(cur, '{steps}', (cur->'steps') || jsonb_build_array(s));
+            ELSE
+                IF cur IS NOT NULL THEN
+                    phases := phases || jsonb_build_array(cur);
+                END IF;
+                cur := jsonb_build_object('phase', jsonb_array_length(phases) + 1, 'mode', mode, 'steps', jsonb_build_array(s));
+            END IF;
+        END LOOP;
+    END LOOP;
+    IF cur IS NOT NULL THEN
+        phases := phases || jsonb_build_array(cur);
+    END IF;
+    RETURN phases;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._phase_plan(pgmigrate.knowledge_migrations, text) FROM PUBLIC;
+
+-- ---- engine/run_migration_options.sql ----
+-- run_migration's options.
+
+CREATE OR REPLACE FUNCTION pgmigrate._run_migration_options(options jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    k text;
+BEGIN
+    options := coalesce(options, '{}');
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object, not %', options USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        CONTINUE WHEN k IN ('lockTimeout', 'lockRetries', 'runId', 'cancel');
+        IF k NOT IN ('force', 'rollbackOnFailure', 'rollback') THEN
+            RAISE EXCEPTION 'unknown option "%"', k USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Options are force, rollbackOnFailure, rollback, lockTimeout, lockRetries.';
+        END IF;
+        IF jsonb_typeof(options->k) <> 'boolean' THEN
+            RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    RETURN pgmigrate._check_lock_settings(options, 'options');
+END $$;
+
+-- ---- engine/run_log.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate._run_log(m pgmigrate.knowledge_migrations, run_id uuid, event text, extra jsonb, caller regrole)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+    UPDATE pgmigrate.knowledge_migrations
+       SET execution_log = execution_log || jsonb_build_array(jsonb_build_object('at', clock_timestamp(), 'event', event,
+               'by', caller::text, 'executionId', run_id) || extra)
+     WHERE migration_id = m.migration_id;
+    PERFORM pgmigrate._audit('migration.' || lower(event), jsonb_build_object('migration', m.migration_name, 'executionId', run_id) || extra, caller);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._run_log(pgmigrate.knowledge_migrations, uuid, text, jsonb, regrole) FROM PUBLIC;
+
+-- ---- engine/set_migration_status.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate._set_migration_status(m pgmigrate.knowledge_migrations, new_status text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE pgmigrate.knowledge_migrations
+       SET status = new_status,
+           completed_at = CASE WHEN new_status IN ('COMPLETED', 'ROLLED_BACK') THEN clock_timestamp() ELSE completed_at END
+     WHERE migration_id = m.migration_id AND status IS DISTINCT FROM new_status;
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._set_migration_status(pgmigrate.knowledge_migrations, text) FROM PUBLIC;
+
+-- ---- engine/start_run.sql ----
+-- Start a run of `direction`, or resume the last one (FAILED, or RUNNING without a session).
+
+CREATE OR REPLACE FUNCTION pgmigrate._start_run(m pgmigrate.knowledge_migrations, options jsonb, caller regrole)
+RETURNS pgmigrate.migration_runs LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    direction text := CASE WHEN coalesce((options->>'rollback')::boolean, false) THEN 'rollback' ELSE 'forward' END;
+    prev pgmigrate.migration_runs;
+    run pgmigrate.migration_runs;
+    missing text[];
+    dependents text[];
+    report jsonb;
+BEGIN
+    SELECT * INTO prev FROM pgmigrate.migration_runs r WHERE r.migration_id = m.migration_id ORDER BY started_at DESC LIMIT 1;
+    IF prev.run_id IS NOT NULL AND prev.direction = direction AND prev.undoes IS NULL
+       AND (prev.status = 'RUNNING' OR (prev.status = 'FAILED'
+            AND m.status = CASE direction WHEN 'forward' THEN 'FAILED' ELSE 'COMPLETED' END)) THEN
+        -- Resume: completed phases stay done.
+        IF direction = 'forward' THEN
+            SELECT array_agg(coalesce(d.migration_name, dep::text) ORDER BY 1) INTO missing
+              FROM unnest(m.depends_on) dep LEFT JOIN pgmigrate.knowledge_migrations d ON d.migration_id = dep
+             WHERE d.status IS DISTINCT FROM 'COMPLETED';
+            IF missing IS NOT NULL THEN
+                RAISE EXCEPTION 'migration "%" depends on migrations that are not COMPLETED: %', m.migration_name,
+                    array_to_string(missing, ', ') USING ERRCODE = 'object_not_in_prerequisite_state';
+            END IF;
+        END IF;
+        -- A FAILED run's jobs of the failed phase are history; a RUNNING one (its session went
+        -- away) continues where it was, waiting for a worker still at work.
+        UPDATE pgmigrate.migration_runs r SET status = 'RUNNING', error = NULL, finished_at = NULL,
+               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END,
+               options = prev.options || (options - 'runId' - 'cancel')
+         WHERE r.run_id = prev.run_id RETURNING * INTO run;
+        PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
+        PERFORM pgmigrate._run_log(m, run.run_id, 'RESUMED', jsonb_build_object('phase', run.next_phase, 'direction', direction), caller);
+        RAISE NOTICE 'run_migration %: resuming % run at phase % of %', m.migration_name, direction, run.next_phase,
+            jsonb_array_length(run.phases);
+        RETURN run;
+    END IF;
+    IF m.status = 'RUNNING' THEN
+        RAISE EXCEPTION 'migration "%" is RUNNING (%)', m.migration_name, coalesce(prev.direction, 'execute_migration')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE WHEN prev.direction = 'rollback' THEN 'Resume its rollback with {"rollback": true}.'
+                              ELSE 'Another session runs it, or ran it and went away: wait, or resume it with CALL pgmigrate.run_migration.' END;
+    END IF;
+    IF direction = 'forward' THEN
+        IF m.status NOT IN ('PENDING', 'FAILED', 'ROLLED_BACK') THEN
+            RAISE EXCEPTION 'migration "%" is %', m.migration_name, m.status
+                USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Only PENDING, FAILED or ROLLED_BACK migrations run.';
+        END IF;
+        PERFORM 1 FROM pgmigrate.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on) ORDER BY d.migration_id FOR SHARE;
+        SELECT array_agg(coalesce(d.migration_name, dep::text) ORDER BY 1) INTO missing
+          FROM unnest(m.depends_on) dep LEFT JOIN pgmigrate.knowledge_migrations d ON d.migration_id = dep
+         WHERE d.status IS DISTINCT FROM 'COMPLETED';
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION 'migration "%" depends on migrations that are not COMPLETED: %', m.migration_name, array_to_string(missing, ', ')
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        IF NOT coalesce((options->>'force')::boolean, false) THEN
+            report := pgmigrate.validate_migration_safety(m.migration_name);
+            IF NOT (report->>'overallSafety')::boolean THEN
+                RAISE EXCEPTION 'migration "%" failed its safety checks', m.migration_name
+                    USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = (report->'criticalIssues')::text,
+                          HINT = 'See pgmigrate.validate_migration_safety(name); options {"force": true} runs it anyway.';
+            END IF;
+        END IF;
+    ELSE
+        IF m.status <> 'COMPLETED' THEN
+            RAISE EXCEPTION 'migration "%" is %, only COMPLETED migrations roll back', m.migration_name, m.status
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        SELECT array_agg(d.migration_name ORDER BY d.migration_name) INTO dependents
+          FROM pgmigrate.knowledge_migrations d WHERE m.migration_id = ANY (d.depends_on) AND d.status IN ('COMPLETED', 'RUNNING');
+        IF dependents IS NOT NULL THEN
+            RAISE EXCEPTION 'migration "%" has COMPLETED dependents: %', m.migration_name, array_to_string(dependents, ', ')
+                USING ERRCODE = 'dependent_objects_still_exist', HINT = 'Roll them back first.';
+        END IF;
+        IF jsonb_array_length(pgmigrate.migration_steps(m, 'rollback')) = 0 THEN
+            RAISE EXCEPTION 'migration "%" has no rollback steps', m.migration_name USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+    END IF;
+    INSERT INTO pgmigrate.migration_runs (run_id, migration_id, direction, phases, options, status, started_by)
+    VALUES (gen_random_uuid(), m.migration_id, direction, pgmigrate._phase_plan(m, direction),
+            options - 'runId' - 'cancel', 'RUNNING', caller::text)
+    RETURNING * INTO run;
+    IF direction = 'forward' THEN
+        UPDATE pgmigrate.knowledge_migrations SET started_at = clock_timestamp(), completed_at = NULL, executed_by = caller::text
+         WHERE migration_id = m.migration_id;
+    END IF;
+    PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
+    PERFORM pgmigrate._run_log(m, run.run_id, 'STARTED', jsonb_build_object('direction', direction,
+        'phases', jsonb_array_length(run.phases)), caller);
+    RAISE NOTICE 'run_migration %: % run in % phase(s)', m.migration_name, direction, jsonb_array_length(run.phases);
+    RETURN run;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._start_run(pgmigrate.knowledge_migrations, jsonb, regrole) FROM PUBLIC;
+
+-- ---- engine/launch.sql ----
+-- A job for the background worker, launched now (it starts once this transaction commits).
+
+CREATE OR REPLACE FUNCTION pgmigrate._launch(m pgmigrate.knowledge_migrations, run pgmigrate.migration_runs, phase_no int, step jsonb,
+                                  purpose text, attempt int, sql text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    j pgmigrate.migration_jobs;
+BEGIN
+    INSERT INTO pgmigrate.migration_jobs (run_id, phase_number, step_name, purpose, attempt, sql, author, search_path,
+                                          lock_timeout_ms, statement_timeout_ms)
+    VALUES (run.run_id, phase_no, step->>'name', purpose, attempt, sql, m.stored_by, m.stored_search_path,
+            (pgmigrate._lock_plan(step, run.options))[1], (step->>'timeout')::int)
+    RETURNING * INTO j;
+    UPDATE pgmigrate.migration_jobs SET pid = pgmigrate._launch_job(j.job_id, pg_current_xact_id()::text) WHERE job_id = j.job_id;
+    RAISE NOTICE 'run_migration %: phase %: % "%"%', m.migration_name, phase_no,
+        CASE purpose WHEN 'step' THEN 'running step' ELSE 'cleaning up after step' END, step->>'name',
+        CASE WHEN attempt > 1 THEN format(' (attempt %s)', attempt) ELSE '' END;
+    RETURN jsonb_build_object('action', 'wait', 'runId', run.run_id, 'job', j.job_id);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._launch(pgmigrate.knowledge_migrations, pgmigrate.migration_runs, integer, jsonb, text, integer, text) FROM PUBLIC;
+
+-- ---- engine/fail_run.sql ----
+-- The end of a run that failed (the failed phase's own work is already undone).
+
+CREATE OR REPLACE FUNCTION pgmigrate._fail_run(m pgmigrate.knowledge_migrations, run pgmigrate.migration_runs, failure jsonb, caller regrole)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    undo pgmigrate.migration_runs;
+BEGIN
+    UPDATE pgmigrate.migration_runs SET status = 'FAILED', error = failure, finished_at = clock_timestamp() WHERE run_id = run.run_id;
+    PERFORM pgmigrate._run_log(m, run.run_id, 'FAILED', jsonb_build_object('direction', run.direction, 'phase', failure->'phase',
+        'failedStep', failure->>'stepName', 'error', failure->>'error'), caller);
+    IF run.undoes IS NOT NULL THEN
+        -- The rollback of a failed run failed too: the migration stays FAILED.
+        UPDATE pgmigrate.migration_runs SET status = 'FAILED' WHERE run_id = run.undoes;
+        PERFORM pgmigrate._set_migration_status(m, 'FAILED');
+        RETURN jsonb_build_object('action', 'failed', 'runId', run.run_id, 'error', failure,
+            'original', (SELECT error FROM pgmigrate.migration_runs WHERE run_id = run.undoes));
+    END IF;
+    IF run.direction = 'forward' AND coalesce((run.options->>'rollbackOnFailure')::boolean, false) AND run.next_phase > 1
+       AND jsonb_array_length(pgmigrate.migration_steps(m, 'rollback')) > 0 THEN
+        INSERT INTO pgmigrate.migration_runs (run_id, migration_id, direction, phases, options, status, started_by, undoes)
+        VALUES (gen_random_uuid(), m.migration_id, 'rollback', pgmigrate._phase_plan(m, 'rollback'), run.options, 'RUNNING',
+                caller::text, run.run_id)
+        RETURNING * INTO undo;
+        RAISE NOTICE 'run_migration %: rolling back the % completed phase(s)', m.migration_name, run.next_phase - 1;
+        RETURN jsonb_build_object('action', 'continue', 'runId', undo.run_id);
+    END IF;
+    PERFORM pgmigrate._set_migration_status(m, CASE run.direction WHEN 'forward' THEN 'FAILED' ELSE 'COMPLETED' END);
+    RETURN jsonb_build_object('action', 'failed', 'runId', run.run_id, 'error', failure);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._fail_run(pgmigrate.knowledge_migrations, pgmigrate.migration_runs, jsonb, regrole) FROM PUBLIC;
+
+-- ---- engine/run_migration_phase.sql ----
+-- One piece of work of a run; the procedure commits after each. Returns what to do next:
+-- continue | wait (for a job) | sleep (ms, before a retry) | done | failed.
+
+CREATE OR REPLACE FUNCTION pgmigrate._run_migration_phase(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+    run pgmigrate.migration_runs;
+    r jsonb;
+    k1 constant int := 1886809460;  -- advisory lock class of pg_migrate runs
+    k2 int;
+BEGIN
+    options := pgmigrate._run_migration_options(options);
+    m := pgmigrate._lock_migration(name);
+    IF m.stored_by IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
+        RAISE EXCEPTION 'migration "%" has no recorded author that still exists', name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
+    END IF;
+    -- One session runs a migration's phases: a session-level lock held across its commits.
+    k2 := hashtext(m.migration_id::text);
+    IF NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
+                      AND l.classid = k1::oid AND l.objid = k2::oid AND l.objsubid = 2) THEN
+        IF NOT pg_try_advisory_lock(k1, k2) THEN
+            RAISE EXCEPTION 'migration "%" is being run by another session', name
+                USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';
+        END IF;
+    END IF;
+    IF options ? 'runId' THEN
+        SELECT * INTO run FROM pgmigrate.migration_runs x WHERE x.run_id = (options->>'runId')::uuid AND x.migration_id = m.migration_id;
+        IF run.run_id IS NULL OR run.status <> 'RUNNING' THEN
+            RAISE EXCEPTION 'run % of migration "%" is not running', options->>'runId', name USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+    ELSE
+        run := pgmigrate._start_run(m, options, caller);
+        RETURN jsonb_build_object('action', 'continue', 'runId', run.run_id);
+    END IF;
+    r := pgmigrate._run_phase_work(m, run, options, caller);
+    IF r->>'action' IN ('done', 'failed') THEN
+        PERFORM pg_advisory_unlock(k1, k2);
+    END IF;
+    RETURN r;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._run_migration_phase(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.run_migration_phase(name text, options jsonb) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.run_migration_phase(text, jsonb) FROM PUBLIC;
+
+-- ---- engine/run_phase_work.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate._run_phase_work(m pgmigrate.knowledge_migrations, run pgmigrate.migration_runs, options jsonb,
+                                          caller regrole) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    name text := m.migration_name;
+    p jsonb;
+    step jsonb;
+    r jsonb;
+    results jsonb := '[]';
+    failed jsonb;
+    sj pgmigrate.migration_jobs;
+    cj pgmigrate.migration_jobs;
+    lp integer[];
+    ok text;
+    n_cleanup int;
+    leftover text;
+BEGIN
+    IF coalesce((options->>'cancel')::boolean, false) THEN
+        UPDATE pgmigrate.migration_jobs j SET status = 'CANCELED', finished_at = clock_timestamp(),
+               error = 'canceled: the caller of run_migration was canceled'
+         WHERE j.run_id = run.run_id AND j.status IN ('PENDING', 'RUNNING') RETURNING * INTO cj;
+        IF cj.pid IS NOT NULL THEN
+            PERFORM pg_terminate_backend(cj.pid) FROM pg_stat_activity a WHERE a.pid = cj.pid AND a.backend_type = 'pg_migrate job';
+            -- What a terminated build leaves is dropped when the run resumes.
+            UPDATE pgmigrate.migration_jobs SET cleanup = pgmigrate._leftover_indexes(cj) WHERE job_id = cj.job_id;
+        END IF;
+        run.options := '{}';  -- no rollbackOnFailure after a cancel
+        RETURN pgmigrate._fail_run(m, run, jsonb_build_object('phase', run.next_phase, 'error', 'run_migration was canceled',
+            'sqlstate', '57014'), caller) || jsonb_build_object('action', 'failed');
+    END IF;
+
+    IF run.next_phase > jsonb_array_length(run.phases) THEN
+        UPDATE pgmigrate.migration_runs SET status = 'COMPLETED', finished_at = clock_timestamp() WHERE run_id = run.run_id;
+        PERFORM pgmigrate._run_log(m, run.run_id, 'COMPLETED', jsonb_build_object('direction', run.direction,
+            'phases', jsonb_array_length(run.phases)), caller);
+        IF run.undoes IS NOT NULL THEN
+            UPDATE pgmigrate.migration_runs SET status = 'ROLLED_BACK' WHERE run_id = run.undoes;
+            PERFORM pgmigrate._set_migration_status(m, 'FAILED');
+            RETURN jsonb_build_object('action', 'failed', 'runId', run.undoes, 'rolledBack', true,
+                'error', (SELECT error FROM pgmigrate.migration_runs WHERE run_id = run.undoes));
+        END IF;
+        PERFORM pgmigrate._set_migration_status(m, CASE run.direction WHEN 'forward' THEN 'COMPLETED' ELSE 'ROLLED_BACK' END);
+        RETURN jsonb_build_object('action', 'done', 'runId', run.run_id, 'phases', jsonb_array_length(run.phases));
+    END IF;
+
+    p := run.phases->(run.next_phase - 1);
+    IF p->>'mode' <> 'autocommit' THEN
+        RAISE NOTICE 'run_migration %: phase % of %: % step(s) in one transaction', name, run.next_phase,
+            jsonb_array_length(run.phases), jsonb_array_length(p->'steps');
+        BEGIN
+            FOR step IN SELECT * FROM jsonb_array_elements(p->'steps') LOOP
+                r := pgmigrate._run_step_retrying(m, step, (step->>'stepNumber')::int, step->>'phase', run.options)
+                     || jsonb_build_object('phaseNumber', run.next_phase);
+                results := results || jsonb_build_array(r);
+                IF r->>'status' = 'FAILED' THEN
+                    failed := r;
+                    RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'pg_migrate: phase failed';
+                END IF;
+            END LOOP;
+        EXCEPTION WHEN SQLSTATE 'P0001' THEN
+            IF failed IS NULL THEN
+                RAISE;
+            END IF;
+            SELECT jsonb_agg(CASE WHEN x->>'status' = 'COMPLETED'
+                                  THEN x || '{"rolledBack": true, "error": "rolled back: a later step of its phase failed"}' ELSE x END)
+              INTO results FROM jsonb_array_elements(results) x;
+        END;
+        PERFORM pgmigrate._record_steps(m, run.run_id, results);
+        IF failed IS NOT NULL THEN
+            RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
+        END IF;
+        UPDATE pgmigrate.migration_runs SET next_phase = next_phase + 1 WHERE run_id = run.run_id;
+        RETURN jsonb_build_object('action', 'continue', 'runId', run.run_id);
+    END IF;
+
+    -- An autocommit phase: one statement, run by the background worker.
+    step := p->'steps'->0;
+    lp := pgmigrate._lock_plan(step, run.options);
+    -- (A job still at work is waited for, whenever it started; finished jobs from before
+    -- the resume of a FAILED run are history: the resumed phase starts over.)
+    SELECT * INTO cj FROM pgmigrate.migration_jobs j WHERE j.run_id = run.run_id AND j.phase_number = run.next_phase
+     ORDER BY job_id DESC LIMIT 1;
+    IF cj.status IN ('PENDING', 'RUNNING') THEN
+        IF pgmigrate._process_alive(cj.pid) THEN
+            RETURN jsonb_build_object('action', 'wait', 'runId', run.run_id, 'job', cj.job_id);
+        END IF;
+        UPDATE pgmigrate.migration_jobs SET status = 'FAILED', finished_at = clock_timestamp(), sqlstate = '57P01',
+               error = 'the background worker ended without recording an outcome', cleanup = pgmigrate._leftover_indexes(cj)
+         WHERE job_id = cj.job_id AND status IN ('PENDING', 'RUNNING');
+    END IF;
+    SELECT * INTO sj FROM pgmigrate.migration_jobs j WHERE j.run_id = run.run_id AND j.phase_number = run.next_phase
+       AND j.purpose = 'step' AND j.created_at >= coalesce(run.resumed_at, run.started_at) ORDER BY job_id DESC LIMIT 1;
+    IF sj.job_id IS NULL THEN
+        -- Resumed: first drop what earlier attempts of this phase left and nobody dropped.
+        SELECT x INTO leftover FROM pgmigrate.migration_jobs j, unnest(j.cleanup) x
+         WHERE j.run_id = run.run_id AND j.phase_number = run.next_phase AND j.purpose = 'step'
+           AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indexrelid = to_regclass(x) AND NOT i.indisvalid)
+           AND NOT EXISTS (SELECT 1 FROM pgmigrate.migration_jobs c WHERE c.run_id = run.run_id
+                              AND c.phase_number = run.next_phase AND c.purpose = 'cleanup'
+                              AND c.created_at >= coalesce(run.resumed_at, run.started_at)
+                              AND c.sql = 'DROP INDEX CONCURRENTLY IF EXISTS ' || x)
+         LIMIT 1;
+        IF leftover IS NOT NULL THEN
+            RETURN pgmigrate._launch(m, run, run.next_phase, step, 'cleanup', 1, 'DROP INDEX CONCURRENTLY IF EXISTS ' || leftover);
+        END IF;
+        IF step ? 'condition' THEN
+            ok := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                      'SELECT ' || pgmigrate._subquery(step->>'condition') || '::boolean::text');
+            IF NOT coalesce(ok::boolean, false) THEN
+                PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(jsonb_build_object('stepName', step->>'name',
+                    'stepNumber', step->'stepNumber', 'phase', step->>'phase', 'phaseNumber', run.next_phase, 'status', 'SKIPPED',
+                    'startedAt', clock_timestamp(), 'durationMs', 0, 'rows', 0)));
+                UPDATE pgmigrate.migration_runs SET next_phase = next_phase + 1 WHERE run_id = run.run_id;
+                RETURN jsonb_build_object('action', 'continue', 'runId', run.run_id);
+            END IF;
+        END IF;
+        RETURN pgmigrate._launch(m, run, run.next_phase, step, 'step', 1, step->>'script');
+    END IF;
+    IF sj.status = 'COMPLETED' THEN
+        PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(jsonb_build_object('stepName', step->>'name',
+            'stepNumber', step->'stepNumber', 'phase', step->>'phase', 'phaseNumber', run.next_phase, 'status', 'COMPLETED',
+            'startedAt', sj.started_at, 'durationMs', round(extract(epoch FROM sj.finished_at - sj.started_at)::numeric * 1000, 3),
+            'rows', 0, 'attempts', sj.attempt)));
+        UPDATE pgmigrate.migration_runs SET next_phase = next_phase + 1 WHERE run_id = run.run_id;
+        RETURN jsonb_build_object('action', 'continue', 'runId', run.run_id);
+    END IF;
+    -- The attempt failed. First drop what a failed CREATE INDEX CONCURRENTLY left (INVALID indexes).
+    SELECT count(*) INTO n_cleanup FROM pgmigrate.migration_jobs j
+     WHERE j.run_id = run.run_id AND j.phase_number = run.next_phase AND j.purpose = 'cleanup' AND j.job_id > sj.job_id;
+    IF n_cleanup < coalesce(cardinality(sj.cleanup), 0) THEN
+        RETURN pgmigrate._launch(m, run, run.next_phase, step, 'cleanup', sj.attempt,
+            'DROP INDEX CONCURRENTLY IF EXISTS ' || sj.cleanup[n_cleanup + 1]);
+    END IF;
+    IF sj.sqlstate = '55P03' AND lp[1] > 0 AND sj.attempt < lp[2] THEN
+        IF sj.retry_at IS NULL THEN
+            UPDATE pgmigrate.migration_jobs SET retry_at = clock_timestamp() + make_interval(secs => pgmigrate._lock_backoff_ms(sj.attempt) / 1000.0)
+             WHERE job_id = sj.job_id RETURNING * INTO sj;
+        END IF;
+        IF clock_timestamp() < sj.retry_at THEN
+            RETURN jsonb_build_object('action', 'sleep', 'runId', run.run_id,
+                'ms', ceil(extract(epoch FROM sj.retry_at - clock_timestamp()) * 1000));
+        END IF;
+        RETURN pgmigrate._launch(m, run, run.next_phase, step, 'step', sj.attempt + 1, step->>'script');
+    END IF;
+    failed := jsonb_build_object('stepName', step->>'name', 'stepNumber', step->'stepNumber', 'phase', step->>'phase',
+        'phaseNumber', run.next_phase, 'status', 'FAILED', 'startedAt', coalesce(sj.started_at, sj.created_at),
+        'durationMs', round(extract(epoch FROM coalesce(sj.finished_at, clock_timestamp()) - coalesce(sj.started_at, sj.created_at))::numeric * 1000, 3),
+        'rows', 0, 'attempts', sj.attempt, 'sqlstate', sj.sqlstate,
+        'error', CASE WHEN sj.sqlstate = '55P03' AND lp[1] > 0 THEN pgmigrate._lock_failure(step, sj.attempt, lp[1], sj.error) ELSE sj.error END)
+        || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END;
+    PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(failed));
+    RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._run_phase_work(pgmigrate.knowledge_migrations, pgmigrate.migration_runs, jsonb, regrole) FROM PUBLIC;
+
+-- ---- engine/run_migration.sql ----
+-- run_migration, 0.4.0: migrations that run as phases, committing between them, and steps
+-- that wait for locks only briefly and retry.
+--
+-- * Lock timeouts. Every step runs with a short lock_timeout (default 1000 ms; per step
+--   or per migration "lockTimeout", per run option "lockTimeout"; 0 turns it off) and a
+--   step that fails with 55P03 lock_not_available is retried after a capped, jittered,
+--   exponential backoff, up to "lockRetries" more times (default 9: ten attempts). A
+--   migration never queues behind a long transaction with every reader and writer of
+--   the table queued behind it. Precedence: the step's own (or its migration's) setting,
+--   then the run's option, then the default.
+-- * Phases. CALL pgmigrate.run_migration(name, options) splits the forward (then
+--   validation) steps into phases: consecutive transactional steps form one phase (one
+--   transaction); a step with "transaction": false, or whose SQL needs autocommit (CREATE
+--   / DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, VACUUM, DETACH PARTITION
+--   CONCURRENTLY: read from PostgreSQL's parse tree), is a phase of its own. Autocommit
+--   statements run in a background worker as top-level statements (src/engine/
+--   job_worker.*), as the migration's author. The procedure commits between phases.
+-- * Resuming. Calling run_migration again on a FAILED migration continues its last run at
+--   the failed phase (completed phases are not run again); pgmigrate.migration_runs says
+--   which phase is next. A run whose session went away (status RUNNING) is resumed too.
+--   With {"rollbackOnFailure": true}, a failure after completed phases runs the
+--   migration's rollback steps as phases (so rollback steps must tolerate a partly applied
+--   migration: IF EXISTS); the migration ends FAILED and its next run starts from phase 1.
+--   {"rollback": true} rolls a COMPLETED migration back as phases.
+
+-- The driver: loops over run_migration_phase, committing after each call, and never
+-- holds a snapshot while a background worker runs a statement (CREATE INDEX
+-- CONCURRENTLY waits for every older snapshot). A cancel while it waits terminates the
+-- worker and records the run as FAILED (resumable). A failure is raised after its state
+-- is committed. (No SET clause: PostgreSQL forbids COMMIT in procedures that have one.)
+
+CREATE OR REPLACE PROCEDURE pgmigrate.run_migration(name text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    r jsonb;
+    opts jsonb;
+    canceled boolean := false;
+    err jsonb;
+    polls int := 0;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    opts := coalesce(options, '{}'::jsonb);
+    IF pg_catalog.jsonb_typeof(opts) OPERATOR(pg_catalog.=) 'object' THEN
+        opts := opts OPERATOR(pg_catalog.-) 'runId' OPERATOR(pg_catalog.-) 'cancel';
+    END IF;
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        BEGIN
+            r := pgmigrate.run_migration_phase(name, opts);
+        EXCEPTION WHEN query_canceled THEN
+            canceled := true;
+        END;
+        EXIT WHEN canceled;
+        IF r->>'runId' IS NOT NULL THEN
+            opts := opts OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('runId', r->'runId');
+        END IF;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        EXIT WHEN r->>'action' IN ('done', 'failed');
+        IF r->>'action' IN ('wait', 'sleep') THEN
+            BEGIN
+                polls := polls OPERATOR(pg_catalog.+) 1;
+                PERFORM pg_catalog.pg_sleep(CASE WHEN r->>'action' OPERATOR(pg_catalog.=) 'sleep'
+                    THEN (r->>'ms')::pg_catalog.numeric OPERATOR(pg_catalog./) 1000
+                    ELSE least(0.2, 0.01 OPERATOR(pg_catalog.*) polls) END);
+            EXCEPTION WHEN query_canceled THEN
+                canceled := true;
+            END;
+            EXIT WHEN canceled;
+            COMMIT;
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        ELSE
+            polls := 0;
+        END IF;
+    END LOOP;
+    IF canceled THEN
+        -- Terminate the worker, record the run as FAILED (resumable), then report the cancel.
+        IF opts ? 'runId' THEN
+            r := pgmigrate.run_migration_phase(name, opts OPERATOR(pg_catalog.||) '{"cancel": true}'::jsonb);
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            COMMIT;
+        END IF;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        RAISE EXCEPTION 'run_migration of "%" was canceled', name USING ERRCODE = 'query_canceled',
+            HINT = 'The run is recorded as FAILED; CALL pgmigrate.run_migration again to resume it.';
+    END IF;
+    IF r->>'action' = 'failed' THEN
+        err := r->'error';
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        IF err->>'sqlstate' OPERATOR(pg_catalog.=) '55P03' THEN
+            RAISE EXCEPTION 'migration "%" failed at phase %: %', name, err->>'phase', err->>'error'
+                USING ERRCODE = 'lock_not_available',
+                      HINT = 'Another session held a conflicting lock throughout. Find it in pg_locks / pg_stat_activity, or raise lockTimeout / lockRetries; CALL pgmigrate.run_migration again to resume.';
+        END IF;
+        RAISE EXCEPTION '%', pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
+            err->>'stepName', err->>'error',
+            CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END)
+            USING ERRCODE = coalesce(err->>'sqlstate', 'P0001'),
+                  HINT = CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                              ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END;
+    END IF;
+    RAISE NOTICE 'run_migration %: done, % phase(s)', name, r->>'phases';
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.run_migration(text, jsonb) FROM PUBLIC;
 

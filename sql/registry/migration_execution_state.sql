@@ -18,7 +18,8 @@ CREATE TABLE pgmigrate.migration_execution_state (
     run_id                 uuid,
     phase                  text NOT NULL DEFAULT 'forward' CONSTRAINT valid_phase CHECK (phase IN ('forward', 'rollback', 'validation')),
     rows_affected          bigint,
-    duration_ms            numeric
+    duration_ms            numeric,
+    phase_number           integer
 );
 CREATE INDEX migration_execution_state_migration_idx ON pgmigrate.migration_execution_state (migration_id, step_number);
 CREATE INDEX migration_execution_state_run_idx ON pgmigrate.migration_execution_state (run_id);

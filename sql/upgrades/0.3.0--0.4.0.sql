@@ -56,6 +56,11 @@ DROP FUNCTION pgmigrate.record_deprecated_use(text, text[]);
 DROP TABLE pgmigrate.deprecated_field_usage;
 \ir ../entity_store/deprecated_field_usage.sql
 
+-- run_migration: phases committed one by one, background-worker jobs, lock retries.
+ALTER TABLE pgmigrate.migration_execution_state ADD COLUMN phase_number integer;
+\ir ../engine/migration_runs.sql
+\ir ../engine/migration_jobs.sql
+
 -- Every function, from its source.
 \ir ../jsonb/jsonb_deep_merge.sql
 \ir ../schema_evolution/is_type_compatible.sql
@@ -118,3 +123,27 @@ DROP TABLE pgmigrate.deprecated_field_usage;
 \ir ../entity_store/restoring_copy.sql
 \ir ../entity_store/deprecated_field_usage_reset.sql
 \ir ../entity_store/temporal_entities_usage.sql
+\ir ../engine/autocommit_kind.sql
+\ir ../engine/launch_job.sql
+\ir ../engine/process_alive.sql
+\ir ../engine/leftover_indexes.sql
+\ir ../engine/check_lock_settings.sql
+\ir ../engine/inherit_lock_settings.sql
+\ir ../engine/step_mode.sql
+\ir ../engine/check_autocommit_steps.sql
+\ir ../engine/refuse_phased_steps.sql
+\ir ../engine/record_steps.sql
+\ir ../engine/lock_plan.sql
+\ir ../engine/lock_backoff_ms.sql
+\ir ../engine/lock_failure.sql
+\ir ../engine/run_step_retrying.sql
+\ir ../engine/phase_plan.sql
+\ir ../engine/run_migration_options.sql
+\ir ../engine/run_log.sql
+\ir ../engine/set_migration_status.sql
+\ir ../engine/start_run.sql
+\ir ../engine/launch.sql
+\ir ../engine/fail_run.sql
+\ir ../engine/run_migration_phase.sql
+\ir ../engine/run_phase_work.sql
+\ir ../engine/run_migration.sql

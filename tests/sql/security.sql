@@ -125,6 +125,7 @@ SELECT pgmigrate.register_migration('{"name": "orphan", "forward": ["SELECT 1"],
 RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA pgmigrate FROM pgm_gone;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgmigrate FROM pgm_gone;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA pgmigrate FROM pgm_gone;
 DROP ROLE pgm_gone;
 SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('orphan', '{"force": true}')$$);
 
@@ -157,7 +158,7 @@ SELECT rolsuper FROM pg_roles WHERE rolname = 'pgm_schema';
 -- call internal functions that do) and backfill_field (a procedure that COMMITs, which
 -- PostgreSQL forbids with a SET clause; it pins the path itself), and register_migrations
 -- (a SQL wrapper without a SET clause, so its entry point sees the caller's path; it
--- qualifies everything).
+-- qualifies everything), and run_migration (a procedure that COMMITs, like backfill_field).
 SELECT p.oid::regprocedure::text AS unpinned
   FROM pg_proc p
  WHERE p.pronamespace = 'pgmigrate'::regnamespace AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')

@@ -1,0 +1,51 @@
+-- One piece of work of a run; the procedure commits after each. Returns what to do next:
+-- continue | wait (for a job) | sleep (ms, before a retry) | done | failed.
+
+CREATE OR REPLACE FUNCTION pgmigrate._run_migration_phase(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+    run pgmigrate.migration_runs;
+    r jsonb;
+    k1 constant int := 1886809460;  -- advisory lock class of pg_migrate runs
+    k2 int;
+BEGIN
+    options := pgmigrate._run_migration_options(options);
+    m := pgmigrate._lock_migration(name);
+    IF m.stored_by IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
+        RAISE EXCEPTION 'migration "%" has no recorded author that still exists', name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
+    END IF;
+    -- One session runs a migration's phases: a session-level lock held across its commits.
+    k2 := hashtext(m.migration_id::text);
+    IF NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
+                      AND l.classid = k1::oid AND l.objid = k2::oid AND l.objsubid = 2) THEN
+        IF NOT pg_try_advisory_lock(k1, k2) THEN
+            RAISE EXCEPTION 'migration "%" is being run by another session', name
+                USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';
+        END IF;
+    END IF;
+    IF options ? 'runId' THEN
+        SELECT * INTO run FROM pgmigrate.migration_runs x WHERE x.run_id = (options->>'runId')::uuid AND x.migration_id = m.migration_id;
+        IF run.run_id IS NULL OR run.status <> 'RUNNING' THEN
+            RAISE EXCEPTION 'run % of migration "%" is not running', options->>'runId', name USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+    ELSE
+        run := pgmigrate._start_run(m, options, caller);
+        RETURN jsonb_build_object('action', 'continue', 'runId', run.run_id);
+    END IF;
+    r := pgmigrate._run_phase_work(m, run, options, caller);
+    IF r->>'action' IN ('done', 'failed') THEN
+        PERFORM pg_advisory_unlock(k1, k2);
+    END IF;
+    RETURN r;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._run_migration_phase(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.run_migration_phase(name text, options jsonb) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.run_migration_phase(text, jsonb) FROM PUBLIC;

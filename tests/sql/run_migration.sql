@@ -1,0 +1,149 @@
+-- run_migration: phases committed one by one, autocommit statements (CREATE INDEX
+-- CONCURRENTLY, ...) run as top-level statements by a background worker as the
+-- migration's author, lock timeouts with retries, resuming, rollback on failure.
+-- (Concurrent sessions, blocked locks and pgbench: tests/run_migration_concurrency.sh.)
+SET search_path = pgmigrate, public;
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS pgm_weak_author;
+DROP ROLE IF EXISTS pgm_nobody_rm;
+RESET client_min_messages;
+CREATE TABLE public.rm_items (id int PRIMARY KEY, v int, note text);
+INSERT INTO public.rm_items SELECT g, g, 'n' || g FROM generate_series(1, 1000) g;
+
+-- What needs autocommit, read from the parse tree (not from keywords in strings or comments).
+SELECT s, pgmigrate._autocommit_kind(s) AS kind FROM (VALUES
+  ('CREATE INDEX CONCURRENTLY i ON t (a)'), ('CREATE INDEX i ON t (a)'), ('DROP INDEX CONCURRENTLY IF EXISTS i'),
+  ('REINDEX (CONCURRENTLY) INDEX i'), ('REINDEX INDEX CONCURRENTLY i'), ('REINDEX INDEX i'), ('VACUUM t'), ('ANALYZE t'),
+  ('ALTER TABLE p DETACH PARTITION c CONCURRENTLY'), ('ALTER TABLE p DETACH PARTITION c'),
+  ('SELECT ''CREATE INDEX CONCURRENTLY'' -- VACUUM'), ('CREATE INDEX CONCURRENTLY a ON t (x); SELECT 1'), ('not sql at all')) v(s);
+
+-- Options are checked at registration and at call time (22023 naming the option).
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "x", "forward": [{"script": "SELECT 1", "lockTimeout": "1s"}]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "x", "forward": [{"script": "SELECT 1", "lockRetries": -1}]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "x", "forward": [{"script": "SELECT 1", "lockRetries": 2.5}]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "x", "lockTimeout": -1, "forward": ["SELECT 1"]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "x", "forward": [{"script": "SELECT 1", "transaction": "no"}]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_migration('{"name": "x", "forward": ["CREATE INDEX CONCURRENTLY a ON public.rm_items (v); SELECT 1"]}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('nothing', '{"lockTimeout": "fast"}')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('nothing', '{"lockRetries": 100000}')$$);
+CALL pgmigrate.run_migration('nothing', '{"lockTimeout": true}');
+CALL pgmigrate.run_migration('nothing', '{"rollbackOnFailure": 1}');
+CALL pgmigrate.run_migration('nothing');
+
+-- A migration-level lockTimeout is inherited by the steps that do not set their own.
+SELECT register_migration('{"name": "rm_inherit", "lockTimeout": 250, "lockRetries": 2,
+  "forward": ["SELECT 1", {"script": "SELECT 2", "lockTimeout": 99.2}]}') IS NOT NULL AS registered;
+SELECT s->>'name' AS step, s->'lockTimeout' AS lock_timeout, s->'lockRetries' AS lock_retries
+  FROM knowledge_migrations, jsonb_array_elements(definition->'forward') s WHERE migration_name = 'rm_inherit';
+-- execute_migration applies it (and records attempts): one attempt each here.
+SELECT execute_migration('rm_inherit', '{"force": true}')->'result' @> '[{"attempts": 1}, {"attempts": 1}]' AS one_attempt_each;
+
+-- A phased migration: a new table, an index built CONCURRENTLY on an existing table, a
+-- transaction:false step, a validation. execute_migration refuses it.
+SELECT register_migration($j${"name": "rm_phased",
+  "forward": [
+    {"name": "audit table", "script": "CREATE TABLE public.rm_audit (id bigserial PRIMARY KEY, what text)"},
+    {"name": "seed audit", "script": "INSERT INTO public.rm_audit (what) VALUES ('created')"},
+    {"name": "index v", "script": "CREATE INDEX CONCURRENTLY rm_items_v_idx ON public.rm_items (v)"},
+    {"name": "alone", "script": "INSERT INTO public.rm_audit (what) VALUES ('alone')", "transaction": false},
+    {"name": "index note", "script": "CREATE INDEX CONCURRENTLY rm_items_note_idx ON rm_items (note)", "condition": "true"}],
+  "rollback": [
+    {"name": "drop index note", "script": "DROP INDEX CONCURRENTLY IF EXISTS public.rm_items_note_idx"},
+    {"name": "drop index v", "script": "DROP INDEX CONCURRENTLY IF EXISTS public.rm_items_v_idx"},
+    {"name": "drop audit", "script": "DROP TABLE IF EXISTS public.rm_audit"}],
+  "validation": [{"name": "index is valid", "query": "SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.rm_items_v_idx'::regclass"}]}$j$) IS NOT NULL AS registered;
+SELECT phase, mode, (SELECT jsonb_agg(s->>'name') FROM jsonb_array_elements(p->'steps') s) AS steps
+  FROM jsonb_array_elements(pgmigrate._phase_plan((SELECT k FROM knowledge_migrations k WHERE migration_name = 'rm_phased'), 'forward')) p,
+       LATERAL (SELECT (p->>'phase')::int AS phase, p->>'mode' AS mode) x;
+SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('rm_phased', '{"force": true}')$$);
+DO $$ DECLARE h text; BEGIN PERFORM pgmigrate.execute_migration('rm_phased', '{"force": true}');
+EXCEPTION WHEN others THEN GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT; RAISE NOTICE 'hint: %', h; END $$;
+CALL pgmigrate.run_migration('rm_phased', '{"force": true}');
+SELECT status, execution_log->-1->>'event' AS last_event FROM knowledge_migrations WHERE migration_name = 'rm_phased';
+SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid = 'public.rm_items'::regclass ORDER BY 1;
+SELECT what FROM public.rm_audit ORDER BY id;
+SELECT s.phase_number, s.phase, s.step_name, s.step_status, s.retry_count
+  FROM migration_execution_state s JOIN knowledge_migrations m USING (migration_id)
+ WHERE m.migration_name = 'rm_phased' ORDER BY s.step_number;
+SELECT direction, r.status, next_phase, jsonb_array_length(phases) AS phases FROM migration_runs r
+  JOIN knowledge_migrations m USING (migration_id) WHERE m.migration_name = 'rm_phased';
+SELECT step_name, purpose, attempt, status, author::text = current_user AS as_author FROM migration_jobs ORDER BY job_id;
+-- Completed: rollback_migration refuses (its rollback needs autocommit); run_migration rolls it back in phases.
+SELECT pgm_test.expect_error($$SELECT pgmigrate.rollback_migration('rm_phased')$$);
+CALL pgmigrate.run_migration('rm_phased', '{"rollback": true}');
+SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_phased';
+SELECT count(*) AS indexes_left FROM pg_index WHERE indrelid = 'public.rm_items'::regclass AND indexrelid <> 'public.rm_items_pkey'::regclass;
+SELECT to_regclass('public.rm_audit') AS audit_table;
+CALL pgmigrate.run_migration('rm_phased', '{"rollback": true}');
+
+-- A CONCURRENTLY build that fails on duplicate keys: the INVALID index is dropped, the
+-- migration is FAILED, and with rollbackOnFailure the completed phases are rolled back.
+UPDATE public.rm_items SET v = 1 WHERE id = 2;
+SELECT register_migration($j${"name": "rm_unique",
+  "forward": [
+    {"name": "side table", "script": "CREATE TABLE public.rm_side (id int)"},
+    {"name": "unique v", "script": "CREATE UNIQUE INDEX CONCURRENTLY rm_items_v_key ON public.rm_items (v)"},
+    {"name": "after", "script": "INSERT INTO public.rm_side VALUES (1)"}],
+  "rollback": [
+    {"name": "drop unique", "script": "DROP INDEX CONCURRENTLY IF EXISTS public.rm_items_v_key"},
+    {"name": "drop side", "script": "DROP TABLE IF EXISTS public.rm_side"}]}$j$) IS NOT NULL AS registered;
+-- Without rollbackOnFailure: FAILED at phase 2, phase 1 stays, resumable.
+CALL pgmigrate.run_migration('rm_unique', '{"force": true}');
+SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_unique';
+SELECT count(*) AS invalid_indexes FROM pg_index WHERE indrelid = 'public.rm_items'::regclass AND NOT indisvalid;
+SELECT to_regclass('public.rm_side') AS side_table, to_regclass('public.rm_items_v_key') AS unique_index;
+SELECT purpose, j.status, sqlstate, cleanup, sql FROM migration_jobs j JOIN migration_runs r USING (run_id)
+  JOIN knowledge_migrations m USING (migration_id) WHERE m.migration_name = 'rm_unique' ORDER BY job_id;
+SELECT r.status, next_phase, error->>'stepName' AS failed_step FROM migration_runs r JOIN knowledge_migrations m USING (migration_id)
+ WHERE m.migration_name = 'rm_unique';
+-- Fixed: the next call resumes at phase 2 (phase 1 is not run again).
+UPDATE public.rm_items SET v = 2 WHERE id = 2;
+CALL pgmigrate.run_migration('rm_unique');
+SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_unique';
+SELECT count(*) AS runs FROM migration_runs r JOIN knowledge_migrations m USING (migration_id) WHERE m.migration_name = 'rm_unique';
+SELECT s.phase_number, s.step_name, s.step_status FROM migration_execution_state s JOIN knowledge_migrations m USING (migration_id)
+ WHERE m.migration_name = 'rm_unique' ORDER BY s.started_at, s.step_number;
+CALL pgmigrate.run_migration('rm_unique', '{"rollback": true}');
+-- With rollbackOnFailure: the completed phases are rolled back, the migration ends FAILED.
+UPDATE public.rm_items SET v = 1 WHERE id = 2;
+CALL pgmigrate.run_migration('rm_unique', '{"force": true, "rollbackOnFailure": true}');
+SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_unique';
+SELECT to_regclass('public.rm_side') AS side_table, count(*) AS invalid_indexes
+  FROM pg_index WHERE indrelid = 'public.rm_items'::regclass AND NOT indisvalid;
+SELECT direction, r.status, undoes IS NOT NULL AS undoes_a_run FROM migration_runs r JOIN knowledge_migrations m USING (migration_id)
+ WHERE m.migration_name = 'rm_unique' ORDER BY r.started_at;
+-- After a rolled-back failure the next run starts from phase 1.
+UPDATE public.rm_items SET v = 2 WHERE id = 2;
+CALL pgmigrate.run_migration('rm_unique');
+SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_unique';
+
+-- The worker runs the statement as the migration's author: a weak author's CONCURRENTLY
+-- build on a table it does not own fails with 42501, even when an admin runs it.
+CREATE ROLE pgm_weak_author;
+GRANT USAGE ON SCHEMA pgmigrate TO pgm_weak_author;
+SELECT grant_migration_admin('pgm_weak_author');
+SET ROLE pgm_weak_author;
+SELECT register_migration('{"name": "rm_weak", "forward": ["CREATE INDEX CONCURRENTLY rm_weak_idx ON public.rm_items (note)"],
+  "rollback": ["DROP INDEX CONCURRENTLY IF EXISTS public.rm_weak_idx"]}') IS NOT NULL AS registered;
+RESET ROLE;
+CALL pgmigrate.run_migration('rm_weak', '{"force": true}');
+SELECT k.status, r.error->>'sqlstate' AS sqlstate FROM knowledge_migrations k JOIN migration_runs r USING (migration_id)
+ WHERE k.migration_name = 'rm_weak';
+SELECT to_regclass('public.rm_weak_idx') AS weak_index;
+-- ... with the search_path stored with the migration: its unqualified public.rm_items
+-- resolves although the caller's search_path has no public.
+SET search_path = pg_catalog;
+CALL pgmigrate.run_migration('rm_phased', '{"force": true}');
+SET search_path = pgmigrate, public;
+SELECT count(*) AS valid_indexes FROM pg_index WHERE indrelid = 'public.rm_items'::regclass AND indisvalid;
+-- run_migration and its phase entry point need the grant.
+CREATE ROLE pgm_nobody_rm;
+SET ROLE pgm_nobody_rm;
+CALL pgmigrate.run_migration('rm_weak');
+SELECT pgmigrate.run_migration_phase('rm_weak', '{}');
+RESET ROLE;
+-- The caller's search_path is back after the call.
+SHOW search_path;
+DROP OWNED BY pgm_weak_author, pgm_nobody_rm;
+DROP ROLE pgm_weak_author, pgm_nobody_rm;
