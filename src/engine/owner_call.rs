@@ -25,17 +25,37 @@ struct Target {
     nargs: usize,
 }
 
+thread_local! {
+    /// entry point oid -> (internal function oid, its owner). An entry point's target never
+    /// changes while its oid lives (CREATE OR REPLACE keeps both oids; DROP makes new ones).
+    static TARGETS: std::cell::RefCell<std::collections::HashMap<pg_sys::Oid, (pg_sys::Oid, pg_sys::Oid)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 fn lookup(entry: pg_sys::Oid) -> (pg_sys::Oid, pg_sys::Oid) {
-    let found = Spi::get_two_with_args::<pg_sys::Oid, pg_sys::Oid>(
-        "SELECT t.oid, t.proowner FROM pg_catalog.pg_proc s JOIN pg_catalog.pg_proc t
-            ON t.pronamespace = s.pronamespace AND t.proname = '_' || s.proname
-           AND t.proargtypes::pg_catalog.oid[] = s.proargtypes::pg_catalog.oid[]
-               || ARRAY['pg_catalog.regrole'::pg_catalog.regtype::pg_catalog.oid, 'pg_catalog.text'::pg_catalog.regtype::pg_catalog.oid]
-         WHERE s.oid = $1",
-        &[entry.into()],
-    );
+    if let Some(found) = TARGETS.with(|t| t.borrow().get(&entry).copied()) {
+        return found;
+    }
+    // Read-only SPI (a plain select), so entry points also work on a hot standby.
+    let found = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT t.oid, t.proowner FROM pg_catalog.pg_proc s JOIN pg_catalog.pg_proc t
+                    ON t.pronamespace = s.pronamespace AND t.proname = '_' || s.proname
+                   AND t.proargtypes::pg_catalog.oid[] = s.proargtypes::pg_catalog.oid[]
+                       || ARRAY['pg_catalog.regrole'::pg_catalog.regtype::pg_catalog.oid, 'pg_catalog.text'::pg_catalog.regtype::pg_catalog.oid]
+                 WHERE s.oid = $1",
+                Some(1),
+                &[entry.into()],
+            )?
+            .first()
+            .get_two::<pg_sys::Oid, pg_sys::Oid>()
+    });
     match found {
-        Ok((Some(t), Some(o))) => (t, o),
+        Ok((Some(t), Some(o))) => {
+            TARGETS.with(|m| m.borrow_mut().insert(entry, (t, o)));
+            (t, o)
+        }
         _ => raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION,
             format!("pg_migrate entry point (oid {}) has no internal function", entry.to_u32()),
