@@ -1,29 +1,26 @@
 //! pg_migrate: zero-downtime schema and JSONB document evolution inside PostgreSQL.
 //!
-//! Pure logic lives in plain modules (`types`, `breaking`, `json_view`); the pgrx
-//! layer (`jsonb`, `merge`, `schema_core`) converts datums and raises errors.
+//! One folder per capability. Pure logic (type rules, breaking changes, compatibility,
+//! validation, dependency order, statement classification, jsonb views) lives in plain
+//! modules with plain tests; the modules that call into PostgreSQL are thin:
+//! - `pg`: errors, settings (GUCs), restore detection — shared plumbing;
+//! - `jsonb`: PostgreSQL's binary jsonb read and written in place, and the deep merge;
+//! - `schema`: type rules, breaking changes, compatibility modes, document validation,
+//!   the SQL functions over them, and the entity-store trigger;
+//! - `engine`: running stored SQL as its author, entry points that know their caller,
+//!   the step timer, dependency order, the background worker for autocommit steps;
+//! - `safety`: the pre-flight statement analysis.
 
 pgrx::pg_module_magic!();
 
 use pgrx::prelude::*;
 
-pub mod breaking;
-pub mod compat;
 pub mod engine;
-pub mod entity_store;
-pub mod errors;
-pub mod json_view;
 pub mod jsonb;
-pub mod merge;
-pub mod plan;
-pub mod registry;
-#[path = "pg/restoring_copy.rs"] pub mod restoring_copy;
+pub mod pg;
 pub mod safety;
-pub mod schema_core;
-pub mod settings;
+pub mod schema;
 pub mod sqlcheck;
-pub mod types;
-pub mod validate;
 
 // Every SQL object is declared in its source file under sql/ (no SQL is generated from
 // Rust attributes); scripts/build_sql.sh assembles them into this one install script.
@@ -31,7 +28,7 @@ pgrx::extension_sql_file!("../sql/generated/install.sql", name = "install", boot
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    settings::register();
+    pg::settings::register();
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! SQL surface of migration planning and pre-flight checks: dependency order,
 //! and scripts split and syntax-checked by PostgreSQL's own parser, then classified.
 
-use crate::errors::raise;
-use crate::json_view::JsonView;
+use crate::pg::errors::raise;
+use crate::jsonb::view::JsonView;
 use crate::jsonb::{Jsonb, Out, Writer};
-use crate::plan::{self, Node};
+use crate::engine::migration_order::{self, Node};
 use crate::sqlcheck::{self, Finding};
-use crate::types;
+use crate::schema::types;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgTryBuilder};
 use std::ffi::CString;
@@ -25,7 +25,7 @@ fn migration_order(graph: Jsonb) -> Vec<String> {
             priority: m.get("priority").and_then(|p| p.text()).and_then(|p| p.parse().ok()).unwrap_or(100),
         })
         .collect();
-    match plan::order(&nodes) {
+    match migration_order::order(&nodes) {
         Ok(order) => order.into_iter().map(|i| nodes[i].name.clone()).collect(),
         Err(e) => raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -159,7 +159,7 @@ fn analyze_sql(script: &str) -> Jsonb {
         .into_iter()
         .map(|sql| {
             pgrx::check_for_interrupts!();
-            let mut findings = sqlcheck::classify(&sql, &mut || crate::schema_core::check_interrupts());
+            let mut findings = sqlcheck::classify(&sql, &mut || crate::schema::sql_functions::check_interrupts());
             findings.iter_mut().for_each(refine);
             (sql, findings)
         })

@@ -26,7 +26,7 @@ longest() { cat "$tmp/$1".[0-9]* 2>/dev/null | awk '{ if ($3 + 0 > m + 0) m = $3
 # A session holding a lock in $2 mode on public.lk for $1 seconds.
 hold() {
     PGAPPNAME=pgm_holder psql -c "BEGIN; LOCK TABLE public.lk IN $2 MODE; SELECT pg_sleep($1); COMMIT;" >/dev/null 2>&1 &
-    for _ in $(seq 100); do
+    for _ in $(seq 600); do
         [ "$(psql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgm_holder' AND query LIKE '%pg_sleep%' AND wait_event = 'PgSleep'")" = 1 ] && break
         sleep 0.05
     done
@@ -107,21 +107,21 @@ echo "   resuming drops the INVALID index it left and builds it again"
 register '{"name": "lk_cancel", "forward": [{"name": "index v2", "script": "CREATE INDEX CONCURRENTLY lk_v2_idx ON public.lk (v, id)", "lockTimeout": 0}],
   "rollback": ["DROP INDEX CONCURRENTLY IF EXISTS public.lk_v2_idx"]}'
 PGAPPNAME=pgm_holder psql -c "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class; SELECT pg_sleep(60); COMMIT;" >/dev/null 2>&1 &
-for _ in $(seq 100); do
+for _ in $(seq 600); do
     [ "$(psql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgm_holder' AND wait_event = 'PgSleep'")" = 1 ] && break
     sleep 0.05
 done
 holder=$(psql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgm_holder'")
 PGAPPNAME=pgm_runner "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d "$db" \
     -c "CALL pgmigrate.run_migration('lk_cancel', '{\"force\": true}')" >"$tmp/cancel.out" 2>&1 & r=$!
-for _ in $(seq 200); do
+for _ in $(seq 1200); do
     [ "$(psql -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' AND wait_event = 'virtualxid'")" = 1 ] && break
     sleep 0.05
 done
 psql -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgm_runner'" >/dev/null
 wait $r
 grep -E '^(ERROR|HINT)' "$tmp/cancel.out"
-for _ in $(seq 100); do
+for _ in $(seq 600); do
     [ "$(psql -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_migrate job'")" = 0 ] && break
     sleep 0.05
 done
@@ -144,7 +144,7 @@ hold 60 'SHARE UPDATE EXCLUSIVE'
 holder=$(psql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgm_holder'")
 PGAPPNAME=pgm_runner "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d "$db" \
     -c "CALL pgmigrate.run_migration('lk_orphan', '{\"force\": true}')" >/dev/null 2>&1 & r=$!
-for _ in $(seq 200); do
+for _ in $(seq 1200); do
     [ "$(psql -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' AND wait_event_type = 'Lock'")" = 1 ] && break
     sleep 0.05
 done

@@ -16,7 +16,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ffi::{c_char, c_int, CString};
 
-use crate::errors::raise;
+use crate::pg::errors::raise;
 
 unsafe extern "C-unwind" {
     fn pgm_autocommit_kind(sql: *const c_char) -> c_int;

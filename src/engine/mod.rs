@@ -3,6 +3,7 @@
 //! privileged functions with the caller's identity, and the per-step timer.
 
 pub mod job_worker;
+pub mod migration_order;
 pub mod owner_call;
 pub mod run_as;
 pub mod step_timer;

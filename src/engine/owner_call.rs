@@ -16,7 +16,7 @@
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::errors::raise;
+use crate::pg::errors::raise;
 
 /// The internal function an entry point calls, looked up once per call site.
 struct Target {

@@ -15,7 +15,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ffi::CString;
 
-use crate::errors::raise;
+use crate::pg::errors::raise;
 
 /// The user id, security context and GUC nesting level to return to.
 pub(crate) struct Saved {

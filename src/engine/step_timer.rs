@@ -19,7 +19,7 @@ unsafe extern "C-unwind" {
 #[pg_extern(volatile, strict, sql = false)]
 fn set_step_timeout(ms: i32) {
     if ms < 0 {
-        crate::errors::raise(
+        crate::pg::errors::raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("a step timeout must not be negative, not {ms}"),
             None,

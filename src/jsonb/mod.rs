@@ -7,7 +7,9 @@
 
 #[cfg(feature = "pg_test")]
 pub mod proptests;
+pub mod merge;
 pub mod read;
+pub mod view;
 pub mod write;
 
 pub use read::Value;
@@ -63,7 +65,7 @@ fn process_interrupts() {
 
 /// ERROR 53200 for an allocation Rust could not make (instead of aborting the backend).
 pub(crate) fn out_of_memory(bytes: usize) -> ! {
-    crate::errors::raise(
+    crate::pg::errors::raise(
         PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
         "out of memory",
         Some(format!("Failed on request of size {bytes} in pg_migrate.")),

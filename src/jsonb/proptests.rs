@@ -5,7 +5,7 @@
 //! `\u` escapes) for PostgreSQL to parse, and built as `Out` trees for the writer.
 //! The seed is fixed so a failure reproduces; proptest shrinks it to a small case.
 
-use crate::json_view::JsonView;
+use crate::jsonb::view::JsonView;
 use crate::jsonb::{Jsonb, Out, Value, Writer};
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
@@ -278,7 +278,7 @@ mod tests {
     fn deep_merge_matches_the_reference() {
         run(256, (merge_side(4, 48, 6), merge_side(4, 48, 6), any::<bool>()), |(a, b, escape)| {
             let (ja, jb) = (pg_jsonb(&text_of(&a, escape))?, pg_jsonb(&text_of(&b, !escape))?);
-            let mine = crate::merge::deep_merge(ja, jb);
+            let mine = crate::jsonb::merge::deep_merge(ja, jb);
             let theirs = pg_jsonb(&text_of(&merge_ref(&a, &b), false))?;
             same_as_postgres(&mine, &theirs)
         });

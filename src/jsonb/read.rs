@@ -1,8 +1,8 @@
 //! Reading jsonb containers: header, JEntry array, then the children's data.
 
 use super::check_for_interrupts;
-use crate::errors::raise;
-use crate::json_view::{key_order, JsonView, Kind};
+use crate::pg::errors::raise;
+use crate::jsonb::view::{key_order, JsonView, Kind};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::borrow::Cow;

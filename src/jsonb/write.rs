@@ -8,8 +8,8 @@
 
 use super::read::*;
 use super::{check_for_interrupts, check_stack_depth, Jsonb};
-use crate::errors::raise;
-use crate::json_view::key_order;
+use crate::pg::errors::raise;
+use crate::jsonb::view::key_order;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ptr::NonNull;

@@ -1,10 +1,10 @@
 //! SQL surface of compatibility checking (the registry procedures are in SQL).
 
-use crate::compat::{self, History};
-use crate::errors::{raise, raise_schema};
-use crate::json_view::JsonView;
+use crate::schema::compat::{self, History};
+use crate::pg::errors::{raise, raise_schema};
+use crate::jsonb::view::JsonView;
 use crate::jsonb::{Jsonb, Out, Writer};
-use crate::schema_core::raise_refusal;
+use crate::schema::sql_functions::raise_refusal;
 use pgrx::prelude::*;
 
 /// `{"compatible", "mode", "changes": [{kind, entity, field, backward, forward, detail}]}`.
@@ -15,12 +15,12 @@ fn check_schema_compatibility(old_schema: Jsonb, new_schema: Jsonb, mode: &str, 
     let Some((parsed, _)) = compat::parse_mode(mode) else {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("unknown compatibility mode \"{}\"", crate::types::shorten(mode)),
+            format!("unknown compatibility mode \"{}\"", crate::schema::types::shorten(mode)),
             None,
             Some("Use BACKWARD, FORWARD, FULL (each optionally _TRANSITIVE) or NONE."),
         )
     };
-    let tick = &mut || crate::schema_core::check_interrupts();
+    let tick = &mut || crate::schema::sql_functions::check_interrupts();
     let mut earlier = History::default();
     for (i, s) in history.root().elements().into_iter().enumerate() {
         tick();

@@ -1,10 +1,10 @@
 //! SQL surface of the schema-evolution core: merge, type rules, breaking changes.
 
-use crate::breaking::{self, Change, Refusal};
-use crate::errors::{raise, raise_schema};
+use crate::schema::breaking::{self, Change, Refusal};
+use crate::pg::errors::{raise, raise_schema};
 use crate::jsonb::{Jsonb, Out, Writer};
-use crate::merge::deep_merge;
-use crate::types;
+use crate::jsonb::merge::deep_merge;
+use crate::schema::types;
 use pgrx::prelude::*;
 
 /// Objects merge recursively; otherwise `b` wins. Arrays are replaced.
@@ -57,7 +57,7 @@ fn type_change_info(old_type: &str, new_type: &str) -> Jsonb {
 /// The changes from `old_schema` to `new_schema` that can break readers or writers.
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn detect_breaking_changes(old_schema: Option<Jsonb>, new_schema: Option<Jsonb>) -> Jsonb {
-    let tick = &mut || crate::schema_core::check_interrupts();
+    let tick = &mut || crate::schema::sql_functions::check_interrupts();
     let changes = breaking::detect(old_schema.as_ref().map(Jsonb::root), new_schema.as_ref().map(Jsonb::root), tick).unwrap_or_else(|e| raise_refusal(e));
     changes_to_jsonb(&changes)
 }

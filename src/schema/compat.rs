@@ -2,9 +2,9 @@
 //! entity schemas classified as backward-compatible (new readers read old data)
 //! and/or forward-compatible (old readers read new data), judged under a mode.
 
-use crate::breaking::{entities, fields, nullable, parse_type, path_key, Refusal, SchemaError};
-use crate::json_view::{key_order, JsonView, Kind};
-use crate::types::{self, Ty};
+use crate::schema::breaking::{entities, fields, nullable, parse_type, path_key, Refusal, SchemaError};
+use crate::jsonb::view::{key_order, JsonView, Kind};
+use crate::schema::types::{self, Ty};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,7 +426,7 @@ fn compare_fields<'a, V: JsonView<'a>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_view::test_value::{obj, s, V};
+    use crate::jsonb::view::test_value::{obj, s, V};
 
     fn schema(fields: Vec<(&str, V)>) -> V {
         obj(vec![("entities", obj(vec![("A", obj(vec![("fields", obj(fields))]))]))])

@@ -1,6 +1,6 @@
 //! Raising PostgreSQL errors from Rust with a SQLSTATE, detail and hint.
 
-use crate::breaking::SchemaError;
+use crate::schema::breaking::SchemaError;
 use pgrx::prelude::*;
 
 /// Raise `ERROR` (never returns; the transaction is aborted).

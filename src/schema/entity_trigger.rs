@@ -22,12 +22,12 @@
 //! Restores. A `COPY ... FROM` by a role with the owner's privileges (pg_restore) loads
 //! rows verbatim: no defaults, no validation, no counting (see `pg::restoring_copy`).
 
-use crate::errors::raise;
-use crate::json_view::{key_order, JsonView};
+use crate::pg::errors::raise;
+use crate::jsonb::view::{key_order, JsonView};
 use crate::jsonb::{Jsonb, Out, Value, Writer};
-use crate::restoring_copy::is_restoring_copy;
-use crate::settings::{DeprecatedPolicy, Validation, DEPRECATED_POLICY, VALIDATION};
-use crate::validate::{self, EntityRules, Rules};
+use crate::pg::restoring_copy::is_restoring_copy;
+use crate::pg::settings::{DeprecatedPolicy, Validation, DEPRECATED_POLICY, VALIDATION};
+use crate::schema::validate::{self, EntityRules, Rules};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgTrigger};
 use std::cell::{Cell, RefCell};
@@ -194,7 +194,7 @@ fn load() -> Rc<Option<Active>> {
 
 fn parse_active(def: &Jsonb) -> Active {
     let root = def.root();
-    let rules = validate::rules(root).unwrap_or_else(|e| crate::errors::raise_schema(e));
+    let rules = validate::rules(root).unwrap_or_else(|e| crate::pg::errors::raise_schema(e));
     let mut defaults = HashMap::new();
     if let Some(ents) = root.get("entities") {
         for (entity, edef) in ents.entries() {

@@ -3,8 +3,8 @@
 //!
 //! The schema is parsed once into owned rules (`Rules`) that a backend caches.
 
-use crate::breaking::{entities, fields, nullable, path_key, SchemaError};
-use crate::json_view::{JsonView, Kind};
+use crate::schema::breaking::{entities, fields, nullable, path_key, SchemaError};
+use crate::jsonb::view::{JsonView, Kind};
 use std::collections::HashMap;
 
 /// What a declared type allows a JSON value to be; `None` when not checked.
@@ -226,7 +226,7 @@ pub fn deprecated_in<'a, 'r, V: JsonView<'a>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_view::test_value::{obj, s, V};
+    use crate::jsonb::view::test_value::{obj, s, V};
 
     fn schema() -> V {
         let f =

@@ -5,8 +5,8 @@
 //! same order; `FIELD_REQUIRED_ADDED` changes, which the reference never reports,
 //! come after all of them. Malformed shapes are refused with the JSON path.
 
-use crate::json_view::{key_order, JsonView};
-use crate::types;
+use crate::jsonb::view::{key_order, JsonView};
+use crate::schema::types;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +161,7 @@ fn text_to_bool(s: &str) -> Option<bool> {
 
 #[cfg(test)]
 fn text_to_bool(s: &str) -> Option<bool> {
-    crate::json_view::parse_pg_bool(s)
+    crate::jsonb::view::parse_pg_bool(s)
 }
 
 /// A field's `nullable` flag read as the reference reads it (`(f->>'nullable')::boolean`).
@@ -335,7 +335,7 @@ pub fn detect<'a, V: JsonView<'a>>(old: Option<V>, new: Option<V>, tick: &mut dy
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_view::test_value::{obj, s, V};
+    use crate::jsonb::view::test_value::{obj, s, V};
 
     fn field(ty: &str, nullable: Option<bool>) -> V {
         let mut p = vec![("type", s(ty))];
