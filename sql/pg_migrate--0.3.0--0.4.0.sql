@@ -3096,9 +3096,9 @@ BEGIN
     IF drop_color IS NOT NULL THEN
         -- One statement, so foreign keys among them do not matter; CASCADE only for the
         -- color pg_migrate made (anything else depending on the old live tables stops the drop).
-        EXECUTE (SELECT 'DROP TABLE ' || string_agg(r::text, ', ') || CASE WHEN drop_color = d.target_schema THEN ' CASCADE' ELSE '' END
+        EXECUTE coalesce((SELECT 'DROP TABLE ' || string_agg(r::text, ', ') || CASE WHEN drop_color = d.target_schema THEN ' CASCADE' ELSE '' END
                    FROM (SELECT to_regclass(t->>CASE WHEN drop_color = d.source_schema THEN 'src' ELSE 'tgt' END) AS r
-                           FROM jsonb_array_elements(d.tables) t) x WHERE r IS NOT NULL HAVING count(*) > 0);
+                           FROM jsonb_array_elements(d.tables) t) x WHERE r IS NOT NULL HAVING count(*) > 0), 'SELECT');
     END IF;
     DELETE FROM pgmigrate.blue_green_log WHERE deployment_id = d.deployment_id;
     RETURN lk;
@@ -3233,6 +3233,15 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT current_schema_name FROM pgmigrate.active_schema_version WHERE id = 1
 $$;
 
+-- The schemas an application's search_path may name for the live tables: both colors,
+-- the live schema and the source schema of a deployment in progress (for
+-- use_active_schema, which every role may call). Says nothing more than that.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_color_schemas() RETURNS text[]
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT ARRAY['migration_blue', 'migration_green', (SELECT current_schema_name FROM pgmigrate.active_schema_version WHERE id = 1)]
+           || ARRAY(SELECT source_schema FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted'))
+$$;
+
 -- ---- bluegreen/use_active_schema.sql ----
 -- SELECT pgmigrate.use_active_schema(local boolean DEFAULT false): points the caller's
 -- search_path at the live schema (replacing whichever color or source schema it names,
@@ -3246,15 +3255,13 @@ DECLARE
     parts text[];
     path text;
 BEGIN
-    colors := ARRAY['migration_blue', 'migration_green', live]
-              || ARRAY(SELECT d.source_schema FROM pgmigrate.blue_green_deployments d
-                        WHERE d.state NOT IN ('finished', 'aborted'));
+    colors := pgmigrate._bg_color_schemas();
     parts := ARRAY(SELECT pg_catalog.btrim(p) FROM pg_catalog.regexp_split_to_table(pg_catalog.current_setting('search_path'), ',') p
                     WHERE pg_catalog.btrim(p) <> '');
     SELECT pg_catalog.string_agg(x, ', ' ORDER BY o) INTO path
       FROM (SELECT pg_catalog.quote_ident(live) AS x, 0 AS o
             UNION ALL
-            SELECT p, o FROM unnest(parts) WITH ORDINALITY u(p, o)
+            SELECT p, o FROM pg_catalog.unnest(parts) WITH ORDINALITY u(p, o)
              WHERE NOT (CASE WHEN p LIKE '"%"' THEN pg_catalog.replace(pg_catalog.substr(p, 2, pg_catalog.length(p) - 2), '""', '"') ELSE p END
                         OPERATOR(pg_catalog.=) ANY (colors))) s;
     RETURN pg_catalog.set_config('search_path', path, local);

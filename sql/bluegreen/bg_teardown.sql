@@ -44,9 +44,9 @@ BEGIN
     IF drop_color IS NOT NULL THEN
         -- One statement, so foreign keys among them do not matter; CASCADE only for the
         -- color pg_migrate made (anything else depending on the old live tables stops the drop).
-        EXECUTE (SELECT 'DROP TABLE ' || string_agg(r::text, ', ') || CASE WHEN drop_color = d.target_schema THEN ' CASCADE' ELSE '' END
+        EXECUTE coalesce((SELECT 'DROP TABLE ' || string_agg(r::text, ', ') || CASE WHEN drop_color = d.target_schema THEN ' CASCADE' ELSE '' END
                    FROM (SELECT to_regclass(t->>CASE WHEN drop_color = d.source_schema THEN 'src' ELSE 'tgt' END) AS r
-                           FROM jsonb_array_elements(d.tables) t) x WHERE r IS NOT NULL HAVING count(*) > 0);
+                           FROM jsonb_array_elements(d.tables) t) x WHERE r IS NOT NULL HAVING count(*) > 0), 'SELECT');
     END IF;
     DELETE FROM pgmigrate.blue_green_log WHERE deployment_id = d.deployment_id;
     RETURN lk;

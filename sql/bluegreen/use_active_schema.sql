@@ -10,15 +10,13 @@ DECLARE
     parts text[];
     path text;
 BEGIN
-    colors := ARRAY['migration_blue', 'migration_green', live]
-              || ARRAY(SELECT d.source_schema FROM pgmigrate.blue_green_deployments d
-                        WHERE d.state NOT IN ('finished', 'aborted'));
+    colors := pgmigrate._bg_color_schemas();
     parts := ARRAY(SELECT pg_catalog.btrim(p) FROM pg_catalog.regexp_split_to_table(pg_catalog.current_setting('search_path'), ',') p
                     WHERE pg_catalog.btrim(p) <> '');
     SELECT pg_catalog.string_agg(x, ', ' ORDER BY o) INTO path
       FROM (SELECT pg_catalog.quote_ident(live) AS x, 0 AS o
             UNION ALL
-            SELECT p, o FROM unnest(parts) WITH ORDINALITY u(p, o)
+            SELECT p, o FROM pg_catalog.unnest(parts) WITH ORDINALITY u(p, o)
              WHERE NOT (CASE WHEN p LIKE '"%"' THEN pg_catalog.replace(pg_catalog.substr(p, 2, pg_catalog.length(p) - 2), '""', '"') ELSE p END
                         OPERATOR(pg_catalog.=) ANY (colors))) s;
     RETURN pg_catalog.set_config('search_path', path, local);

@@ -174,6 +174,8 @@ SELECT expect_error($$SELECT pgmigrate.blue_green_switch()$$);
 SELECT expect_error($$SELECT pgmigrate.blue_green_abort()$$);
 SELECT expect_error($$SELECT pgmigrate.blue_green_status()$$);
 SELECT pgmigrate.active_schema();
+SET search_path = app, public;
+SELECT pgmigrate.use_active_schema(true);
 RESET ROLE;
 SELECT pgmigrate.grant_blue_green_admin('bg_admin');
 GRANT USAGE ON SCHEMA migration_green TO bg_admin;

@@ -18,9 +18,10 @@ INSERT INTO public.items SELECT g, g, md5(g::text), CASE WHEN g % 3 = 0 THEN 'n'
 INSERT INTO mirror.items SELECT * FROM public.items;
 SELECT pgmigrate.register_migration('{"name": "rename_val", "version": "1",
   "forward": ["ALTER TABLE items RENAME COLUMN val TO value", "ALTER TABLE items ALTER COLUMN k TYPE bigint"]}') IS NOT NULL AS registered;
-\! for f in fixed follow; do "$PGM_BINDIR/pgbench" -n -h 127.0.0.1 -p "$PGM_PORT" -U postgres -c 4 -j 2 -T 20 --max-tries=50 -f tests/pgbench/bluegreen_$f.sql pgm_bluegreen_load > "$PGM_RESULTS/bluegreen_load_$f.log" 2>&1 & done
-DO $$ BEGIN
-    WHILE (SELECT count(*) FROM pg_stat_activity WHERE datname = 'pgm_bluegreen_load' AND application_name = 'pgbench') < 8 LOOP
+\! for f in fixed follow; do PGAPPNAME=pgbench "$PGM_BINDIR/pgbench" -n -h 127.0.0.1 -p "$PGM_PORT" -U postgres -c 4 -j 2 -T 20 --max-tries=50 -f tests/pgbench/bluegreen_$f.sql pgm_bluegreen_load > "$PGM_RESULTS/bluegreen_load_$f.log" 2>&1 & done
+DO $$ DECLARE give_up timestamptz := clock_timestamp() + interval '60 s'; BEGIN
+    WHILE (SELECT count(*) FROM pg_stat_activity WHERE datname = 'pgm_bluegreen_load' AND application_name = 'pgbench') < 8
+          AND clock_timestamp() < give_up LOOP
         PERFORM pg_sleep(0.05), pg_stat_clear_snapshot();
     END LOOP;
 END $$;
@@ -34,8 +35,9 @@ SELECT pgmigrate.blue_green_rollback()->'to' AS rolled_back_to;
 SELECT pg_sleep(1);
 SELECT pgmigrate.blue_green_switch()->'to' AS switched_to;
 -- Wait for the writers to end.
-DO $$ BEGIN
-    WHILE EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = 'pgm_bluegreen_load' AND application_name = 'pgbench') LOOP
+DO $$ DECLARE give_up timestamptz := clock_timestamp() + interval '120 s'; BEGIN
+    WHILE EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = 'pgm_bluegreen_load' AND application_name = 'pgbench')
+          AND clock_timestamp() < give_up LOOP
         PERFORM pg_sleep(0.1), pg_stat_clear_snapshot();
     END LOOP;
 END $$;
