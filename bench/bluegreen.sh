@@ -38,26 +38,30 @@ awk -v r="$rows" -v f="$floor_ms" -v c="$copy_s" -v p="$prepare_ms" 'BEGIN {
     printf "copy %d rows: INSERT..SELECT floor %.0f rows/s | prepare copy phase %.0f rows/s (%.2fx of floor) | whole prepare %.1f s\n", r, fr, cr, cr / fr, p / 1000 }'
 $psql -At -c "SELECT 'hand-over: lock held ' || (handover->>'lockHeldMs') || ' ms, waited ' || (handover->>'lockWaitMs') || ' ms, attempts ' || (handover->>'attempts') FROM pgmigrate.blue_green_deployments WHERE state = 'ready'"
 
-# Sync on versus off: single-row updates on random keys.
-cat > /tmp/pgm_bg_bench_update.sql <<SQL
+# Sync on versus off: single-row updates on random keys, on the live table (synced) and
+# on a twin of it outside the deployment (no trigger), alternately.
+$psql -c 'CREATE TABLE bgb_twin AS SELECT * FROM bgb.live' -c 'ALTER TABLE bgb_twin ADD PRIMARY KEY (id)' -c 'VACUUM ANALYZE bgb_twin'
+for t in bgb.live bgb_twin; do
+    cat > /tmp/pgm_bg_bench_update_${t#*.}.sql <<SQL
 \set id random(1, $rows)
-UPDATE bgb.live SET n = n + 1, payload = md5(random()::text) WHERE id = :id;
+UPDATE $t SET n = n + 1, payload = md5(random()::text) WHERE id = :id;
 SQL
-tps() { "$bindir/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -T "$seconds" -f /tmp/pgm_bg_bench_update.sql $db 2>/dev/null | awk '/^tps/ {print $3}'; }
+done
+tps() { "$bindir/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 4 -j 2 -T "$seconds" -f "/tmp/pgm_bg_bench_update_$1.sql" $db 2>/dev/null | awk '/^tps/ {print $3}'; }
 on=(); off=()
 for _ in 1 2 3; do
-    $psql -c "ALTER TABLE bgb.live DISABLE TRIGGER pgmigrate_bg_sync_1" -c CHECKPOINT
-    off+=("$(tps)")
-    $psql -c "ALTER TABLE bgb.live ENABLE TRIGGER pgmigrate_bg_sync_1" -c CHECKPOINT
-    on+=("$(tps)")
+    $psql -c CHECKPOINT
+    off+=("$(tps bgb_twin)")
+    $psql -c CHECKPOINT
+    on+=("$(tps live)")
 done
 med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 awk -v off="$(med "${off[@]}")" -v on="$(med "${on[@]}")" 'BEGIN {
     printf "sync: pgbench update TPS sync off %.0f | sync on %.0f | %.2fx slower\n", off, on, off / on }'
 
 # Switches back and forth under 8 writing clients.
-$psql -c "SELECT pgmigrate.blue_green_validate()->'ok'" >/dev/null
-"$bindir/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 8 -j 2 -T 30 -f /tmp/pgm_bg_bench_update.sql $db >/dev/null 2>&1 &
+$psql -At -c "SELECT 'validate (counts + checksums of both colors, 1 snapshot): ' || (v->>'ok') FROM pgmigrate.blue_green_validate() v"
+"$bindir/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 8 -j 2 -T 30 -f /tmp/pgm_bg_bench_update_live.sql $db >/dev/null 2>&1 &
 writers=$!
 sleep 1
 held=()
@@ -68,5 +72,15 @@ done
 wait $writers || true
 printf '%s\n' "${held[@]}" | sort -n | awk '{ v[NR] = $1 } END {
     printf "switch: lock held over %d switches under 8 writers: p50 %.3f ms, max %.3f ms\n", NR, v[int((NR + 1) / 2)], v[NR] }'
+$psql -c "SELECT pgmigrate.blue_green_abort()" >/dev/null
+
+# The hand-over under 8 writing clients: prepare again while they write.
+"$bindir/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 8 -j 2 -T 60 -f /tmp/pgm_bg_bench_update_live.sql $db >/dev/null 2>&1 &
+writers=$!
+sleep 1
+$psql -c "CALL pgmigrate.blue_green_prepare('bench', '{\"batch_size\": 50000}')" >/dev/null 2>&1
+$psql -At -c "SELECT 'hand-over under 8 writers: lock held ' || (handover->>'lockHeldMs') || ' ms (replayed ' || (handover->>'replayed') || ' writes under it), waited ' || (handover->>'lockWaitMs') || ' ms, attempts ' || (handover->>'attempts') FROM pgmigrate.blue_green_deployments WHERE state = 'ready'"
+kill "$writers" 2>/dev/null || true
+wait "$writers" 2>/dev/null || true
 $psql -c "SELECT pgmigrate.blue_green_abort()" >/dev/null
 $bindir/psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "DROP DATABASE $db WITH (FORCE)"

@@ -20,12 +20,13 @@ DECLARE
     id bigint;
 BEGIN
     options := pgmigrate._bg_options(options, ARRAY['tables', 'mapping', 'batch_size', 'pause_ms', 'max_batches', 'source_schema',
-                                                     'reset', 'lock_timeout_ms', 'lock_attempts'], 'blue_green_prepare');
+                                                     'reset', 'lock_timeout_ms', 'lock_attempts', 'handover_backlog'], 'blue_green_prepare');
     PERFORM pgmigrate._bg_int_option(options, 'batch_size', 10000, 1, 10000000),
             pgmigrate._bg_int_option(options, 'pause_ms', 0, 0, 3600000),
             pgmigrate._bg_int_option(options, 'max_batches', NULL, 1, 2147483647),
             pgmigrate._bg_int_option(options, 'lock_timeout_ms', 200, 1, 600000),
             pgmigrate._bg_int_option(options, 'lock_attempts', 10, 1, 1000),
+            pgmigrate._bg_int_option(options, 'handover_backlog', 500, 0, 10000000),
             pgmigrate._bg_bool_option(options, 'reset', false);
     SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_name = migration;
     IF NOT FOUND THEN

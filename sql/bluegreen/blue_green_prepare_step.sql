@@ -31,12 +31,12 @@ BEGIN
     END IF;
     -- Resuming: tuning options of this call apply from now on.
     tuning := pgmigrate._bg_options(options, ARRAY['tables', 'mapping', 'batch_size', 'pause_ms', 'max_batches', 'source_schema',
-                                                    'reset', 'lock_timeout_ms', 'lock_attempts'], 'blue_green_prepare');
+                                                    'reset', 'lock_timeout_ms', 'lock_attempts', 'handover_backlog'], 'blue_green_prepare');
     SELECT coalesce(jsonb_object_agg(k, v), '{}') INTO tuning FROM jsonb_each(tuning) e(k, v)
-     WHERE k IN ('batch_size', 'pause_ms', 'max_batches', 'lock_timeout_ms', 'lock_attempts');
+     WHERE k IN ('batch_size', 'pause_ms', 'max_batches', 'lock_timeout_ms', 'lock_attempts', 'handover_backlog');
     IF tuning <> '{}' THEN
         PERFORM pgmigrate._bg_options(d.options || tuning, ARRAY['tables', 'mapping', 'batch_size', 'pause_ms', 'max_batches', 'source_schema',
-                                                                  'reset', 'lock_timeout_ms', 'lock_attempts'], 'blue_green_prepare');
+                                                                  'reset', 'lock_timeout_ms', 'lock_attempts', 'handover_backlog'], 'blue_green_prepare');
         PERFORM pgmigrate._bg_int_option(tuning, 'batch_size', 10000, 1, 10000000), pgmigrate._bg_int_option(tuning, 'pause_ms', 0, 0, 3600000),
                 pgmigrate._bg_int_option(tuning, 'lock_timeout_ms', 200, 1, 600000), pgmigrate._bg_int_option(tuning, 'lock_attempts', 10, 1, 1000),
                 pgmigrate._bg_int_option(tuning, 'max_batches', NULL, 1, 2147483647);
@@ -112,8 +112,10 @@ BEGIN
                                   'notice', format('blue_green_prepare %s: migration ran in %s (%s steps)', migration, d.target_schema, n));
     WHEN 'replaying' THEN
         n := pgmigrate._bg_replay_batch(d, bs);
-        SELECT count(*) INTO backlog FROM (SELECT 1 FROM pgmigrate.blue_green_log WHERE deployment_id = d.deployment_id LIMIT bs + 1) x;
-        IF backlog <= bs THEN
+        -- Hand over once the backlog is small: what is left is replayed under the lock.
+        n := least(bs, pgmigrate._bg_int_option(d.options, 'handover_backlog', 500, 0, 10000000));
+        SELECT count(*) INTO backlog FROM (SELECT 1 FROM pgmigrate.blue_green_log WHERE deployment_id = d.deployment_id LIMIT n + 1) x;
+        IF backlog <= n THEN
             BEGIN
                 res := pgmigrate._bg_handover(d);
             EXCEPTION WHEN lock_not_available THEN
@@ -126,7 +128,7 @@ BEGIN
                 'notice', format('blue_green_prepare %s: in sync both ways (hand-over held the lock %s ms)', migration, res->>'lockHeldMs'));
         END IF;
         RETURN jsonb_build_object('deployment', d.deployment_id, 'state', d.state, 'done', false, 'batch', true,
-            'notice', format('blue_green_prepare %s: replayed %s logged writes, backlog over %s', migration, n, bs));
+            'notice', format('blue_green_prepare %s: replaying the log, backlog over %s', migration, n));
     WHEN 'ready' THEN
         IF NOT coalesce((d.handover->>'fks_validated')::boolean, false) THEN
             PERFORM pgmigrate._bg_validate_fks(d);
