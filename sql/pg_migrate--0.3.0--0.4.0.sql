@@ -2113,7 +2113,10 @@ BEGIN
         IF keycols IS NULL THEN
             nokey := nokey || t;
         END IF;
-        IF NOT has_table_privilege(caller, rel, 'SELECT, INSERT, UPDATE, DELETE') THEN
+        -- Finish drops the old color's tables and the copies take the tables' owner: the
+        -- caller must be able to do that much itself (member of the owner, like ALTER TABLE).
+        IF NOT has_table_privilege(caller, rel, 'SELECT, INSERT, UPDATE, DELETE')
+           OR NOT pg_has_role(caller, (SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
             noright := noright || t;
         END IF;
         tabs := tabs || jsonb_build_array(jsonb_build_object('name', t, 'src', format('%I.%I', src_schema, t),
@@ -2125,9 +2128,9 @@ BEGIN
                   HINT = 'Blue-green sync identifies rows by their key: add a primary key, or leave these tables out with "tables".';
     END IF;
     IF noright IS NOT NULL THEN
-        RAISE EXCEPTION 'role % may not read and write tables: %', caller, array_to_string(noright, ', ')
+        RAISE EXCEPTION 'role % does not own (or may not read and write) tables: %', caller, array_to_string(noright, ', ')
             USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Mapping expressions and sync run with the privileges of the role that prepares the deployment.';
+                  HINT = 'A deployment copies, syncs and finally drops these tables: prepare it as (a member of) their owner. Mapping expressions run with its privileges.';
     END IF;
     -- The target color must be empty, unless reset.
     IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -2135,6 +2138,11 @@ BEGIN
         IF NOT pgmigrate._bg_bool_option(options, 'reset', false) THEN
             RAISE EXCEPTION 'target color "%" is not empty', tgt_schema USING ERRCODE = 'object_not_in_prerequisite_state',
                 HINT = 'Drop its tables, or pass {"reset": true} to have blue_green_prepare drop them.';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = tgt_schema AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT pg_has_role(caller, c.relowner, 'USAGE')) THEN
+            RAISE EXCEPTION 'role % may not reset color "%": it holds objects of other owners', caller, tgt_schema
+                USING ERRCODE = 'insufficient_privilege';
         END IF;
         FOR t IN SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                   WHERE n.nspname = tgt_schema AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -2219,10 +2227,11 @@ BEGIN
             newseq := pg_get_serial_sequence(tgt, c.attname);
         ELSE
             newseq := format('%I.%I', d.target_schema, (SELECT relname FROM pg_class WHERE oid = seq));
-            EXECUTE format('CREATE SEQUENCE %s AS %s INCREMENT BY %s START WITH %s OWNED BY %s.%I',
+            EXECUTE format('CREATE SEQUENCE %s AS %s INCREMENT BY %s START WITH %s',
                            newseq, (SELECT format_type(s.seqtypid, NULL) FROM pg_sequence s WHERE s.seqrelid = seq),
-                           inc * 2, last + inc, tgt, c.attname);
+                           inc * 2, last + inc);
             EXECUTE format('ALTER SEQUENCE %s OWNER TO %I', newseq, owner);
+            EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', newseq, tgt, c.attname);
             EXECUTE coalesce((SELECT string_agg(format('GRANT %s ON SEQUENCE %s TO %s', a.privilege_type, newseq,
                                                        CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END), '; ')
                                 FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = seq AND a.grantee <> cl.relowner), 'SELECT');

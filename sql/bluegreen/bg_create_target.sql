@@ -45,10 +45,11 @@ BEGIN
             newseq := pg_get_serial_sequence(tgt, c.attname);
         ELSE
             newseq := format('%I.%I', d.target_schema, (SELECT relname FROM pg_class WHERE oid = seq));
-            EXECUTE format('CREATE SEQUENCE %s AS %s INCREMENT BY %s START WITH %s OWNED BY %s.%I',
+            EXECUTE format('CREATE SEQUENCE %s AS %s INCREMENT BY %s START WITH %s',
                            newseq, (SELECT format_type(s.seqtypid, NULL) FROM pg_sequence s WHERE s.seqrelid = seq),
-                           inc * 2, last + inc, tgt, c.attname);
+                           inc * 2, last + inc);
             EXECUTE format('ALTER SEQUENCE %s OWNER TO %I', newseq, owner);
+            EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', newseq, tgt, c.attname);
             EXECUTE coalesce((SELECT string_agg(format('GRANT %s ON SEQUENCE %s TO %s', a.privilege_type, newseq,
                                                        CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END), '; ')
                                 FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = seq AND a.grantee <> cl.relowner), 'SELECT');

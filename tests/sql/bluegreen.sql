@@ -166,6 +166,7 @@ SELECT pgmigrate.blue_green_abort() ->> 'aborted' AS aborted;
 -- runs with its own privileges, not pg_migrate's.
 DROP ROLE IF EXISTS bg_nobody;
 DROP ROLE IF EXISTS bg_admin;
+DROP ROLE IF EXISTS bg_owner;
 CREATE ROLE bg_nobody;
 CREATE ROLE bg_admin;
 SET ROLE bg_nobody;
@@ -178,11 +179,19 @@ SET search_path = app, public;
 SELECT pgmigrate.use_active_schema(true);
 RESET ROLE;
 SELECT pgmigrate.grant_blue_green_admin('bg_admin');
-GRANT USAGE ON SCHEMA migration_green TO bg_admin;
-GRANT SELECT, INSERT, UPDATE, DELETE ON migration_green.orders TO bg_admin;
 SELECT pgmigrate.register_migration('{"name": "next_orders", "version": "4", "forward": ["ALTER TABLE orders ADD COLUMN extra int"]}') IS NOT NULL;
 CREATE TABLE public.secret (s text);
 INSERT INTO public.secret VALUES ('top');
+-- An admin that does not own the tables may not deploy them (finish would drop them).
+SET ROLE bg_admin;
+SELECT expect_error($$CALL pgmigrate.blue_green_prepare('next_orders', '{"tables": ["orders"]}')$$);
+RESET ROLE;
+-- The owner's member may; its mapping reads a table it may not read: run as bg_admin, refused.
+CREATE ROLE bg_owner;
+GRANT bg_owner TO bg_admin;
+GRANT USAGE, CREATE ON SCHEMA migration_green TO bg_owner;
+ALTER TABLE migration_green.orders OWNER TO bg_owner;
+ALTER TABLE migration_green.accounts OWNER TO bg_owner;
 SET ROLE bg_admin;
 -- its mapping reads a table it may not read: the sync, run as bg_admin, is refused
 CALL pgmigrate.blue_green_prepare('next_orders', $j${"tables": ["orders"], "mapping": {"orders": {"up": {"note": "(SELECT s FROM public.secret)"}}}}$j$);
@@ -190,8 +199,19 @@ SELECT pgmigrate.blue_green_status()->>'state' AS admin_reads_state;
 RESET ROLE;
 SELECT state, error LIKE '%permission denied for table secret%' AS refused FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted');
 SELECT pgmigrate.blue_green_abort() ->> 'aborted' AS aborted;
+-- Without it, the owner's member deploys; sync runs as that role.
+SET ROLE bg_admin;
+CALL pgmigrate.blue_green_prepare('next_orders', '{"tables": ["orders"]}');
+RESET ROLE;
+SELECT state, source_schema, target_schema FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted');
+SELECT DISTINCT proowner::regrole AS sync_runs_as, prosecdef FROM pg_proc WHERE proname ~ '^_bg_[0-9]+_[0-9]+_(up|up_tg|down_tg)$';
+SELECT relowner::regrole AS copy_owner FROM pg_class WHERE oid = 'migration_blue.orders'::regclass;
+UPDATE migration_green.orders SET amount = 5 WHERE order_id = 21;
+SELECT amount, extra FROM migration_blue.orders WHERE order_id = 21;
+SELECT pgmigrate.blue_green_abort() ->> 'aborted' AS aborted;
 \c pg_migrate_regress
 SET client_min_messages = warning;
 DROP DATABASE pgm_bluegreen;
 DROP ROLE bg_nobody;
 DROP ROLE bg_admin;
+DROP ROLE bg_owner;
