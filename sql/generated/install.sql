@@ -2012,6 +2012,7 @@ BEGIN
     RETURN options;
 END $$;
 
+-- ---- bluegreen/bg_int_option.sql ----
 -- A whole-number option between lo and hi, or its default.
 CREATE OR REPLACE FUNCTION pgmigrate._bg_int_option(options jsonb, name text, dflt integer, lo integer, hi integer) RETURNS integer
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -2032,6 +2033,7 @@ BEGIN
     RETURN v::integer;
 END $$;
 
+-- ---- bluegreen/bg_bool_option.sql ----
 -- A boolean option, or its default.
 CREATE OR REPLACE FUNCTION pgmigrate._bg_bool_option(options jsonb, name text, dflt boolean) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -2420,6 +2422,7 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._bg_build_indexes(pgmigrate.blue_green_deployments, jsonb) FROM PUBLIC;
 
+-- ---- bluegreen/bg_build_fks.sql ----
 -- Foreign keys of the deployed tables, on the copies: among deployed tables they point at
 -- the copies, otherwise at the same table as before. Added NOT VALID (the copy is read
 -- table by table, so a child may be copied before its parent's row arrives by the log)
@@ -2454,6 +2457,7 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._bg_build_fks(pgmigrate.blue_green_deployments) FROM PUBLIC;
 
+-- ---- bluegreen/bg_validate_fks.sql ----
 -- Validates the NOT VALID foreign keys of the copies (once both colors are in sync).
 CREATE OR REPLACE FUNCTION pgmigrate._bg_validate_fks(d pgmigrate.blue_green_deployments) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -3343,6 +3347,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT current_schema_name FROM pgmigrate.active_schema_version WHERE id = 1
 $$;
 
+-- ---- bluegreen/bg_color_schemas.sql ----
 -- The schemas an application's search_path may name for the live tables: both colors,
 -- the live schema and the source schema of a deployment in progress (for
 -- use_active_schema, which every role may call). Says nothing more than that.

@@ -123,12 +123,16 @@ DROP TABLE pgmigrate.deprecated_field_usage;
 \ir ../bluegreen/blue_green_log.sql
 \ir ../bluegreen/blue_green_state_guard.sql
 \ir ../bluegreen/bg_options.sql
+\ir ../bluegreen/bg_int_option.sql
+\ir ../bluegreen/bg_bool_option.sql
 \ir ../bluegreen/bg_lock.sql
 \ir ../bluegreen/bg_capture.sql
 \ir ../bluegreen/bg_begin.sql
 \ir ../bluegreen/bg_create_target.sql
 \ir ../bluegreen/bg_copy_batch.sql
 \ir ../bluegreen/bg_build_indexes.sql
+\ir ../bluegreen/bg_build_fks.sql
+\ir ../bluegreen/bg_validate_fks.sql
 \ir ../bluegreen/bg_run_steps.sql
 \ir ../bluegreen/bg_column_map.sql
 \ir ../bluegreen/bg_sync_body.sql
@@ -147,5 +151,6 @@ DROP TABLE pgmigrate.deprecated_field_usage;
 \ir ../bluegreen/blue_green_finish.sql
 \ir ../bluegreen/blue_green_status.sql
 \ir ../bluegreen/active_schema.sql
+\ir ../bluegreen/bg_color_schemas.sql
 \ir ../bluegreen/use_active_schema.sql
 \ir ../bluegreen/grant_blue_green_admin.sql
