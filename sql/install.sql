@@ -83,6 +83,7 @@
 \ir bluegreen/bg_bool_option.sql
 \ir bluegreen/bg_lock.sql
 \ir bluegreen/bg_capture.sql
+\ir bluegreen/bg_refuse_truncate.sql
 \ir bluegreen/bg_begin.sql
 \ir bluegreen/bg_create_target.sql
 \ir bluegreen/bg_copy_batch.sql

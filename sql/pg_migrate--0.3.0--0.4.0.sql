@@ -2006,6 +2006,19 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._bg_capture() FROM PUBLIC;
 
+-- ---- bluegreen/bg_refuse_truncate.sql ----
+-- TRUNCATE of a deployed table (either color) while a deployment is in progress would
+-- empty one color only: refused (55000). TG_ARGV[0] = deployment id.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot truncate % during blue-green deployment %', format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME), TG_ARGV[0]
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = 'DELETE the rows instead (they are synced to the other color), or finish or abort the deployment first.';
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_refuse_truncate() FROM PUBLIC;
+
 -- ---- bluegreen/bg_begin.sql ----
 -- Starts a deployment (blue_green_prepare's first step): checks everything first, so a
 -- refusal creates nothing. Returns the new deployment's id.
@@ -2206,6 +2219,8 @@ BEGIN
                              pgmigrate._bg_int_option(d.options, 'lock_attempts', 10, 1, 1000));
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION pgmigrate._bg_capture(%L)',
                    'pgmigrate_bg_capture_' || d.deployment_id, src, d.deployment_id);
+    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pgmigrate._bg_refuse_truncate(%L)',
+                   'pgmigrate_bg_truncate_' || d.deployment_id, src, d.deployment_id);
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED
                     INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION INCLUDING STATISTICS)', tgt, src);
     SELECT r.rolname INTO owner FROM pg_class cl JOIN pg_roles r ON r.oid = cl.relowner WHERE cl.oid = src;
@@ -2681,6 +2696,8 @@ BEGIN
                        'pgmigrate_bg_sync_' || d.deployment_id, tab->>'src', cond, tab->>'up_tg');
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW %s EXECUTE FUNCTION %s()',
                        'pgmigrate_bg_sync_' || d.deployment_id, tab->>'tgt', cond, tab->>'down_tg');
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pgmigrate._bg_refuse_truncate(%L)',
+                       'pgmigrate_bg_truncate_' || d.deployment_id, tab->>'tgt', d.deployment_id);
     END LOOP;
     RETURN lk || jsonb_build_object('replayed', n,
                                     'lockHeldMs', round(extract(epoch FROM clock_timestamp() - held)::numeric * 1000, 3));
@@ -3088,9 +3105,11 @@ BEGIN
         IF to_regclass(tab->>'src') IS NOT NULL THEN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_capture_' || d.deployment_id, tab->>'src');
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_sync_' || d.deployment_id, tab->>'src');
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_truncate_' || d.deployment_id, tab->>'src');
         END IF;
         IF to_regclass(tab->>'tgt') IS NOT NULL THEN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_sync_' || d.deployment_id, tab->>'tgt');
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_truncate_' || d.deployment_id, tab->>'tgt');
         END IF;
         FOR s IN SELECT x FROM jsonb_array_elements(coalesce(tab->'seqs', '[]')) x LOOP
             -- The color that stays takes back its own increment, past every value either color drew.

@@ -22,6 +22,8 @@ BEGIN
                              pgmigrate._bg_int_option(d.options, 'lock_attempts', 10, 1, 1000));
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION pgmigrate._bg_capture(%L)',
                    'pgmigrate_bg_capture_' || d.deployment_id, src, d.deployment_id);
+    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pgmigrate._bg_refuse_truncate(%L)',
+                   'pgmigrate_bg_truncate_' || d.deployment_id, src, d.deployment_id);
     EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED
                     INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION INCLUDING STATISTICS)', tgt, src);
     SELECT r.rolname INTO owner FROM pg_class cl JOIN pg_roles r ON r.oid = cl.relowner WHERE cl.oid = src;

@@ -28,6 +28,8 @@ BEGIN
                        'pgmigrate_bg_sync_' || d.deployment_id, tab->>'src', cond, tab->>'up_tg');
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW %s EXECUTE FUNCTION %s()',
                        'pgmigrate_bg_sync_' || d.deployment_id, tab->>'tgt', cond, tab->>'down_tg');
+        EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pgmigrate._bg_refuse_truncate(%L)',
+                       'pgmigrate_bg_truncate_' || d.deployment_id, tab->>'tgt', d.deployment_id);
     END LOOP;
     RETURN lk || jsonb_build_object('replayed', n,
                                     'lockHeldMs', round(extract(epoch FROM clock_timestamp() - held)::numeric * 1000, 3));

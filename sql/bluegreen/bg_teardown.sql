@@ -20,9 +20,11 @@ BEGIN
         IF to_regclass(tab->>'src') IS NOT NULL THEN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_capture_' || d.deployment_id, tab->>'src');
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_sync_' || d.deployment_id, tab->>'src');
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_truncate_' || d.deployment_id, tab->>'src');
         END IF;
         IF to_regclass(tab->>'tgt') IS NOT NULL THEN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_sync_' || d.deployment_id, tab->>'tgt');
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_truncate_' || d.deployment_id, tab->>'tgt');
         END IF;
         FOR s IN SELECT x FROM jsonb_array_elements(coalesce(tab->'seqs', '[]')) x LOOP
             -- The color that stays takes back its own increment, past every value either color drew.

@@ -110,6 +110,9 @@ SELECT o.note, o.order_id = g.order_id AS same_id FROM app.orders o JOIN migrati
 SELECT amount FROM app.orders WHERE order_id = 20;
 SELECT count(*) FROM app.orders WHERE account_id = 9;
 SELECT expect_error($$INSERT INTO migration_green.orders (account_id, amount, note) VALUES (1, -1, 'x')$$);
+-- TRUNCATE would empty one color only: refused on both.
+SELECT expect_error($$TRUNCATE app."Weird ""Table"" é"$$);
+SELECT expect_error($$TRUNCATE migration_green."Weird ""Table"" é"$$);
 
 -- The switch needs a passing validation (or force). (LISTEN: tests/isolation/specs/bluegreen_switch_notify.spec.)
 SELECT expect_error($$SELECT pgmigrate.blue_green_switch()$$);

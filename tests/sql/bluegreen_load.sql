@@ -45,7 +45,7 @@ END $$;
 SELECT (SELECT count(*) FROM mirror.items WHERE note IS NULL) > 0 AS nulls_written,
        (SELECT count(*) FROM mirror.items WHERE id >= 1000000) > 0 AS keys_changed,
        (SELECT count(*) FROM mirror.items WHERE note = 'follow') > 0 AS followers_wrote,
-       (SELECT count(*) FROM mirror.items) >= 90000 AS rows_kept;
+       (SELECT count(*) FROM mirror.items) > 50000 AS rows_remain;
 -- The symmetric differences: empty.
 SELECT count(*) AS mirror_vs_public FROM (
     (SELECT id, k, val, note FROM mirror.items EXCEPT SELECT id, k, val, note FROM public.items)
