@@ -17,7 +17,7 @@ LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
     FOR r IN SELECT c.oid::regclass AS rel, c.relkind FROM pg_class c
-              WHERE c.relnamespace = 'pgmigrate'::regnamespace AND c.relkind IN ('r', 'S') ORDER BY 1::text LOOP
+              WHERE c.relnamespace = 'pgmigrate'::regnamespace AND c.relkind IN ('r', 'S') ORDER BY c.oid::regclass::text LOOP
         tbl := r.rel::text;
         kind := r.relkind;
         IF r.relkind = 'S' THEN
