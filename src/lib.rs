@@ -8,6 +8,7 @@ pgrx::pg_module_magic!();
 use pgrx::prelude::*;
 
 pub mod breaking;
+pub mod canary;
 pub mod compat;
 pub mod engine;
 pub mod entity_store;
