@@ -20,7 +20,9 @@ BEGIN
       FROM pgmigrate.canary_metrics WHERE canary_id = c.canary_id AND window_no = c.window_no;
     FOR m IN SELECT * FROM pgmigrate.canary_custom_metrics WHERE canary_id = c.canary_id ORDER BY name LOOP
         BEGIN
-            v := pgmigrate._query_as(m.stored_by, m.stored_search_path, m.query)::double precision;
+            -- The first column of the first row, whatever its type, as a number.
+            v := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                     format('SELECT x.v::text FROM (%s) AS x(v) LIMIT 1', rtrim(m.query, E'; \n\t')))::double precision;
         EXCEPTION WHEN OTHERS THEN
             v := NULL;
             problems := problems || jsonb_build_object('metric', m.name, 'error', SQLERRM);

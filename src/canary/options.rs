@@ -5,7 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The metrics the database knows how to measure and score (the sketch's four).
-pub const BUILTIN_METRICS: [&str; 4] = ["error_rate", "response_time", "throughput", "data_consistency"];
+pub const BUILTIN_METRICS: [&str; 4] = [
+    "error_rate",
+    "response_time",
+    "throughput",
+    "data_consistency",
+];
 
 /// A duration: seconds as a number, or a string "<number><unit>" with unit ms, s, min/m, h.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -20,12 +25,18 @@ impl<'de> Deserialize<'de> for Seconds {
             N(f64),
             S(String),
         }
-        let secs = match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected seconds (a number) or a duration like \"30s\", \"5min\", \"2h\""))? {
+        let secs = match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected seconds (a number) or a duration like \"30s\", \"5min\", \"2h\"",
+            )
+        })? {
             Raw::N(n) => n,
             Raw::S(s) => parse_duration(&s).map_err(serde::de::Error::custom)?,
         };
         if !secs.is_finite() || secs < 0.0 {
-            return Err(serde::de::Error::custom("expected a duration of zero or more seconds"));
+            return Err(serde::de::Error::custom(
+                "expected a duration of zero or more seconds",
+            ));
         }
         Ok(Seconds(secs))
     }
@@ -33,15 +44,23 @@ impl<'de> Deserialize<'de> for Seconds {
 
 fn parse_duration(s: &str) -> Result<f64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("\"{s}\" is not a duration like \"30s\", \"5min\", \"2h\""))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a duration like \"30s\", \"5min\", \"2h\""))?;
     let mult = match unit.trim() {
         "ms" => 0.001,
         "" | "s" | "sec" | "seconds" => 1.0,
         "m" | "min" | "minutes" => 60.0,
         "h" | "hours" => 3600.0,
-        other => return Err(format!("unknown duration unit \"{other}\" (use ms, s, min or h)")),
+        other => {
+            return Err(format!(
+                "unknown duration unit \"{other}\" (use ms, s, min or h)"
+            ))
+        }
     };
     Ok(n * mult)
 }
@@ -58,7 +77,12 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights { error_rate: 0.4, response_time: 0.3, throughput: 0.2, data_consistency: 0.1 }
+        Weights {
+            error_rate: 0.4,
+            response_time: 0.3,
+            throughput: 0.2,
+            data_consistency: 0.1,
+        }
     }
 }
 
@@ -152,7 +176,10 @@ pub struct OptionError {
 }
 
 fn err(option: impl Into<String>, problem: impl Into<String>) -> OptionError {
-    OptionError { option: option.into(), problem: problem.into() }
+    OptionError {
+        option: option.into(),
+        problem: problem.into(),
+    }
 }
 
 impl CanaryOptions {
@@ -179,11 +206,18 @@ impl CanaryOptions {
             // Find the option at fault: parse each one alone.
             Err(e) => {
                 for (k, v) in obj {
+                    if let Some(e) = nested_error(k, v) {
+                        return Err(e);
+                    }
                     let mut one = Map::new();
                     one.insert(k.clone(), v.clone());
                     if let Err(e1) = serde_json::from_value::<CanaryOptions>(Value::Object(one)) {
                         let msg = strip_position(&e1.to_string());
-                        return Err(if msg.starts_with("unknown field") { err(k, "unknown option") } else { err(k, msg) });
+                        return Err(if msg.starts_with("unknown field") {
+                            err(k, "unknown option")
+                        } else {
+                            err(k, msg)
+                        });
                     }
                 }
                 return Err(err("$", strip_position(&e.to_string())));
@@ -208,7 +242,10 @@ impl CanaryOptions {
             }
             for (i, p) in steps.iter().enumerate() {
                 if !(1..=100).contains(p) || (i > 0 && *p <= steps[i - 1]) {
-                    return Err(err(format!("steps[{i}]"), format!("{p}: steps must be strictly increasing percentages in 1..100")));
+                    return Err(err(
+                        format!("steps[{i}]"),
+                        format!("{p}: steps must be strictly increasing percentages in 1..100"),
+                    ));
                 }
             }
             if *steps.last().unwrap_or(&0) != 100 {
@@ -251,8 +288,14 @@ impl CanaryOptions {
         let mut seen: Vec<&str> = vec![];
         for (i, c) in self.custom_metrics.iter().enumerate() {
             let at = |f: &str| format!("customMetrics[{i}].{f}");
-            if c.name.is_empty() || BUILTIN_METRICS.contains(&c.name.as_str()) || seen.contains(&c.name.as_str()) {
-                return Err(err(at("name"), format!("\"{}\" is empty, built-in or repeated", c.name)));
+            if c.name.is_empty()
+                || BUILTIN_METRICS.contains(&c.name.as_str())
+                || seen.contains(&c.name.as_str())
+            {
+                return Err(err(
+                    at("name"),
+                    format!("\"{}\" is empty, built-in or repeated", c.name),
+                ));
             }
             seen.push(&c.name);
             if c.query.trim().is_empty() {
@@ -262,7 +305,10 @@ impl CanaryOptions {
                 return Err(err(at("weight"), "a weight must be zero or more"));
             }
             if c.min.is_none() && c.max.is_none() {
-                return Err(err(at("min"), "give min, max or both: the range a good value lies in"));
+                return Err(err(
+                    at("min"),
+                    "give min, max or both: the range a good value lies in",
+                ));
             }
         }
         if let Some(s) = &self.salt {
@@ -271,6 +317,70 @@ impl CanaryOptions {
             }
         }
         Ok(())
+    }
+}
+
+/// Name the field at fault inside `weights` and `customMetrics[i]`.
+fn nested_error(key: &str, v: &Value) -> Option<OptionError> {
+    let check = |at: String,
+                 obj: &Map<String, Value>,
+                 fields: &[(&str, &str)],
+                 required: &[&str]|
+     -> Option<OptionError> {
+        for (k, v) in obj {
+            let Some((_, kind)) = fields.iter().find(|(f, _)| f == k) else {
+                return Some(err(format!("{at}.{k}"), "unknown option"));
+            };
+            let ok = match *kind {
+                "string" => v.is_string(),
+                "number" => v.is_number(),
+                "number?" => v.is_number() || v.is_null(),
+                _ => v.is_boolean(),
+            };
+            if !ok {
+                return Some(err(
+                    format!("{at}.{k}"),
+                    format!("expected a {}, got {v}", kind.trim_end_matches('?')),
+                ));
+            }
+        }
+        required
+            .iter()
+            .find(|r| !obj.contains_key(**r))
+            .map(|r| err(format!("{at}.{r}"), "missing"))
+    };
+    match (key, v) {
+        ("weights", Value::Object(o)) => check(
+            "weights".into(),
+            o,
+            &[
+                ("error_rate", "number"),
+                ("response_time", "number"),
+                ("throughput", "number"),
+                ("data_consistency", "number"),
+            ],
+            &[],
+        ),
+        ("customMetrics", Value::Array(a)) => a.iter().enumerate().find_map(|(i, m)| match m {
+            Value::Object(o) => check(
+                format!("customMetrics[{i}]"),
+                o,
+                &[
+                    ("name", "string"),
+                    ("query", "string"),
+                    ("weight", "number"),
+                    ("min", "number?"),
+                    ("max", "number?"),
+                    ("critical", "boolean"),
+                ],
+                &["name", "query"],
+            ),
+            _ => Some(err(
+                format!("customMetrics[{i}]"),
+                "expected an object {name, query, weight, min, max, critical}",
+            )),
+        }),
+        _ => None,
     }
 }
 
@@ -298,11 +408,14 @@ mod tests {
 
     #[test]
     fn steps_and_durations() {
-        let o = CanaryOptions::parse(&json!({"step": 30, "interval": "2min", "maxDuration": 90})).unwrap();
+        let o = CanaryOptions::parse(&json!({"step": 30, "interval": "2min", "maxDuration": 90}))
+            .unwrap();
         assert_eq!(o.step_list(), vec![30, 60, 90, 100]);
         assert_eq!(o.interval, Seconds(120.0));
         assert_eq!(o.max_duration, Seconds(90.0));
-        let o = CanaryOptions::parse(&json!({"steps": [1, 5, 25, 100], "progressDeadline": "500ms"})).unwrap();
+        let o =
+            CanaryOptions::parse(&json!({"steps": [1, 5, 25, 100], "progressDeadline": "500ms"}))
+                .unwrap();
         assert_eq!(o.step_list(), vec![1, 5, 25, 100]);
         assert_eq!(o.progress_deadline, Seconds(0.5));
     }
@@ -315,17 +428,47 @@ mod tests {
     fn unknown_and_mistyped_options_are_named() {
         assert_eq!(fails(json!({"stepp": 10})).option, "stepp");
         assert_eq!(fails(json!({"step": "ten"})).option, "step");
-        assert_eq!(fails(json!({"rollbackOnFailure": "yes"})).option, "rollbackOnFailure");
-        assert_eq!(fails(json!({"interval": "3 fortnights"})).option, "interval");
+        assert_eq!(
+            fails(json!({"rollbackOnFailure": "yes"})).option,
+            "rollbackOnFailure"
+        );
+        assert_eq!(
+            fails(json!({"interval": "3 fortnights"})).option,
+            "interval"
+        );
         assert_eq!(fails(json!({"interval": -1})).option, "interval");
-        assert_eq!(fails(json!({"weights": {"latency": 1}})).option, "weights");
+        assert_eq!(
+            fails(json!({"weights": {"latency": 1}})).option,
+            "weights.latency"
+        );
         assert_eq!(fails(json!({"steps": [10, 5, 100]})).option, "steps[1]");
         assert_eq!(fails(json!({"steps": [10, 50]})).option, "steps");
         assert_eq!(fails(json!({"step": 0})).option, "step");
-        assert_eq!(fails(json!({"successThreshold": 2})).option, "successThreshold");
+        assert_eq!(
+            fails(json!({"successThreshold": 2})).option,
+            "successThreshold"
+        );
         assert_eq!(fails(json!({"metrics": ["latency"]})).option, "metrics[0]");
-        assert_eq!(fails(json!({"customMetrics": [{"name": "x", "query": "select 1"}]})).option, "customMetrics[0].min");
-        assert_eq!(fails(json!({"customMetrics": [{"name": "x", "query": "select 1", "max": 1, "foo": 1}]})).option, "customMetrics");
+        assert_eq!(
+            fails(json!({"customMetrics": [{"name": "x", "query": "select 1"}]})).option,
+            "customMetrics[0].min"
+        );
+        assert_eq!(
+            fails(
+                json!({"customMetrics": [{"name": "x", "query": "select 1", "max": 1, "foo": 1}]})
+            )
+            .option,
+            "customMetrics[0].foo"
+        );
+        assert_eq!(
+            fails(json!({"customMetrics": [{"name": "x", "query": "select 1", "max": "a"}]}))
+                .option,
+            "customMetrics[0].max"
+        );
+        assert_eq!(
+            fails(json!({"customMetrics": [{"name": "x", "max": 1}]})).option,
+            "customMetrics[0].query"
+        );
         assert_eq!(fails(json!([1])).option, "$");
     }
 }

@@ -72,7 +72,14 @@ unsafe fn snapshot_key() -> Option<(u32, u32, u32, u32, i32, u32)> {
             return None;
         }
         let lxid = (*pg_sys::MyProc).lxid;
-        Some((lxid, (*s).xmin.into_inner(), (*s).xmax.into_inner(), (*s).xcnt, (*s).subxcnt, (*s).curcid))
+        Some((
+            lxid,
+            (*s).xmin.into_inner(),
+            (*s).xmax.into_inner(),
+            (*s).xcnt,
+            (*s).subxcnt,
+            (*s).curcid,
+        ))
     }
 }
 
@@ -113,7 +120,12 @@ fn load(name: &str) -> (String, i32, String, String) {
             None,
             Some("SELECT name, state FROM pgmigrate.canaries lists the canaries."),
         ),
-        Err(e) => raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("canary \"{name}\": {e}"), None, None),
+        Err(e) => raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("canary \"{name}\": {e}"),
+            None,
+            None,
+        ),
     }
 }
 
@@ -131,7 +143,10 @@ pub unsafe extern "C-unwind" fn canary_route(fcinfo: pg_sys::FunctionCallInfo) -
     unsafe {
         let flinfo = (*fcinfo).flinfo;
         if (*flinfo).fn_extra.is_null() {
-            (*flinfo).fn_extra = pg_sys::MemoryContextAllocZero((*flinfo).fn_mcxt, std::mem::size_of::<RouteCache>());
+            (*flinfo).fn_extra = pg_sys::MemoryContextAllocZero(
+                (*flinfo).fn_mcxt,
+                std::mem::size_of::<RouteCache>(),
+            );
         }
         let c = &mut *((*flinfo).fn_extra as *mut RouteCache);
         let name = text_arg(fcinfo, 0);
@@ -142,7 +157,12 @@ pub unsafe extern "C-unwind" fn canary_route(fcinfo: pg_sys::FunctionCallInfo) -
             && std::slice::from_raw_parts(c.name, c.name_len) == name;
         if !hit {
             let name_str = std::str::from_utf8(name).unwrap_or_else(|_| {
-                raise(PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, "canary name is not valid UTF-8", None, None)
+                raise(
+                    PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+                    "canary name is not valid UTF-8",
+                    None,
+                    None,
+                )
             });
             let (salt, pct, baseline, canary) = load(name_str);
             let cx = (*flinfo).fn_mcxt;
@@ -162,8 +182,15 @@ pub unsafe extern "C-unwind" fn canary_route(fcinfo: pg_sys::FunctionCallInfo) -
             }
         }
         let salt = std::slice::from_raw_parts(c.salt, c.salt_len);
-        let (p, len) = if bucket(salt, key) <= c.percentage { (c.canary, c.canary_len) } else { (c.baseline, c.baseline_len) };
-        pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(p as *const std::os::raw::c_char, len as i32))
+        let (p, len) = if bucket(salt, key) <= c.percentage {
+            (c.canary, c.canary_len)
+        } else {
+            (c.baseline, c.baseline_len)
+        };
+        pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(
+            p as *const std::os::raw::c_char,
+            len as i32,
+        ))
     }
 }
 
@@ -195,10 +222,20 @@ fn _canary_options(options: JsonB) -> JsonB {
 fn _canary_judge(options: JsonB, percentage: i32, observation: JsonB, progress: JsonB) -> JsonB {
     let o = parse(&options.0);
     let obs: Observation = serde_json::from_value(observation.0).unwrap_or_else(|e| {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("malformed canary observation: {e}"), None, None)
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("malformed canary observation: {e}"),
+            None,
+            None,
+        )
     });
     let p: Progress = serde_json::from_value(progress.0).unwrap_or_else(|e| {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("malformed canary progress: {e}"), None, None)
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("malformed canary progress: {e}"),
+            None,
+            None,
+        )
     });
     let ev = evaluate(&o, &obs);
     let dec = decide(&o, percentage.clamp(0, 100) as u32, &ev, &p);
