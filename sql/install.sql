@@ -74,6 +74,37 @@
 \ir entity_store/restoring_copy.sql
 \ir entity_store/deprecated_field_usage_reset.sql
 \ir entity_store/temporal_entities_usage.sql
+-- blue-green switching (bluegreen/)
+\ir bluegreen/blue_green_deployments.sql
+\ir bluegreen/blue_green_log.sql
+\ir bluegreen/blue_green_state_guard.sql
+\ir bluegreen/bg_options.sql
+\ir bluegreen/bg_lock.sql
+\ir bluegreen/bg_capture.sql
+\ir bluegreen/bg_begin.sql
+\ir bluegreen/bg_create_target.sql
+\ir bluegreen/bg_copy_batch.sql
+\ir bluegreen/bg_build_indexes.sql
+\ir bluegreen/bg_run_steps.sql
+\ir bluegreen/bg_column_map.sql
+\ir bluegreen/bg_sync_body.sql
+\ir bluegreen/bg_compile.sql
+\ir bluegreen/bg_backfill_mapped.sql
+\ir bluegreen/bg_replay_batch.sql
+\ir bluegreen/bg_handover.sql
+\ir bluegreen/blue_green_prepare_step.sql
+\ir bluegreen/blue_green_prepare.sql
+\ir bluegreen/bg_switch_to.sql
+\ir bluegreen/blue_green_switch.sql
+\ir bluegreen/blue_green_rollback.sql
+\ir bluegreen/blue_green_validate.sql
+\ir bluegreen/bg_teardown.sql
+\ir bluegreen/blue_green_abort.sql
+\ir bluegreen/blue_green_finish.sql
+\ir bluegreen/blue_green_status.sql
+\ir bluegreen/active_schema.sql
+\ir bluegreen/use_active_schema.sql
+\ir bluegreen/grant_blue_green_admin.sql
 
 -- Canary routing (0.4.0)
 \ir canary/canaries.sql

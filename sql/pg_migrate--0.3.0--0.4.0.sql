@@ -1805,6 +1805,1472 @@ CREATE OR REPLACE TRIGGER temporal_entities_usage AFTER INSERT OR UPDATE ON pgmi
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.temporal_entities_usage() FROM PUBLIC;
 
+-- blue-green switching (bluegreen/), new in 0.4.0
+-- ---- bluegreen/blue_green_deployments.sql ----
+-- Blue-green deployments: one row per deployment, its state (a state machine enforced by
+-- bluegreen/blue_green_state_guard.sql), its tables and its progress. At most one
+-- deployment is in progress at a time (partial unique index). Written only by
+-- pg_migrate's functions; admins get SELECT (grant_blue_green_admin).
+CREATE TABLE pgmigrate.blue_green_deployments (
+    deployment_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    migration_id   uuid NOT NULL REFERENCES pgmigrate.knowledge_migrations (migration_id),
+    migration_name text NOT NULL,
+    source_schema  text NOT NULL,
+    target_schema  text NOT NULL CHECK (target_schema IN ('migration_blue', 'migration_green')),
+    live_schema    text NOT NULL,
+    state          text NOT NULL DEFAULT 'capturing'
+                   CONSTRAINT valid_state CHECK (state IN ('capturing', 'copying', 'indexing', 'migrating', 'replaying', 'ready',
+                                                         'switched', 'rolled_back', 'failed', 'finished', 'aborted')),
+    failed_state   text,
+    error          text,
+    author         regrole NOT NULL,
+    options        jsonb NOT NULL DEFAULT '{}',
+    tables         jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(tables) = 'array'),
+    rows_copied    bigint NOT NULL DEFAULT 0,
+    copy_started   timestamptz,
+    handover       jsonb,
+    validation     jsonb,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    switched_at    timestamptz,
+    ended_at       timestamptz,
+    CONSTRAINT source_is_not_target CHECK (source_schema <> target_schema),
+    CONSTRAINT live_is_a_color CHECK (live_schema IN (source_schema, target_schema))
+);
+CREATE UNIQUE INDEX blue_green_one_in_progress ON pgmigrate.blue_green_deployments ((true))
+    WHERE state NOT IN ('finished', 'aborted');
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.blue_green_deployments', '');
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.blue_green_deployments_deployment_id_seq', '');
+
+-- ---- bluegreen/blue_green_log.sql ----
+-- The change log of a deployment in preparation: one row per write to a live table,
+-- old and new row as their text form (exact for every type). Replayed in log_id order
+-- and removed by log_id (never by the table's key or a range of ids).
+CREATE TABLE pgmigrate.blue_green_log (
+    log_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    deployment_id bigint NOT NULL,
+    rel           oid NOT NULL,
+    op            text NOT NULL CHECK (op IN ('INSERT', 'UPDATE', 'DELETE')),
+    old_row       text,
+    new_row       text
+);
+CREATE INDEX blue_green_log_deployment_idx ON pgmigrate.blue_green_log (deployment_id, log_id);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.blue_green_log', '');
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.blue_green_log_log_id_seq', '');
+
+-- ---- bluegreen/blue_green_state_guard.sql ----
+-- A deployment's state moves only along the blue-green state machine:
+--   capturing -> copying -> indexing -> migrating -> replaying -> ready -> switched
+--   switched <-> rolled_back, switched -> finished
+--   any preparing state -> failed -> back to the state that failed
+--   any state before a switch, failed and rolled_back -> aborted
+CREATE OR REPLACE FUNCTION pgmigrate.blue_green_state_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.state <> 'capturing' THEN
+            RAISE EXCEPTION 'a deployment starts in state capturing, not %', NEW.state USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF OLD.state = NEW.state
+       OR (OLD.state, NEW.state) IN (('capturing', 'copying'), ('copying', 'indexing'), ('indexing', 'migrating'),
+                                     ('migrating', 'replaying'), ('replaying', 'ready'), ('ready', 'switched'),
+                                     ('switched', 'rolled_back'), ('rolled_back', 'switched'), ('switched', 'finished'))
+       OR (OLD.state IN ('capturing', 'copying', 'indexing', 'migrating', 'replaying') AND NEW.state = 'failed')
+       OR (OLD.state = 'failed' AND NEW.state = OLD.failed_state)
+       OR (OLD.state IN ('capturing', 'copying', 'indexing', 'migrating', 'replaying', 'ready', 'failed', 'rolled_back')
+           AND NEW.state = 'aborted') THEN
+        NEW.updated_at := clock_timestamp();
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'blue-green deployment % cannot go from % to %', OLD.deployment_id, OLD.state, NEW.state
+        USING ERRCODE = 'check_violation', HINT = 'Use the pgmigrate.blue_green_* functions.';
+END $$;
+
+CREATE OR REPLACE TRIGGER blue_green_state BEFORE INSERT OR UPDATE ON pgmigrate.blue_green_deployments
+    FOR EACH ROW EXECUTE FUNCTION pgmigrate.blue_green_state_guard();
+
+-- ---- bluegreen/bg_options.sql ----
+-- Options of the blue-green entry points: a JSON object whose keys are all known
+-- (22023 naming the unknown option otherwise).
+CREATE OR REPLACE FUNCTION pgmigrate._bg_options(options jsonb, allowed text[], what text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k text;
+BEGIN
+    IF options IS NULL OR jsonb_typeof(options) = 'null' THEN
+        RETURN '{}';
+    END IF;
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION '% options must be a JSON object, not %', what, options USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown % option "%"', what, k USING ERRCODE = 'invalid_parameter_value',
+                HINT = format('Known options: %s.', array_to_string(allowed, ', '));
+        END IF;
+    END LOOP;
+    RETURN options;
+END $$;
+
+-- A whole-number option between lo and hi, or its default.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_int_option(options jsonb, name text, dflt integer, lo integer, hi integer) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v numeric;
+BEGIN
+    IF NOT options ? name OR jsonb_typeof(options->name) = 'null' THEN
+        RETURN dflt;
+    END IF;
+    IF jsonb_typeof(options->name) <> 'number' OR (options->>name)::numeric <> trunc((options->>name)::numeric) THEN
+        RAISE EXCEPTION 'option "%" must be a whole number, not %', name, options->name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v := (options->>name)::numeric;
+    IF v < lo OR v > hi THEN
+        RAISE EXCEPTION 'option "%" is %, out of range', name, v USING ERRCODE = 'invalid_parameter_value',
+            HINT = format('"%s" is between %s and %s.', name, lo, hi);
+    END IF;
+    RETURN v::integer;
+END $$;
+
+-- A boolean option, or its default.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_bool_option(options jsonb, name text, dflt boolean) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT options ? name OR jsonb_typeof(options->name) = 'null' THEN
+        RETURN dflt;
+    END IF;
+    IF jsonb_typeof(options->name) <> 'boolean' THEN
+        RAISE EXCEPTION 'option "%" must be true or false, not %', name, options->name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN (options->>name)::boolean;
+END $$;
+
+-- ---- bluegreen/bg_lock.sql ----
+-- Lock tables with a short lock_timeout, retried with capped, jittered backoff: never
+-- queue behind a long transaction while blocking everyone else. Keeps the locks on
+-- success (they end with the caller's transaction); 55P03 after the last attempt, with
+-- nothing held. Returns {attempts, lockWaitMs}.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_lock(rels regclass[], mode text, timeout_ms integer, attempts integer) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n integer := 0;
+    started timestamptz := clock_timestamp();
+    r regclass;
+    old_timeout text := current_setting('lock_timeout');
+BEGIN
+    IF mode NOT IN ('ACCESS SHARE', 'SHARE ROW EXCLUSIVE', 'ACCESS EXCLUSIVE') THEN
+        RAISE EXCEPTION 'lock mode % is not used here', mode USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOOP
+        n := n + 1;
+        BEGIN
+            PERFORM set_config('lock_timeout', timeout_ms || 'ms', true);
+            FOREACH r IN ARRAY rels LOOP
+                EXECUTE format('LOCK TABLE %s IN %s MODE', r, mode);
+            END LOOP;
+            PERFORM set_config('lock_timeout', old_timeout, true);
+            RETURN jsonb_build_object('attempts', n,
+                'lockWaitMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3));
+        EXCEPTION WHEN lock_not_available THEN
+            PERFORM set_config('lock_timeout', old_timeout, true);
+            IF n >= attempts THEN
+                RAISE EXCEPTION 'could not lock % within % ms after % attempts', array_to_string(rels::text[], ', '), timeout_ms, n
+                    USING ERRCODE = 'lock_not_available',
+                          HINT = 'A long transaction holds a conflicting lock; nothing was changed. Try again later, or raise lock_timeout_ms / lock_attempts.';
+            END IF;
+            PERFORM pg_sleep(least(2000, timeout_ms * power(2, n - 1)) * (0.5 + random() / 2) / 1000.0);
+        END;
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_lock(regclass[], text, integer, integer) FROM PUBLIC;
+
+-- ---- bluegreen/bg_capture.sql ----
+-- The change-capture trigger on a live table while a deployment is prepared: every write
+-- goes into the deployment's log (TG_ARGV[0] = deployment id), old and new row as text.
+-- Owner-run so writers need no access to the log; revoked from PUBLIC, so nobody else can
+-- attach it to a table.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_capture() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO pgmigrate.blue_green_log (deployment_id, rel, op, old_row, new_row)
+    VALUES (TG_ARGV[0]::bigint, TG_RELID, TG_OP,
+            CASE WHEN TG_OP <> 'INSERT' THEN OLD::text END,
+            CASE WHEN TG_OP <> 'DELETE' THEN NEW::text END);
+    RETURN NULL;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_capture() FROM PUBLIC;
+
+-- ---- bluegreen/bg_begin.sql ----
+-- Starts a deployment (blue_green_prepare's first step): checks everything first, so a
+-- refusal creates nothing. Returns the new deployment's id.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_begin(migration text, options jsonb, caller regrole) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+    asv pgmigrate.active_schema_version;
+    src_schema text;
+    tgt_schema text;
+    names text[];
+    nokey text[];
+    noright text[];
+    tabs jsonb := '[]';
+    t text;
+    rel regclass;
+    keycols text[];
+    k text;
+    v jsonb;
+    id bigint;
+BEGIN
+    options := pgmigrate._bg_options(options, ARRAY['tables', 'mapping', 'batch_size', 'pause_ms', 'max_batches', 'source_schema',
+                                                     'reset', 'lock_timeout_ms', 'lock_attempts'], 'blue_green_prepare');
+    PERFORM pgmigrate._bg_int_option(options, 'batch_size', 10000, 1, 10000000),
+            pgmigrate._bg_int_option(options, 'pause_ms', 0, 0, 3600000),
+            pgmigrate._bg_int_option(options, 'max_batches', NULL, 1, 2147483647),
+            pgmigrate._bg_int_option(options, 'lock_timeout_ms', 200, 1, 600000),
+            pgmigrate._bg_int_option(options, 'lock_attempts', 10, 1, 1000),
+            pgmigrate._bg_bool_option(options, 'reset', false);
+    SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_name = migration;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'migration "%" does not exist', migration USING ERRCODE = 'undefined_object',
+            HINT = 'Register it first with pgmigrate.register_migration.';
+    END IF;
+    IF m.status NOT IN ('PENDING', 'FAILED', 'ROLLED_BACK') THEN
+        RAISE EXCEPTION 'migration "%" is %', migration, m.status USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'A blue-green deployment applies a migration that has not run yet.';
+    END IF;
+    SELECT * INTO asv FROM pgmigrate.active_schema_version WHERE active_schema_version.id = 1 FOR UPDATE;
+    src_schema := asv.current_schema_name;
+    IF options ? 'source_schema' THEN
+        IF jsonb_typeof(options->'source_schema') <> 'string' THEN
+            RAISE EXCEPTION 'option "source_schema" must be a schema name' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF options->>'source_schema' <> src_schema AND src_schema IN ('migration_blue', 'migration_green') THEN
+            RAISE EXCEPTION 'option "source_schema" is "%", but the live schema is "%"', options->>'source_schema', src_schema
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Once a color is live, deployments start from it.';
+        END IF;
+        src_schema := options->>'source_schema';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = src_schema) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', src_schema USING ERRCODE = 'invalid_schema_name';
+    END IF;
+    tgt_schema := CASE WHEN src_schema = 'migration_green' THEN 'migration_blue' ELSE 'migration_green' END;
+    -- The tables: named, or every ordinary table of the live schema.
+    IF options ? 'tables' THEN
+        IF jsonb_typeof(options->'tables') <> 'array' OR EXISTS (SELECT 1 FROM jsonb_array_elements(options->'tables') e WHERE jsonb_typeof(e) <> 'string') THEN
+            RAISE EXCEPTION 'option "tables" must be an array of table names' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT array_agg(DISTINCT e) INTO names FROM jsonb_array_elements_text(options->'tables') e;
+        FOREACH t IN ARRAY coalesce(names, '{}') LOOP
+            IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = src_schema::regnamespace AND c.relname = t AND c.relkind = 'r') THEN
+                RAISE EXCEPTION 'table "%" does not exist in schema "%"', t, src_schema USING ERRCODE = 'undefined_table';
+            END IF;
+        END LOOP;
+    ELSE
+        SELECT array_agg(c.relname ORDER BY c.relname) INTO names FROM pg_class c
+         WHERE c.relnamespace = src_schema::regnamespace AND c.relkind = 'r';
+    END IF;
+    IF coalesce(cardinality(names), 0) = 0 THEN
+        RAISE EXCEPTION 'schema "%" has no table to deploy', src_schema USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT array_agg(x ORDER BY x) INTO names FROM unnest(names) x;
+    -- The mapping: {"table": {"up": {"col": "expr"}, "down": {...}}}.
+    IF options ? 'mapping' THEN
+        IF jsonb_typeof(options->'mapping') <> 'object' THEN
+            RAISE EXCEPTION 'option "mapping" must be an object keyed by table name' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR t, v IN SELECT * FROM jsonb_each(options->'mapping') LOOP
+            IF NOT t = ANY (names) THEN
+                RAISE EXCEPTION 'option "mapping" names table "%", which is not deployed', t USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF jsonb_typeof(v) <> 'object' OR EXISTS (SELECT 1 FROM jsonb_object_keys(v) x WHERE x NOT IN ('up', 'down')) THEN
+                RAISE EXCEPTION 'mapping."%" must be an object with "up" and/or "down"', t USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            FOR k IN SELECT x FROM jsonb_object_keys(v) x LOOP
+                IF jsonb_typeof(v->k) <> 'object' OR EXISTS (SELECT 1 FROM jsonb_each(v->k) e WHERE jsonb_typeof(e.value) <> 'string') THEN
+                    RAISE EXCEPTION 'mapping."%".% must map column names to SQL expressions (strings)', t, k
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            END LOOP;
+        END LOOP;
+    END IF;
+    -- Every table needs a key: its primary key, or a unique index on NOT NULL columns.
+    FOREACH t IN ARRAY names LOOP
+        rel := format('%I.%I', src_schema, t)::regclass;
+        SELECT array_agg(a.attname ORDER BY x.ord) INTO keycols
+          FROM (SELECT i.indexrelid, i.indkey FROM pg_index i
+                 WHERE i.indrelid = rel AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) c JOIN pg_attribute a2 ON a2.attrelid = rel AND a2.attnum = c
+                                    WHERE NOT a2.attnotnull)
+                 ORDER BY i.indisprimary DESC, i.indnatts, i.indexrelid LIMIT 1) ix,
+               unnest(ix.indkey::int2[]) WITH ORDINALITY x(attnum, ord)
+          JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = x.attnum;
+        IF keycols IS NULL THEN
+            nokey := nokey || t;
+        END IF;
+        IF NOT has_table_privilege(caller, rel, 'SELECT, INSERT, UPDATE, DELETE') THEN
+            noright := noright || t;
+        END IF;
+        tabs := tabs || jsonb_build_array(jsonb_build_object('name', t, 'src', format('%I.%I', src_schema, t),
+                    'tgt', format('%I.%I', tgt_schema, t), 'key', to_jsonb(keycols), 'rows', 0));
+    END LOOP;
+    IF nokey IS NOT NULL THEN
+        RAISE EXCEPTION 'tables without a primary key or unique index on NOT NULL columns: %', array_to_string(nokey, ', ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Blue-green sync identifies rows by their key: add a primary key, or leave these tables out with "tables".';
+    END IF;
+    IF noright IS NOT NULL THEN
+        RAISE EXCEPTION 'role % may not read and write tables: %', caller, array_to_string(noright, ', ')
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Mapping expressions and sync run with the privileges of the role that prepares the deployment.';
+    END IF;
+    -- The target color must be empty, unless reset.
+    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = tgt_schema AND c.relkind IN ('r', 'p', 'v', 'm', 'f')) THEN
+        IF NOT pgmigrate._bg_bool_option(options, 'reset', false) THEN
+            RAISE EXCEPTION 'target color "%" is not empty', tgt_schema USING ERRCODE = 'object_not_in_prerequisite_state',
+                HINT = 'Drop its tables, or pass {"reset": true} to have blue_green_prepare drop them.';
+        END IF;
+        FOR t IN SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = tgt_schema AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                    AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid) LOOP
+            EXECUTE format('DROP %s IF EXISTS %s CASCADE',
+                CASE (SELECT relkind FROM pg_class WHERE oid = t::regclass) WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                     WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, t);
+        END LOOP;
+    END IF;
+    BEGIN
+        INSERT INTO pgmigrate.blue_green_deployments (migration_id, migration_name, source_schema, target_schema, live_schema,
+                                                       author, options, tables)
+        VALUES (m.migration_id, m.migration_name, src_schema, tgt_schema, src_schema, caller, options, tabs)
+        RETURNING deployment_id INTO id;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'another blue-green deployment is in progress' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'See pgmigrate.blue_green_status(); finish or abort it first.';
+    END;
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = tgt_schema) THEN
+        EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', tgt_schema,
+                       (SELECT r.rolname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = src_schema));
+        -- The color is used like the live schema: same USAGE/CREATE grants.
+        EXECUTE coalesce((SELECT string_agg(format('GRANT %s ON SCHEMA %I TO %s', a.privilege_type, tgt_schema,
+                                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END), '; ')
+                   FROM pg_namespace n, aclexplode(n.nspacl) a
+                  WHERE n.nspname = src_schema AND a.grantee <> n.nspowner), 'SELECT');
+    END IF;
+    UPDATE pgmigrate.active_schema_version SET current_schema_name = src_schema, migration_in_progress = true,
+           migration_id = m.migration_id WHERE active_schema_version.id = 1;
+    PERFORM pgmigrate._audit('blue_green.prepare_started', jsonb_build_object('deployment', id, 'migration', m.migration_name,
+        'source', src_schema, 'target', tgt_schema, 'tables', to_jsonb(names)), caller);
+    RETURN id;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_begin(text, jsonb, regrole) FROM PUBLIC;
+
+-- ---- bluegreen/bg_create_target.sql ----
+-- One table of a deployment, step 1 (pg_repack's order): the change-capture trigger on
+-- the live table, installed under a short, retried lock and committed before the copy
+-- reads a row; the empty copy in the target color (same owner and grants, defaults,
+-- checks, identity; indexes come after the copy). Identity and serial columns of the two
+-- colors draw interleaved values (same increment doubled, opposite phase), so values
+-- generated in either color never collide. Returns the table's entry, updated.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_create_target(d pgmigrate.blue_green_deployments, tab jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    src regclass := (tab->>'src')::regclass;
+    tgt text := tab->>'tgt';
+    owner text;
+    c record;
+    seq regclass;
+    inc bigint;
+    last bigint;
+    seqs jsonb := '[]';
+    newseq text;
+    lk jsonb;
+BEGIN
+    lk := pgmigrate._bg_lock(ARRAY[src], 'SHARE ROW EXCLUSIVE', pgmigrate._bg_int_option(d.options, 'lock_timeout_ms', 200, 1, 600000),
+                             pgmigrate._bg_int_option(d.options, 'lock_attempts', 10, 1, 1000));
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION pgmigrate._bg_capture(%L)',
+                   'pgmigrate_bg_capture_' || d.deployment_id, src, d.deployment_id);
+    EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED
+                    INCLUDING STORAGE INCLUDING COMMENTS INCLUDING COMPRESSION INCLUDING STATISTICS)', tgt, src);
+    SELECT r.rolname INTO owner FROM pg_class cl JOIN pg_roles r ON r.oid = cl.relowner WHERE cl.oid = src;
+    EXECUTE format('ALTER TABLE %s OWNER TO %I', tgt, owner);
+    EXECUTE coalesce((SELECT string_agg(format('GRANT %s ON TABLE %s TO %s', a.privilege_type, tgt,
+                                               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END), '; ')
+                        FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = src AND a.grantee <> cl.relowner), 'SELECT');
+    FOR c IN SELECT a.attname, a.attidentity, format_type(a.atttypid, NULL) AS typ
+               FROM pg_attribute a WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum LOOP
+        seq := pg_get_serial_sequence(src::text, c.attname)::regclass;
+        CONTINUE WHEN seq IS NULL;
+        SELECT s.seqincrement INTO inc FROM pg_sequence s WHERE s.seqrelid = seq;
+        IF inc <= 0 THEN
+            RAISE EXCEPTION 'column "%" of % draws from descending sequence %', c.attname, src, seq
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', seq, inc * 2);
+        EXECUTE format('SELECT last_value FROM %s', seq) INTO last;
+        IF c.attidentity <> '' THEN
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET INCREMENT BY %s RESTART WITH %s', tgt, c.attname, inc * 2, last + inc);
+            newseq := pg_get_serial_sequence(tgt, c.attname);
+        ELSE
+            newseq := format('%I.%I', d.target_schema, (SELECT relname FROM pg_class WHERE oid = seq));
+            EXECUTE format('CREATE SEQUENCE %s AS %s INCREMENT BY %s START WITH %s OWNED BY %s.%I',
+                           newseq, (SELECT format_type(s.seqtypid, NULL) FROM pg_sequence s WHERE s.seqrelid = seq),
+                           inc * 2, last + inc, tgt, c.attname);
+            EXECUTE format('ALTER SEQUENCE %s OWNER TO %I', newseq, owner);
+            EXECUTE coalesce((SELECT string_agg(format('GRANT %s ON SEQUENCE %s TO %s', a.privilege_type, newseq,
+                                                       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END), '; ')
+                                FROM pg_class cl, aclexplode(cl.relacl) a WHERE cl.oid = seq AND a.grantee <> cl.relowner), 'SELECT');
+            EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT nextval(%L::regclass)', tgt, c.attname, newseq);
+        END IF;
+        seqs := seqs || jsonb_build_array(jsonb_build_object('col', c.attname, 'src_seq', seq::text, 'tgt_seq', newseq,
+                                                             'inc', inc, 'identity', c.attidentity <> ''));
+    END LOOP;
+    RETURN tab || jsonb_build_object('created', true, 'seqs', seqs, 'capture_lock', lk);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_create_target(pgmigrate.blue_green_deployments, jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/bg_copy_batch.sql ----
+-- One committed batch of the copy: the next batch_size rows of the live table after the
+-- last key copied (keyset over the key, so a resumed copy continues where it stopped and
+-- the copy ends under sustained inserts: later rows reach the target by the log).
+-- Returns the table's entry with rows, last_key and copied updated.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_copy_batch(tab jsonb, batch_size integer) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    src regclass := (tab->>'src')::regclass;
+    cols text;
+    keys text;
+    keytyped text;
+    keytext text;
+    keydesc text;
+    n bigint;
+    last jsonb;
+BEGIN
+    SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum) INTO cols
+      FROM pg_attribute a WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+    SELECT string_agg(format('%I', k.name), ', ' ORDER BY k.ord),
+           string_agg(format('($1->>%s)::%s', k.ord - 1, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY k.ord),
+           string_agg(format('%I::text', k.name), ', ' ORDER BY k.ord),
+           string_agg(format('%I DESC', k.name), ', ' ORDER BY k.ord)
+      INTO keys, keytyped, keytext, keydesc
+      FROM jsonb_array_elements_text(tab->'key') WITH ORDINALITY k(name, ord)
+      JOIN pg_attribute a ON a.attrelid = src AND a.attname = k.name;
+    EXECUTE format('WITH b AS (SELECT %s FROM %s %s ORDER BY %s LIMIT %s),
+                         ins AS (INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT * FROM b)
+                    SELECT (SELECT count(*) FROM b), (SELECT jsonb_build_array(%s) FROM b ORDER BY %s LIMIT 1)',
+                   cols, src, CASE WHEN jsonb_typeof(tab->'last_key') IS DISTINCT FROM 'array' THEN '' ELSE format('WHERE (%s) > (%s)', keys, keytyped) END,
+                   keys, batch_size, tab->>'tgt', cols, keytext, keydesc)
+       INTO n, last USING tab->'last_key';
+    RETURN tab || jsonb_build_object('rows', coalesce((tab->>'rows')::bigint, 0) + n,
+                                     'last_key', coalesce(last, tab->'last_key'), 'copied', n < batch_size);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_copy_batch(jsonb, integer) FROM PUBLIC;
+
+-- ---- bluegreen/bg_build_indexes.sql ----
+-- After the copy: the live table's indexes on the copy, and the constraints they back
+-- (primary key, unique, exclusion). Returns the table's entry, updated.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_build_indexes(d pgmigrate.blue_green_deployments, tab jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    src regclass := (tab->>'src')::regclass;
+    ix record;
+    def text;
+    prefix text;
+BEGIN
+    FOR ix IN SELECT i.indexrelid, i.indisunique, c.relname, con.conname, con.contype, con.condeferrable, con.condeferred
+                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = src AND con.contype IN ('p', 'u', 'x')
+               WHERE i.indrelid = src ORDER BY i.indisprimary DESC, c.relname LOOP
+        IF ix.contype = 'x' THEN
+            EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', tab->>'tgt', ix.conname,
+                           pg_get_constraintdef((SELECT oid FROM pg_constraint WHERE conindid = ix.indexrelid AND conrelid = src)));
+            CONTINUE;
+        END IF;
+        def := pg_get_indexdef(ix.indexrelid);
+        prefix := format('CREATE %sINDEX %I ON %s USING ', CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END, ix.relname, src);
+        IF left(def, length(prefix)) <> prefix THEN
+            RAISE EXCEPTION 'cannot copy index % of %: unexpected definition %', ix.relname, src, def
+                USING ERRCODE = 'feature_not_supported';
+        END IF;
+        EXECUTE format('CREATE %sINDEX %I ON %s USING %s', CASE WHEN ix.indisunique THEN 'UNIQUE ' ELSE '' END, ix.relname,
+                       tab->>'tgt', substr(def, length(prefix) + 1));
+        IF ix.contype IN ('p', 'u') THEN
+            EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s USING INDEX %I %s', tab->>'tgt', ix.conname,
+                           CASE ix.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, ix.relname,
+                           CASE WHEN ix.condeferrable THEN 'DEFERRABLE' || CASE WHEN ix.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END);
+        END IF;
+    END LOOP;
+    RETURN tab || jsonb_build_object('indexed', true);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_build_indexes(pgmigrate.blue_green_deployments, jsonb) FROM PUBLIC;
+
+-- Foreign keys of the deployed tables, on the copies: among deployed tables they point at
+-- the copies, otherwise at the same table as before. Added NOT VALID (the copy is read
+-- table by table, so a child may be copied before its parent's row arrives by the log)
+-- and validated once the colors are in sync (_bg_validate_fks).
+CREATE OR REPLACE FUNCTION pgmigrate._bg_build_fks(d pgmigrate.blue_green_deployments) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    fk record;
+    reftgt text;
+BEGIN
+    FOR fk IN SELECT con.*, t.value AS tab
+                FROM jsonb_array_elements(d.tables) t JOIN pg_constraint con ON con.conrelid = (t.value->>'src')::regclass
+               WHERE con.contype = 'f' ORDER BY con.conname LOOP
+        SELECT e->>'tgt' INTO reftgt FROM jsonb_array_elements(d.tables) e WHERE (e->>'src')::regclass = fk.confrelid;
+        IF reftgt IS NULL THEN
+            EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', fk.tab->>'tgt', fk.conname, pg_get_constraintdef(fk.oid));
+        ELSE
+            EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s) MATCH %s ON UPDATE %s ON DELETE %s %s NOT VALID',
+                fk.tab->>'tgt', fk.conname,
+                (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY k.ord) FROM unnest(fk.conkey) WITH ORDINALITY k(n, ord)
+                   JOIN pg_attribute a ON a.attrelid = fk.conrelid AND a.attnum = k.n),
+                reftgt,
+                (SELECT string_agg(format('%I', a.attname), ', ' ORDER BY k.ord) FROM unnest(fk.confkey) WITH ORDINALITY k(n, ord)
+                   JOIN pg_attribute a ON a.attrelid = fk.confrelid AND a.attnum = k.n),
+                CASE fk.confmatchtype WHEN 'f' THEN 'FULL' ELSE 'SIMPLE' END,
+                CASE fk.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END,
+                CASE fk.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END,
+                CASE WHEN fk.condeferrable THEN 'DEFERRABLE' || CASE WHEN fk.condeferred THEN ' INITIALLY DEFERRED' ELSE '' END ELSE '' END);
+        END IF;
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_build_fks(pgmigrate.blue_green_deployments) FROM PUBLIC;
+
+-- Validates the NOT VALID foreign keys of the copies (once both colors are in sync).
+CREATE OR REPLACE FUNCTION pgmigrate._bg_validate_fks(d pgmigrate.blue_green_deployments) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    fk record;
+BEGIN
+    FOR fk IN SELECT con.conrelid::regclass AS rel, con.conname
+                FROM jsonb_array_elements(d.tables) t JOIN pg_constraint con ON con.conrelid = to_regclass(t.value->>'tgt')
+               WHERE con.contype = 'f' AND NOT con.convalidated LOOP
+        EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', fk.rel, fk.conname);
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_validate_fks(pgmigrate.blue_green_deployments) FROM PUBLIC;
+
+-- ---- bluegreen/bg_run_steps.sql ----
+-- The migration's steps of a phase, run inside a color: written unqualified for the live
+-- schema, they run with search_path = that color, as the migration's author (stored SQL
+-- runs with the privileges of whoever stored it). SQL, FUNCTION and VALIDATE steps, with
+-- their conditions. Raises the step's error, naming the step.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_run_steps(m pgmigrate.knowledge_migrations, phase text, color text) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    step jsonb;
+    path text := quote_ident(color);
+    n integer := 0;
+    ok text;
+    fn text;
+    bad_row text;
+    err text;
+    state text;
+BEGIN
+    FOR step IN SELECT s FROM jsonb_array_elements(pgmigrate.normalize_steps(pgmigrate.migration_steps(m, phase), phase)) s LOOP
+        n := n + 1;
+        BEGIN
+            IF step ? 'condition' THEN
+                ok := pgmigrate._query_as(m.stored_by, path, 'SELECT ' || pgmigrate._subquery(step->>'condition') || '::boolean::text');
+                CONTINUE WHEN NOT coalesce(ok::boolean, false);
+            END IF;
+            CASE step->>'type'
+            WHEN 'SQL' THEN
+                PERFORM pgmigrate._exec_as(m.stored_by, path, step->>'script');
+            WHEN 'FUNCTION' THEN
+                fn := pgmigrate._query_as(m.stored_by, path, format('SELECT %L::pg_catalog.regproc::pg_catalog.text', step->>'function'));
+                PERFORM pgmigrate._exec_as(m.stored_by, path,
+                          format('SELECT %s(%s)', fn, CASE WHEN step ? 'parameters' THEN format('%L::jsonb', step->'parameters') ELSE '' END));
+            WHEN 'VALIDATE' THEN
+                bad_row := pgmigrate._query_as(m.stored_by, path,
+                    'SELECT pg_catalog.to_jsonb(q)::pg_catalog.text FROM ' || pgmigrate._subquery(step->>'script') || ' AS q
+                      WHERE NOT coalesce((SELECT pg_catalog.count(*) OPERATOR(pg_catalog.=) 1
+                                                 AND pg_catalog.bool_and(v OPERATOR(pg_catalog.=) ''true''::pg_catalog.jsonb)
+                                            FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(q)) AS e(k, v)), false)
+                      LIMIT 1');
+                IF bad_row IS NOT NULL THEN
+                    RAISE EXCEPTION 'validation failed: %', bad_row USING ERRCODE = 'check_violation';
+                END IF;
+            END CASE;
+        EXCEPTION WHEN query_canceled THEN
+            RAISE;
+        WHEN others THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+            RAISE EXCEPTION 'step "%" of migration "%" failed in %: %', step->>'name', m.migration_name, color, err
+                USING ERRCODE = state;
+        END;
+    END LOOP;
+    RETURN n;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_run_steps(pgmigrate.knowledge_migrations, text, text) FROM PUBLIC;
+
+-- ---- bluegreen/bg_column_map.sql ----
+-- How a row of src becomes a row of dst: for each column of dst that gets a value, the
+-- SQL expression over a row "s" of src, cast to the column's type. The mapping's
+-- expression if it names the column; else the same-named column of src; else nothing
+-- (the column takes its default on insert and keeps its value on update). Generated
+-- columns of dst are computed by dst.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_column_map(src regclass, dst regclass, exprs jsonb)
+RETURNS TABLE (col text, expr text, attnum smallint)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attname::text,
+           format('(%s)::%s', coalesce(exprs->>a.attname, format('s.%I', b.attname)), format_type(a.atttypid, a.atttypmod)),
+           a.attnum
+      FROM pg_attribute a
+      LEFT JOIN pg_attribute b ON b.attrelid = src AND b.attname = a.attname AND b.attnum > 0 AND NOT b.attisdropped
+     WHERE a.attrelid = dst AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+       AND (coalesce(exprs, '{}') ? a.attname OR b.attname IS NOT NULL)
+     ORDER BY a.attnum
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_column_map(regclass, regclass, jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/bg_sync_body.sql ----
+-- The PL/pgSQL statements that carry one write (_bg_op, old row _bg_o, new row _bg_n of
+-- src) into dst, idempotently: a delete, or an update that changes the key, removes the
+-- old key's row; an insert or update upserts the new row on dst's key. Compiled into
+-- the sync trigger functions and the replay functions (static SQL: plans are cached).
+CREATE OR REPLACE FUNCTION pgmigrate._bg_sync_body(src regclass, dst regclass, keycols text[], exprs jsonb) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    cols text;
+    vals text;
+    sets text;
+    keyexprs text;
+    keyalias text;
+    keyjoin text;
+    keychanged text;
+    missing text;
+    simple boolean;
+BEGIN
+    SELECT string_agg(format('%I', m.col), ', ' ORDER BY m.attnum), string_agg(m.expr, ', ' ORDER BY m.attnum),
+           string_agg(format('%I = EXCLUDED.%I', m.col, m.col), ', ' ORDER BY m.attnum) FILTER (WHERE m.col <> ALL (keycols)
+               AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = dst AND a.attnum = m.attnum AND a.attidentity = 'a'))
+      INTO cols, vals, sets FROM pgmigrate._bg_column_map(src, dst, exprs) m;
+    SELECT string_agg(k.name, ', ') FILTER (WHERE m.col IS NULL),
+           string_agg(m.expr, ', ' ORDER BY k.ord), string_agg(format('_bg_k%s', k.ord), ', ' ORDER BY k.ord),
+           string_agg(format('t.%I = k._bg_k%s', k.name, k.ord), ' AND ' ORDER BY k.ord),
+           bool_and(NOT coalesce(exprs, '{}') ? k.name)
+      INTO missing, keyexprs, keyalias, keyjoin, simple
+      FROM unnest(keycols) WITH ORDINALITY k(name, ord) LEFT JOIN pgmigrate._bg_column_map(src, dst, exprs) m ON m.col = k.name;
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'key columns % of % get no value from %', missing, dst, src USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Keep the key columns in both shapes, or give them an expression in the mapping.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = dst AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+                     AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM unnest(i.indkey::int2[]) x
+                            JOIN pg_attribute a ON a.attrelid = dst AND a.attnum = x)
+                         = (SELECT array_agg(x ORDER BY x) FROM unnest(keycols) x)) THEN
+        RAISE EXCEPTION '% has no unique index on its key (%)', dst, array_to_string(keycols, ', ')
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'The migration must keep the key unique in both colors.';
+    END IF;
+    -- A key change is seen on src's own key columns when the key maps one to one.
+    IF simple AND NOT EXISTS (SELECT 1 FROM unnest(keycols) k WHERE NOT EXISTS (
+                                SELECT 1 FROM pg_attribute a WHERE a.attrelid = src AND a.attname = k AND NOT a.attisdropped)) THEN
+        SELECT format('ROW(%s) IS DISTINCT FROM ROW(%s)', string_agg(format('_bg_o.%I', k), ', '), string_agg(format('_bg_n.%I', k), ', '))
+          INTO keychanged FROM unnest(keycols) k;
+    ELSE
+        keychanged := format('(SELECT ROW(%s) FROM (SELECT _bg_o.*) AS s) IS DISTINCT FROM (SELECT ROW(%s) FROM (SELECT _bg_n.*) AS s)',
+                             keyexprs, keyexprs);
+    END IF;
+    RETURN format($b$
+    IF _bg_op = 'DELETE' OR (_bg_op = 'UPDATE' AND %s) THEN
+        DELETE FROM %s AS t USING (SELECT %s FROM (SELECT _bg_o.*) AS s) AS k(%s) WHERE %s;
+    END IF;
+    IF _bg_op <> 'DELETE' THEN
+        INSERT INTO %s AS t (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM (SELECT _bg_n.*) AS s
+            ON CONFLICT (%s) DO %s;
+    END IF;
+$b$, keychanged, dst, keyexprs, keyalias, keyjoin, dst, cols, vals,
+     (SELECT string_agg(format('%I', k), ', ') FROM unnest(keycols) k),
+     CASE WHEN sets IS NULL THEN 'NOTHING' ELSE 'UPDATE SET ' || sets END);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_sync_body(regclass, regclass, text[], jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/bg_compile.sql ----
+-- Once the migration has run in the target: the sync functions of each table, compiled
+-- from the mapping. They are SECURITY DEFINER functions owned by the deployment's
+-- author (the role that prepared it and wrote the mapping), with a pinned search_path:
+-- mapping expressions run with that role's privileges, never with pg_migrate's, and a
+-- writer's search_path cannot redirect them. Their SET clause marks the session as
+-- syncing while they run, and the sync triggers' WHEN clause skips a write made by a
+-- sync function, so the two directions never fire each other.
+--   _bg_<deployment>_<n>_up(op, old, new)  replays one logged write (live -> target)
+--   _bg_<deployment>_<n>_up_tg()           trigger on the live table  (live -> target)
+--   _bg_<deployment>_<n>_down_tg()         trigger on the target table (target -> live)
+--   _bg_<deployment>_replay(rel, op, old, new)  dispatches a log row to its table's _up
+CREATE OR REPLACE FUNCTION pgmigrate._bg_compile(d pgmigrate.blue_green_deployments) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tab jsonb;
+    i integer := 0;
+    out jsonb := '[]';
+    src regclass;
+    tgt regclass;
+    keycols text[];
+    up text;
+    down text;
+    tag text;
+    fname text;
+    head text := E'\n#variable_conflict use_column\n';
+    attrs text := 'SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET pgmigrate_bg.syncing = on';
+    dispatch text := '';
+BEGIN
+    FOR tab IN SELECT t FROM jsonb_array_elements(d.tables) t LOOP
+        i := i + 1;
+        src := (tab->>'src')::regclass;
+        tgt := to_regclass(tab->>'tgt');
+        IF tgt IS NULL THEN
+            RAISE EXCEPTION 'the migration dropped or renamed table % in %', tab->>'name', d.target_schema
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Every deployed table must exist in both colors; leave it out with the "tables" option.';
+        END IF;
+        keycols := ARRAY(SELECT jsonb_array_elements_text(tab->'key'));
+        up := pgmigrate._bg_sync_body(src, tgt, keycols, d.options #> ARRAY['mapping', tab->>'name', 'up']);
+        down := pgmigrate._bg_sync_body(tgt, src, keycols, d.options #> ARRAY['mapping', tab->>'name', 'down']);
+        tag := '$bg' || substr(md5(up || down), 1, 12) || '$';
+        fname := format('pgmigrate.%I', format('_bg_%s_%s_up', d.deployment_id, i));
+        EXECUTE format('CREATE OR REPLACE FUNCTION %s(_bg_op text, _bg_o %s, _bg_n %s) RETURNS void LANGUAGE plpgsql %s AS %s%sBEGIN%sEND%s',
+                       fname, src, src, attrs, tag, head, up, tag);
+        EXECUTE format('ALTER FUNCTION %s(text, %s, %s) OWNER TO %s', fname, src, src, d.author);
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s(text, %s, %s) FROM PUBLIC', fname, src, src);
+        dispatch := dispatch || format(E'    IF rel = %s THEN PERFORM %s(op, o::%s, n::%s); RETURN 1; END IF;\n', src::oid, fname, src, src);
+        tab := tab || jsonb_build_object('up_fn', format('%s(text, %s, %s)', fname, src, src));
+        fname := format('pgmigrate.%I', format('_bg_%s_%s_up_tg', d.deployment_id, i));
+        EXECUTE format('CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql %s AS %s%sDECLARE _bg_op text := TG_OP; _bg_o %s; _bg_n %s;
+BEGIN
+    IF _bg_op <> ''INSERT'' THEN _bg_o := OLD; END IF;
+    IF _bg_op <> ''DELETE'' THEN _bg_n := NEW; END IF;%s    RETURN NULL;
+END%s', fname, attrs, tag, head, src, src, up, tag);
+        EXECUTE format('ALTER FUNCTION %s() OWNER TO %s', fname, d.author);
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s() FROM PUBLIC', fname);
+        tab := tab || jsonb_build_object('up_tg', fname);
+        fname := format('pgmigrate.%I', format('_bg_%s_%s_down_tg', d.deployment_id, i));
+        EXECUTE format('CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql %s AS %s%sDECLARE _bg_op text := TG_OP; _bg_o %s; _bg_n %s;
+BEGIN
+    IF _bg_op <> ''INSERT'' THEN _bg_o := OLD; END IF;
+    IF _bg_op <> ''DELETE'' THEN _bg_n := NEW; END IF;%s    RETURN NULL;
+END%s', fname, attrs, tag, head, tgt, tgt, down, tag);
+        EXECUTE format('ALTER FUNCTION %s() OWNER TO %s', fname, d.author);
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s() FROM PUBLIC', fname);
+        tab := tab || jsonb_build_object('down_tg', fname);
+        out := out || jsonb_build_array(tab);
+    END LOOP;
+    fname := format('pgmigrate.%I', format('_bg_%s_replay', d.deployment_id));
+    EXECUTE format(E'CREATE OR REPLACE FUNCTION %s(rel oid, op text, o text, n text) RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $bgd$\nBEGIN\n%s    RETURN 0;\nEND$bgd$',
+                   fname, dispatch);
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s(oid, text, text, text) FROM PUBLIC', fname);
+    RETURN out;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_compile(pgmigrate.blue_green_deployments) FROM PUBLIC;
+
+-- ---- bluegreen/bg_backfill_mapped.sql ----
+-- After the migration ran in the target: columns that the mapping computes ("up") get
+-- their values from the live rows (the copy was made in the old shape). Runs as the
+-- deployment's author, since it evaluates the mapping. Writes made meanwhile are in the
+-- log, replayed afterwards in order, so the result is current.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_backfill_mapped(d pgmigrate.blue_green_deployments) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tab jsonb;
+    up jsonb;
+    sets text;
+    vals text;
+    keys text;
+    joins text;
+    n bigint := 0;
+BEGIN
+    FOR tab IN SELECT t FROM jsonb_array_elements(d.tables) t LOOP
+        up := d.options #> ARRAY['mapping', tab->>'name', 'up'];
+        CONTINUE WHEN up IS NULL OR up = '{}';
+        SELECT string_agg(format('%I = m._bg_v%s', c.col, c.attnum), ', '), string_agg(format('%s AS _bg_v%s', c.expr, c.attnum), ', ')
+          INTO sets, vals
+          FROM pgmigrate._bg_column_map((tab->>'src')::regclass, (tab->>'tgt')::regclass, up) c
+         WHERE up ? c.col AND c.col <> ALL (ARRAY(SELECT jsonb_array_elements_text(tab->'key')));
+        CONTINUE WHEN sets IS NULL;
+        SELECT string_agg(format('s.%I AS _bg_k%s', k, o), ', '), string_agg(format('t.%I = m._bg_k%s', k, o), ' AND ')
+          INTO keys, joins FROM jsonb_array_elements_text(tab->'key') WITH ORDINALITY x(k, o);
+        n := n + pgmigrate._exec_as(d.author, 'pg_catalog, pg_temp',
+                 format('UPDATE %s AS t SET %s FROM (SELECT %s, %s FROM %s AS s) AS m WHERE %s',
+                        tab->>'tgt', sets, keys, vals, tab->>'src', joins));
+    END LOOP;
+    RETURN n;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_backfill_mapped(pgmigrate.blue_green_deployments) FROM PUBLIC;
+
+-- ---- bluegreen/bg_replay_batch.sql ----
+-- Replays up to batch_size logged writes in log order, then removes exactly those log
+-- rows by their log_id (never by key or id range: a transaction still open may hold a
+-- lower id). Idempotent: replaying a write the copy already saw gives the same row.
+-- Returns the number replayed.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_replay_batch(d pgmigrate.blue_green_deployments, batch_size integer) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    EXECUTE format('SELECT array_agg(l.log_id) FILTER (WHERE l.r IS NOT NULL) FROM (SELECT b.log_id, %s(b.rel, b.op, b.old_row, b.new_row) AS r
+                      FROM (SELECT * FROM pgmigrate.blue_green_log WHERE deployment_id = $1 ORDER BY log_id LIMIT $2) b) l',
+                   format('pgmigrate.%I', format('_bg_%s_replay', d.deployment_id)))
+       INTO ids USING d.deployment_id, batch_size;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM pgmigrate.blue_green_log WHERE log_id = ANY (ids);
+    RETURN cardinality(ids);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_replay_batch(pgmigrate.blue_green_deployments, integer) FROM PUBLIC;
+
+-- ---- bluegreen/bg_handover.sql ----
+-- The hand-over from log replay to synchronous sync, in one short transaction: lock the
+-- live tables against writes (short lock_timeout, retried with backoff), replay what is
+-- left of the log, disable the capture triggers, and install the sync triggers on both
+-- colors. From its commit on, a committed write to either color is in the other one in
+-- the same transaction. Returns {attempts, lockWaitMs, lockHeldMs, replayed}.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_handover(d pgmigrate.blue_green_deployments) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lk jsonb;
+    held timestamptz;
+    n bigint := 0;
+    k bigint;
+    tab jsonb;
+    cond text := $c$WHEN (pg_catalog.current_setting('pgmigrate_bg.syncing', true) IS DISTINCT FROM 'on')$c$;
+BEGIN
+    lk := pgmigrate._bg_lock(ARRAY(SELECT (t->>'src')::regclass FROM jsonb_array_elements(d.tables) t), 'SHARE ROW EXCLUSIVE',
+                             pgmigrate._bg_int_option(d.options, 'lock_timeout_ms', 200, 1, 600000),
+                             pgmigrate._bg_int_option(d.options, 'lock_attempts', 10, 1, 1000));
+    held := clock_timestamp();
+    LOOP
+        k := pgmigrate._bg_replay_batch(d, 10000);
+        n := n + k;
+        EXIT WHEN k = 0;
+    END LOOP;
+    FOR tab IN SELECT t FROM jsonb_array_elements(d.tables) t LOOP
+        EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', tab->>'src', 'pgmigrate_bg_capture_' || d.deployment_id);
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW %s EXECUTE FUNCTION %s()',
+                       'pgmigrate_bg_sync_' || d.deployment_id, tab->>'src', cond, tab->>'up_tg');
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW %s EXECUTE FUNCTION %s()',
+                       'pgmigrate_bg_sync_' || d.deployment_id, tab->>'tgt', cond, tab->>'down_tg');
+    END LOOP;
+    RETURN lk || jsonb_build_object('replayed', n,
+                                    'lockHeldMs', round(extract(epoch FROM clock_timestamp() - held)::numeric * 1000, 3));
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_handover(pgmigrate.blue_green_deployments) FROM PUBLIC;
+
+-- ---- bluegreen/blue_green_prepare_step.sql ----
+-- One unit of blue_green_prepare's work, in the caller's (short) transaction: start the
+-- deployment, or move it one step on (capture + create one table, copy one batch, index
+-- one table, run the migration, replay one batch, hand over, validate foreign keys).
+-- Returns {deployment, state, done, notice, batch, error, sqlstate}.
+CREATE OR REPLACE FUNCTION pgmigrate._blue_green_prepare_step(migration text, options jsonb, caller regrole, caller_path text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    m pgmigrate.knowledge_migrations;
+    tab jsonb;
+    i integer;
+    bs integer;
+    n bigint;
+    total bigint;
+    rate numeric;
+    res jsonb;
+    err text;
+    state text;
+    backlog bigint;
+    tuning jsonb;
+BEGIN
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE blue_green_deployments.state NOT IN ('finished', 'aborted') FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN jsonb_build_object('deployment', pgmigrate._bg_begin(migration, options, caller), 'state', 'capturing', 'done', false,
+                                  'notice', format('blue_green_prepare %s: deployment started', migration));
+    END IF;
+    IF d.migration_name IS DISTINCT FROM migration THEN
+        RAISE EXCEPTION 'another blue-green deployment is in progress (deployment %, migration "%", %)', d.deployment_id, d.migration_name, d.state
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'See pgmigrate.blue_green_status(); finish or abort it first.';
+    END IF;
+    -- Resuming: tuning options of this call apply from now on.
+    tuning := pgmigrate._bg_options(options, ARRAY['tables', 'mapping', 'batch_size', 'pause_ms', 'max_batches', 'source_schema',
+                                                    'reset', 'lock_timeout_ms', 'lock_attempts'], 'blue_green_prepare');
+    SELECT coalesce(jsonb_object_agg(k, v), '{}') INTO tuning FROM jsonb_each(tuning) e(k, v)
+     WHERE k IN ('batch_size', 'pause_ms', 'max_batches', 'lock_timeout_ms', 'lock_attempts');
+    IF tuning <> '{}' THEN
+        PERFORM pgmigrate._bg_options(d.options || tuning, ARRAY['tables', 'mapping', 'batch_size', 'pause_ms', 'max_batches', 'source_schema',
+                                                                  'reset', 'lock_timeout_ms', 'lock_attempts'], 'blue_green_prepare');
+        PERFORM pgmigrate._bg_int_option(tuning, 'batch_size', 10000, 1, 10000000), pgmigrate._bg_int_option(tuning, 'pause_ms', 0, 0, 3600000),
+                pgmigrate._bg_int_option(tuning, 'lock_timeout_ms', 200, 1, 600000), pgmigrate._bg_int_option(tuning, 'lock_attempts', 10, 1, 1000),
+                pgmigrate._bg_int_option(tuning, 'max_batches', NULL, 1, 2147483647);
+        UPDATE pgmigrate.blue_green_deployments SET options = options || tuning WHERE deployment_id = d.deployment_id RETURNING * INTO d;
+    END IF;
+    IF d.state = 'failed' THEN
+        UPDATE pgmigrate.blue_green_deployments SET state = failed_state, error = NULL WHERE deployment_id = d.deployment_id RETURNING * INTO d;
+        PERFORM pgmigrate._audit('blue_green.resumed', jsonb_build_object('deployment', d.deployment_id, 'state', d.state), caller);
+    END IF;
+    bs := pgmigrate._bg_int_option(d.options, 'batch_size', 10000, 1, 10000000);
+    CASE d.state
+    WHEN 'capturing' THEN
+        SELECT x.t, x.ord INTO tab, i FROM jsonb_array_elements(d.tables) WITH ORDINALITY x(t, ord) WHERE NOT (x.t ? 'created') ORDER BY x.ord LIMIT 1;
+        IF tab IS NULL THEN
+            UPDATE pgmigrate.blue_green_deployments SET state = 'copying', copy_started = clock_timestamp() WHERE deployment_id = d.deployment_id;
+            RETURN jsonb_build_object('deployment', d.deployment_id, 'state', 'copying', 'done', false);
+        END IF;
+        tab := pgmigrate._bg_create_target(d, tab);
+        UPDATE pgmigrate.blue_green_deployments SET tables = jsonb_set(tables, ARRAY[(i - 1)::text], tab) WHERE deployment_id = d.deployment_id;
+        RETURN jsonb_build_object('deployment', d.deployment_id, 'state', d.state, 'done', false,
+                                  'notice', format('blue_green_prepare %s: capturing changes to %s, created %s', migration, tab->>'src', tab->>'tgt'));
+    WHEN 'copying' THEN
+        SELECT x.t, x.ord INTO tab, i FROM jsonb_array_elements(d.tables) WITH ORDINALITY x(t, ord)
+         WHERE NOT coalesce((x.t->>'copied')::boolean, false) ORDER BY x.ord LIMIT 1;
+        IF tab IS NULL THEN
+            UPDATE pgmigrate.blue_green_deployments SET state = 'indexing' WHERE deployment_id = d.deployment_id;
+            RETURN jsonb_build_object('deployment', d.deployment_id, 'state', 'indexing', 'done', false,
+                'notice', format('blue_green_prepare %s: copy done, %s rows in %s s', migration, d.rows_copied,
+                                 round(extract(epoch FROM clock_timestamp() - d.copy_started)::numeric, 1)));
+        END IF;
+        n := coalesce((tab->>'rows')::bigint, 0);
+        tab := pgmigrate._bg_copy_batch(tab, bs);
+        n := (tab->>'rows')::bigint - n;
+        UPDATE pgmigrate.blue_green_deployments SET tables = jsonb_set(tables, ARRAY[(i - 1)::text], tab), rows_copied = rows_copied + n
+         WHERE deployment_id = d.deployment_id;
+        SELECT sum(greatest(c.reltuples, 0))::bigint INTO total FROM jsonb_array_elements(d.tables) t JOIN pg_class c ON c.oid = (t->>'src')::regclass;
+        rate := (d.rows_copied + n) / greatest(extract(epoch FROM clock_timestamp() - d.copy_started)::numeric, 0.001);
+        RETURN jsonb_build_object('deployment', d.deployment_id, 'state', d.state, 'done', false, 'batch', true,
+            'notice', format('blue_green_prepare %s: copied %s rows (%s: %s), %s rows/s, ETA %s s', migration, d.rows_copied + n,
+                             tab->>'name', tab->>'rows', round(rate), round(greatest(total - d.rows_copied - n, 0) / greatest(rate, 1), 1)));
+    WHEN 'indexing' THEN
+        SELECT x.t, x.ord INTO tab, i FROM jsonb_array_elements(d.tables) WITH ORDINALITY x(t, ord)
+         WHERE NOT coalesce((x.t->>'indexed')::boolean, false) ORDER BY x.ord LIMIT 1;
+        IF tab IS NULL THEN
+            PERFORM pgmigrate._bg_build_fks(d);
+            UPDATE pgmigrate.blue_green_deployments SET state = 'migrating' WHERE deployment_id = d.deployment_id;
+            RETURN jsonb_build_object('deployment', d.deployment_id, 'state', 'migrating', 'done', false,
+                                      'notice', format('blue_green_prepare %s: indexes and constraints built', migration));
+        END IF;
+        tab := pgmigrate._bg_build_indexes(d, tab);
+        UPDATE pgmigrate.blue_green_deployments SET tables = jsonb_set(tables, ARRAY[(i - 1)::text], tab) WHERE deployment_id = d.deployment_id;
+        RETURN jsonb_build_object('deployment', d.deployment_id, 'state', d.state, 'done', false);
+    WHEN 'migrating' THEN
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_id = d.migration_id;
+        BEGIN
+            n := pgmigrate._bg_run_steps(m, 'forward', d.target_schema);
+            d.tables := pgmigrate._bg_compile(d);
+            PERFORM pgmigrate._bg_backfill_mapped(d);
+        EXCEPTION WHEN query_canceled THEN
+            RAISE;
+        WHEN others THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+            UPDATE pgmigrate.blue_green_deployments SET state = 'failed', failed_state = 'migrating', error = err
+             WHERE deployment_id = d.deployment_id;
+            PERFORM pgmigrate._audit('blue_green.failed', jsonb_build_object('deployment', d.deployment_id, 'migration', migration,
+                                     'error', err, 'sqlstate', state), caller);
+            RETURN jsonb_build_object('deployment', d.deployment_id, 'state', 'failed', 'done', true, 'error', err, 'sqlstate', state);
+        END;
+        UPDATE pgmigrate.blue_green_deployments SET state = 'replaying', tables = d.tables WHERE deployment_id = d.deployment_id;
+        PERFORM pgmigrate._audit('blue_green.migrated', jsonb_build_object('deployment', d.deployment_id, 'migration', migration,
+                                 'target', d.target_schema, 'steps', n), caller);
+        RETURN jsonb_build_object('deployment', d.deployment_id, 'state', 'replaying', 'done', false,
+                                  'notice', format('blue_green_prepare %s: migration ran in %s (%s steps)', migration, d.target_schema, n));
+    WHEN 'replaying' THEN
+        n := pgmigrate._bg_replay_batch(d, bs);
+        SELECT count(*) INTO backlog FROM (SELECT 1 FROM pgmigrate.blue_green_log WHERE deployment_id = d.deployment_id LIMIT bs + 1) x;
+        IF backlog <= bs THEN
+            BEGIN
+                res := pgmigrate._bg_handover(d);
+            EXCEPTION WHEN lock_not_available THEN
+                RETURN jsonb_build_object('deployment', d.deployment_id, 'state', d.state, 'done', false, 'batch', true,
+                    'notice', format('blue_green_prepare %s: hand-over postponed, the live tables are busy; replaying', migration));
+            END;
+            UPDATE pgmigrate.blue_green_deployments SET state = 'ready', handover = res WHERE deployment_id = d.deployment_id;
+            PERFORM pgmigrate._audit('blue_green.synced', jsonb_build_object('deployment', d.deployment_id, 'migration', migration) || res, caller);
+            RETURN jsonb_build_object('deployment', d.deployment_id, 'state', 'ready', 'done', false,
+                'notice', format('blue_green_prepare %s: in sync both ways (hand-over held the lock %s ms)', migration, res->>'lockHeldMs'));
+        END IF;
+        RETURN jsonb_build_object('deployment', d.deployment_id, 'state', d.state, 'done', false, 'batch', true,
+            'notice', format('blue_green_prepare %s: replayed %s logged writes, backlog over %s', migration, n, bs));
+    WHEN 'ready' THEN
+        IF NOT coalesce((d.handover->>'fks_validated')::boolean, false) THEN
+            PERFORM pgmigrate._bg_validate_fks(d);
+            UPDATE pgmigrate.blue_green_deployments SET handover = handover || '{"fks_validated": true}' WHERE deployment_id = d.deployment_id;
+            PERFORM pgmigrate._audit('blue_green.prepared', jsonb_build_object('deployment', d.deployment_id, 'migration', migration,
+                                     'target', d.target_schema, 'rows_copied', d.rows_copied), caller);
+        END IF;
+        RETURN jsonb_build_object('deployment', d.deployment_id, 'state', d.state, 'done', true,
+            'notice', format('blue_green_prepare %s: ready; %s is in sync with %s', migration, d.target_schema, d.source_schema));
+    ELSE
+        RETURN jsonb_build_object('deployment', d.deployment_id, 'state', d.state, 'done', true,
+            'notice', format('blue_green_prepare %s: already prepared (%s)', migration, d.state));
+    END CASE;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._blue_green_prepare_step(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.blue_green_prepare_step(migration text, options jsonb DEFAULT '{}')
+RETURNS jsonb LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.blue_green_prepare_step(text, jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/blue_green_prepare.sql ----
+-- CALL pgmigrate.blue_green_prepare(migration, options): prepares the other color, in
+-- pg_repack's order, committing after every step so a cancelled or crashed prepare
+-- continues where it stopped when called again. Options: tables, mapping, batch_size
+-- (10000), pause_ms between batches (0), max_batches (stop after that many batches; call
+-- again to continue), source_schema, reset, lock_timeout_ms (200), lock_attempts (10).
+-- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one; it pins
+-- search_path for its own statements and restores the caller's.)
+CREATE OR REPLACE PROCEDURE pgmigrate.blue_green_prepare(migration text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    r jsonb;
+    batches integer := 0;
+    pause_ms integer;
+    max_batches integer;
+    last_notice timestamptz := pg_catalog.clock_timestamp() - interval '1 hour';
+BEGIN
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        r := pgmigrate.blue_green_prepare_step(migration, options);
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        IF r ? 'error' THEN
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            RAISE EXCEPTION '%', r->>'error' USING ERRCODE = r->>'sqlstate',
+                HINT = 'The live schema is untouched. Fix the migration and CALL blue_green_prepare again to resume, or SELECT pgmigrate.blue_green_abort().';
+        END IF;
+        IF r ? 'notice' AND (NOT (r ? 'batch') OR pg_catalog.clock_timestamp() - last_notice > interval '1 second') THEN
+            RAISE NOTICE '%', r->>'notice';
+            last_notice := pg_catalog.clock_timestamp();
+        END IF;
+        EXIT WHEN (r->>'done')::boolean;
+        IF r ? 'batch' THEN
+            batches := batches + 1;
+            pause_ms := (options->>'pause_ms')::int;
+            max_batches := (options->>'max_batches')::int;
+            IF max_batches IS NOT NULL AND batches >= max_batches THEN
+                RAISE NOTICE 'blue_green_prepare %: stopped after % batches (max_batches); CALL it again to continue', migration, batches;
+                EXIT;
+            END IF;
+            IF pause_ms > 0 THEN
+                PERFORM pg_catalog.pg_sleep(pause_ms / 1000.0);
+            END IF;
+        END IF;
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.blue_green_prepare(text, jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/bg_switch_to.sql ----
+-- Makes `color` the live schema, in one short transaction: lock the deployed tables of
+-- both colors (ACCESS SHARE: only DDL conflicts) with a short lock_timeout retried with
+-- backoff, check that sync is in place both ways, flip current_schema_name, notify
+-- 'schema_switched', audit. Returns {from, to, deployment, migration, attempts,
+-- lockWaitMs, lockHeldMs}.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_switch_to(d pgmigrate.blue_green_deployments, color text, new_state text, options jsonb,
+                                                   action text, caller regrole) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lk jsonb;
+    held timestamptz;
+    res jsonb;
+    missing text;
+BEGIN
+    lk := pgmigrate._bg_lock(ARRAY(SELECT (t->>'src')::regclass FROM jsonb_array_elements(d.tables) t)
+                             || ARRAY(SELECT (t->>'tgt')::regclass FROM jsonb_array_elements(d.tables) t)
+                             || 'pgmigrate.active_schema_version'::regclass,
+                             'ACCESS SHARE', pgmigrate._bg_int_option(options, 'lock_timeout_ms', 200, 1, 600000),
+                             pgmigrate._bg_int_option(options, 'lock_attempts', 10, 1, 1000));
+    held := clock_timestamp();
+    SELECT string_agg(r::text, ', ') INTO missing
+      FROM (SELECT (t->>'src')::regclass AS r FROM jsonb_array_elements(d.tables) t
+            UNION ALL SELECT (t->>'tgt')::regclass FROM jsonb_array_elements(d.tables) t) x
+     WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = x.r AND g.tgname = 'pgmigrate_bg_sync_' || d.deployment_id
+                         AND g.tgenabled = 'O');
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'sync is not in place on %', missing USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Its sync trigger was dropped or disabled; abort the deployment (roll back first if switched).';
+    END IF;
+    UPDATE pgmigrate.active_schema_version SET current_schema_name = color, switched_at = now() WHERE id = 1;
+    UPDATE pgmigrate.blue_green_deployments SET state = new_state, live_schema = color, switched_at = now()
+     WHERE deployment_id = d.deployment_id;
+    res := jsonb_build_object('from', d.live_schema, 'to', color, 'deployment', d.deployment_id, 'migration', d.migration_name);
+    PERFORM pg_notify('schema_switched', (res || jsonb_build_object('action', action))::text);
+    res := res || lk || jsonb_build_object('lockHeldMs', round(extract(epoch FROM clock_timestamp() - held)::numeric * 1000, 3));
+    PERFORM pgmigrate._audit('blue_green.' || action, res, caller);
+    RETURN res;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_switch_to(pgmigrate.blue_green_deployments, text, text, jsonb, text, regrole) FROM PUBLIC;
+
+-- ---- bluegreen/blue_green_switch.sql ----
+-- SELECT pgmigrate.blue_green_switch(options): the target color becomes live. Options:
+-- lock_timeout_ms (200), lock_attempts (10), force (switch despite a failing or missing
+-- validation). Repeating it once switched changes nothing.
+CREATE OR REPLACE FUNCTION pgmigrate._blue_green_switch(options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+BEGIN
+    options := pgmigrate._bg_options(options, ARRAY['lock_timeout_ms', 'lock_attempts', 'force'], 'blue_green_switch');
+    PERFORM pgmigrate._bg_int_option(options, 'lock_timeout_ms', 200, 1, 600000), pgmigrate._bg_int_option(options, 'lock_attempts', 10, 1, 1000);
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted') FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no blue-green deployment is in progress' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'CALL pgmigrate.blue_green_prepare(migration) first.';
+    END IF;
+    IF d.state = 'switched' THEN
+        RETURN jsonb_build_object('from', d.live_schema, 'to', d.live_schema, 'deployment', d.deployment_id, 'migration', d.migration_name,
+                                  'attempts', 0, 'lockWaitMs', 0, 'lockHeldMs', 0, 'noop', true);
+    END IF;
+    IF d.state NOT IN ('ready', 'rolled_back') OR NOT coalesce((d.handover->>'fks_validated')::boolean, false) THEN
+        RAISE EXCEPTION 'deployment % is %, not ready to switch', d.deployment_id, d.state USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'CALL pgmigrate.blue_green_prepare(migration) until it reports ready.';
+    END IF;
+    IF NOT pgmigrate._bg_bool_option(options, 'force', false) AND NOT coalesce((d.validation->>'ok')::boolean, false) THEN
+        RAISE EXCEPTION 'deployment % has %', d.deployment_id,
+              CASE WHEN d.validation IS NULL THEN 'not been validated' ELSE 'failed its validation' END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'SELECT pgmigrate.blue_green_validate() first, or pass {"force": true}.';
+    END IF;
+    RETURN pgmigrate._bg_switch_to(d, d.target_schema, 'switched', options, 'switched', caller);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._blue_green_switch(jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.blue_green_switch(options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.blue_green_switch(jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/blue_green_rollback.sql ----
+-- SELECT pgmigrate.blue_green_rollback(options): after a switch, the old color is live
+-- again, the same way (both colors stayed in sync, so no write is lost). Repeating it
+-- changes nothing. Options: lock_timeout_ms, lock_attempts.
+CREATE OR REPLACE FUNCTION pgmigrate._blue_green_rollback(options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+BEGIN
+    options := pgmigrate._bg_options(options, ARRAY['lock_timeout_ms', 'lock_attempts'], 'blue_green_rollback');
+    PERFORM pgmigrate._bg_int_option(options, 'lock_timeout_ms', 200, 1, 600000), pgmigrate._bg_int_option(options, 'lock_attempts', 10, 1, 1000);
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted') FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no blue-green deployment is in progress' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF d.state <> 'switched' THEN
+        RETURN jsonb_build_object('from', d.live_schema, 'to', d.live_schema, 'deployment', d.deployment_id, 'migration', d.migration_name,
+                                  'attempts', 0, 'lockWaitMs', 0, 'lockHeldMs', 0, 'noop', true, 'state', d.state);
+    END IF;
+    RETURN pgmigrate._bg_switch_to(d, d.source_schema, 'rolled_back', options, 'rolled_back', caller);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._blue_green_rollback(jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.blue_green_rollback(options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.blue_green_rollback(jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/blue_green_validate.sql ----
+-- SELECT pgmigrate.blue_green_validate(): the migration's validation rules, run in the
+-- target color as the migration's author; per table, row counts and a checksum of the
+-- mapped columns of both colors, read in one snapshot (the mapping's expressions run as
+-- the deployment's author). Records the result; the switch refuses a failing one.
+CREATE OR REPLACE FUNCTION pgmigrate._blue_green_validate(caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    m pgmigrate.knowledge_migrations;
+    tab jsonb;
+    srcx text;
+    tgtx text;
+    r jsonb;
+    tabs jsonb := '[]';
+    rules jsonb;
+    ok boolean := true;
+    res jsonb;
+BEGIN
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted') FOR UPDATE;
+    IF NOT FOUND OR d.state NOT IN ('ready', 'switched', 'rolled_back') THEN
+        RAISE EXCEPTION 'no prepared blue-green deployment to validate' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'CALL pgmigrate.blue_green_prepare(migration) until it reports ready.';
+    END IF;
+    SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_id = d.migration_id;
+    BEGIN
+        PERFORM pgmigrate._bg_run_steps(m, 'validation', d.target_schema);
+        rules := jsonb_build_object('ok', true);
+    EXCEPTION WHEN query_canceled THEN
+        RAISE;
+    WHEN others THEN
+        rules := jsonb_build_object('ok', false, 'error', SQLERRM);
+        ok := false;
+    END;
+    FOR tab IN SELECT t FROM jsonb_array_elements(d.tables) t LOOP
+        SELECT string_agg(c.expr, ', ' ORDER BY c.attnum), string_agg(format('t.%I', c.col), ', ' ORDER BY c.attnum) INTO srcx, tgtx
+          FROM pgmigrate._bg_column_map((tab->>'src')::regclass, (tab->>'tgt')::regclass, d.options #> ARRAY['mapping', tab->>'name', 'up']) c;
+        r := pgmigrate._query_as(d.author, 'pg_catalog, pg_temp', format(
+            'SELECT jsonb_build_object(''source_rows'', a.n, ''target_rows'', b.n, ''checksums_equal'', a.h = b.h)::text
+               FROM (SELECT count(*) AS n, coalesce(sum((''x'' || left(md5(ROW(%s)::text), 15))::bit(60)::bigint), 0) AS h FROM %s AS s) a,
+                    (SELECT count(*) AS n, coalesce(sum((''x'' || left(md5(ROW(%s)::text), 15))::bit(60)::bigint), 0) AS h FROM %s AS t) b',
+            srcx, tab->>'src', tgtx, tab->>'tgt'))::jsonb;
+        r := jsonb_build_object('table', tab->>'name') || r
+             || jsonb_build_object('ok', (r->>'source_rows') = (r->>'target_rows') AND (r->>'checksums_equal')::boolean);
+        ok := ok AND (r->>'ok')::boolean;
+        tabs := tabs || jsonb_build_array(r);
+    END LOOP;
+    res := jsonb_build_object('deployment', d.deployment_id, 'ok', ok, 'rules', rules, 'tables', tabs);
+    UPDATE pgmigrate.blue_green_deployments SET validation = res || jsonb_build_object('at', now()) WHERE deployment_id = d.deployment_id;
+    PERFORM pgmigrate._audit('blue_green.validated', res, caller);
+    RETURN res;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._blue_green_validate(regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.blue_green_validate() RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.blue_green_validate() FROM PUBLIC;
+
+-- ---- bluegreen/bg_teardown.sql ----
+-- Removes a deployment's machinery: capture and sync triggers (dropping a trigger takes
+-- an ACCESS EXCLUSIVE lock: short lock_timeout, retried), the compiled functions, the
+-- log rows; drops the tables of color `drop_color` (NULL: none); puts the sequences of
+-- the color that stays back to their own increment.
+CREATE OR REPLACE FUNCTION pgmigrate._bg_teardown(d pgmigrate.blue_green_deployments, drop_color text, options jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tab jsonb;
+    s jsonb;
+    rels regclass[];
+    lk jsonb;
+    f record;
+BEGIN
+    rels := ARRAY(SELECT r FROM (SELECT to_regclass(t->>'src') AS r FROM jsonb_array_elements(d.tables) t
+                                 UNION ALL SELECT to_regclass(t->>'tgt') FROM jsonb_array_elements(d.tables) t) x WHERE r IS NOT NULL);
+    lk := pgmigrate._bg_lock(rels, 'ACCESS EXCLUSIVE', pgmigrate._bg_int_option(options, 'lock_timeout_ms', 200, 1, 600000),
+                             pgmigrate._bg_int_option(options, 'lock_attempts', 10, 1, 1000));
+    FOR tab IN SELECT t FROM jsonb_array_elements(d.tables) t LOOP
+        IF to_regclass(tab->>'src') IS NOT NULL THEN
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_capture_' || d.deployment_id, tab->>'src');
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_sync_' || d.deployment_id, tab->>'src');
+        END IF;
+        IF to_regclass(tab->>'tgt') IS NOT NULL THEN
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_sync_' || d.deployment_id, tab->>'tgt');
+        END IF;
+        FOR s IN SELECT x FROM jsonb_array_elements(coalesce(tab->'seqs', '[]')) x LOOP
+            IF drop_color IS DISTINCT FROM d.source_schema AND to_regclass(s->>'src_seq') IS NOT NULL THEN
+                EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', s->>'src_seq', s->>'inc');
+            END IF;
+            IF drop_color IS DISTINCT FROM d.target_schema AND to_regclass(s->>'tgt_seq') IS NOT NULL THEN
+                EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', s->>'tgt_seq', s->>'inc');
+            END IF;
+        END LOOP;
+    END LOOP;
+    FOR f IN SELECT p.oid::regprocedure AS fn FROM pg_proc p
+              WHERE p.pronamespace = 'pgmigrate'::regnamespace AND p.proname LIKE '\_bg\_' || d.deployment_id || '\_%' LOOP
+        EXECUTE format('DROP FUNCTION %s', f.fn);
+    END LOOP;
+    IF drop_color IS NOT NULL THEN
+        -- One statement, so foreign keys among them do not matter; CASCADE only for the
+        -- color pg_migrate made (anything else depending on the old live tables stops the drop).
+        EXECUTE (SELECT 'DROP TABLE ' || string_agg(r::text, ', ') || CASE WHEN drop_color = d.target_schema THEN ' CASCADE' ELSE '' END
+                   FROM (SELECT to_regclass(t->>CASE WHEN drop_color = d.source_schema THEN 'src' ELSE 'tgt' END) AS r
+                           FROM jsonb_array_elements(d.tables) t) x WHERE r IS NOT NULL HAVING count(*) > 0);
+    END IF;
+    DELETE FROM pgmigrate.blue_green_log WHERE deployment_id = d.deployment_id;
+    RETURN lk;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._bg_teardown(pgmigrate.blue_green_deployments, text, jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/blue_green_abort.sql ----
+-- SELECT pgmigrate.blue_green_abort(options): ends a deployment that is not switched (any
+-- state: a crashed or failed prepare, ready, rolled back): drops the target color's
+-- tables, the triggers, the compiled functions and the log; the live schema is as
+-- before. Only the audit remains. Repeating it changes nothing.
+CREATE OR REPLACE FUNCTION pgmigrate._blue_green_abort(options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    lk jsonb;
+BEGIN
+    options := pgmigrate._bg_options(options, ARRAY['lock_timeout_ms', 'lock_attempts'], 'blue_green_abort');
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted') FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN jsonb_build_object('noop', true);
+    END IF;
+    IF d.state = 'switched' THEN
+        RAISE EXCEPTION 'deployment % is switched: % is live', d.deployment_id, d.target_schema
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'SELECT pgmigrate.blue_green_rollback() first, or pgmigrate.blue_green_finish() to keep it.';
+    END IF;
+    lk := pgmigrate._bg_teardown(d, d.target_schema, options);
+    UPDATE pgmigrate.blue_green_deployments SET state = 'aborted', ended_at = now(), live_schema = source_schema
+     WHERE deployment_id = d.deployment_id;
+    UPDATE pgmigrate.active_schema_version SET current_schema_name = d.source_schema, migration_in_progress = false, migration_id = NULL
+     WHERE id = 1;
+    PERFORM pgmigrate._audit('blue_green.aborted', jsonb_build_object('deployment', d.deployment_id, 'migration', d.migration_name,
+                             'state', d.state, 'dropped', d.target_schema), caller);
+    RETURN jsonb_build_object('deployment', d.deployment_id, 'aborted', true, 'state_was', d.state) || lk;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._blue_green_abort(jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.blue_green_abort(options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.blue_green_abort(jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/blue_green_finish.sql ----
+-- SELECT pgmigrate.blue_green_finish(options): ends a switched deployment: removes sync
+-- and log, drops the old color's tables (unless {"keep_old": true}), marks the migration
+-- COMPLETED. Options: keep_old, lock_timeout_ms, lock_attempts. Repeating it changes nothing.
+CREATE OR REPLACE FUNCTION pgmigrate._blue_green_finish(options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    lk jsonb;
+    keep boolean;
+BEGIN
+    options := pgmigrate._bg_options(options, ARRAY['keep_old', 'lock_timeout_ms', 'lock_attempts'], 'blue_green_finish');
+    keep := pgmigrate._bg_bool_option(options, 'keep_old', false);
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted') FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN jsonb_build_object('noop', true);
+    END IF;
+    IF d.state <> 'switched' THEN
+        RAISE EXCEPTION 'deployment % is %, not switched', d.deployment_id, d.state USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Switch first (pgmigrate.blue_green_switch), or abort it (pgmigrate.blue_green_abort).';
+    END IF;
+    lk := pgmigrate._bg_teardown(d, CASE WHEN keep THEN NULL ELSE d.source_schema END, options);
+    UPDATE pgmigrate.blue_green_deployments SET state = 'finished', ended_at = now() WHERE deployment_id = d.deployment_id;
+    UPDATE pgmigrate.active_schema_version SET migration_in_progress = false, migration_id = NULL WHERE id = 1;
+    UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING', started_at = d.created_at, completed_at = NULL WHERE migration_id = d.migration_id;
+    UPDATE pgmigrate.knowledge_migrations SET status = 'COMPLETED', completed_at = now(), executed_by = caller::text,
+           execution_log = execution_log || jsonb_build_array(jsonb_build_object('blueGreenDeployment', d.deployment_id,
+                               'from', d.source_schema, 'to', d.target_schema, 'completedAt', now()))
+     WHERE migration_id = d.migration_id;
+    PERFORM pgmigrate._audit('blue_green.finished', jsonb_build_object('deployment', d.deployment_id, 'migration', d.migration_name,
+                             'live', d.target_schema, 'old_tables_kept', keep), caller);
+    RETURN jsonb_build_object('deployment', d.deployment_id, 'finished', true, 'live', d.target_schema, 'old_tables_kept', keep) || lk;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._blue_green_finish(jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.blue_green_finish(options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.blue_green_finish(jsonb) FROM PUBLIC;
+
+-- ---- bluegreen/blue_green_status.sql ----
+-- SELECT pgmigrate.blue_green_status(): the deployment in progress (or the last one): its
+-- state, per table the row counts of both colors (NULL where the caller may not read the
+-- table), the log backlog, copy progress.
+CREATE OR REPLACE FUNCTION pgmigrate.blue_green_status() RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    tab jsonb;
+    tabs jsonb := '[]';
+    sn bigint;
+    tn bigint;
+BEGIN
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments ORDER BY (state NOT IN ('finished', 'aborted')) DESC, deployment_id DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN jsonb_build_object('deployment', NULL, 'live_schema', (SELECT current_schema_name FROM pgmigrate.active_schema_version));
+    END IF;
+    FOR tab IN SELECT t FROM jsonb_array_elements(d.tables) t LOOP
+        sn := NULL; tn := NULL;
+        BEGIN
+            IF to_regclass(tab->>'src') IS NOT NULL THEN EXECUTE format('SELECT count(*) FROM %s', tab->>'src') INTO sn; END IF;
+            IF to_regclass(tab->>'tgt') IS NOT NULL THEN EXECUTE format('SELECT count(*) FROM %s', tab->>'tgt') INTO tn; END IF;
+        EXCEPTION WHEN insufficient_privilege THEN
+            NULL;
+        END;
+        tabs := tabs || jsonb_build_array(jsonb_build_object('table', tab->>'name', 'source_rows', sn, 'target_rows', tn,
+            'copied_rows', coalesce((tab->>'rows')::bigint, 0), 'copied', coalesce((tab->>'copied')::boolean, false)));
+    END LOOP;
+    RETURN jsonb_build_object('deployment', d.deployment_id, 'migration', d.migration_name, 'state', d.state,
+        'failed_state', d.failed_state, 'error', d.error, 'source_schema', d.source_schema, 'target_schema', d.target_schema,
+        'live_schema', d.live_schema, 'rows_copied', d.rows_copied,
+        'copy_rows_per_s', CASE WHEN d.copy_started IS NOT NULL AND d.rows_copied > 0
+            THEN round(d.rows_copied / greatest(extract(epoch FROM d.updated_at - d.copy_started)::numeric, 0.001)) END,
+        'log_backlog', (SELECT count(*) FROM pgmigrate.blue_green_log l WHERE l.deployment_id = d.deployment_id),
+        'handover', d.handover, 'validation', d.validation, 'tables', tabs,
+        'created_at', d.created_at, 'switched_at', d.switched_at, 'ended_at', d.ended_at);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.blue_green_status() FROM PUBLIC;
+
+-- ---- bluegreen/active_schema.sql ----
+-- pgmigrate.active_schema(): the live schema (the color applications should use).
+-- Readable by everyone: it says which schema is live, nothing more.
+CREATE OR REPLACE FUNCTION pgmigrate.active_schema() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT current_schema_name FROM pgmigrate.active_schema_version WHERE id = 1
+$$;
+
+-- ---- bluegreen/use_active_schema.sql ----
+-- SELECT pgmigrate.use_active_schema(local boolean DEFAULT false): points the caller's
+-- search_path at the live schema (replacing whichever color or source schema it names,
+-- else putting it first); for the transaction only when local. Returns the new path.
+-- (SECURITY INVOKER, no SET clause: it changes the caller's own setting.)
+CREATE OR REPLACE FUNCTION pgmigrate.use_active_schema(local boolean DEFAULT false) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    live text := pgmigrate.active_schema();
+    colors text[];
+    parts text[];
+    path text;
+BEGIN
+    colors := ARRAY['migration_blue', 'migration_green', live]
+              || ARRAY(SELECT d.source_schema FROM pgmigrate.blue_green_deployments d
+                        WHERE d.state NOT IN ('finished', 'aborted'));
+    parts := ARRAY(SELECT pg_catalog.btrim(p) FROM pg_catalog.regexp_split_to_table(pg_catalog.current_setting('search_path'), ',') p
+                    WHERE pg_catalog.btrim(p) <> '');
+    SELECT pg_catalog.string_agg(x, ', ' ORDER BY o) INTO path
+      FROM (SELECT pg_catalog.quote_ident(live) AS x, 0 AS o
+            UNION ALL
+            SELECT p, o FROM unnest(parts) WITH ORDINALITY u(p, o)
+             WHERE NOT (CASE WHEN p LIKE '"%"' THEN pg_catalog.replace(pg_catalog.substr(p, 2, pg_catalog.length(p) - 2), '""', '"') ELSE p END
+                        OPERATOR(pg_catalog.=) ANY (colors))) s;
+    RETURN pg_catalog.set_config('search_path', path, local);
+END $$;
+
+-- ---- bluegreen/grant_blue_green_admin.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate.grant_blue_green_admin(grantee regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.blue_green_prepare(text, jsonb) TO %s', grantee);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.blue_green_prepare_step(text, jsonb), pgmigrate.blue_green_status(),
+        pgmigrate.blue_green_validate(), pgmigrate.blue_green_switch(jsonb), pgmigrate.blue_green_rollback(jsonb),
+        pgmigrate.blue_green_abort(jsonb), pgmigrate.blue_green_finish(jsonb) TO %s', grantee);
+    EXECUTE format('GRANT SELECT ON pgmigrate.blue_green_deployments, pgmigrate.blue_green_log, pgmigrate.active_schema_version,
+        pgmigrate.audit_log TO %s', grantee);
+    PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_blue_green_admin'),
+                             current_user::regrole);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.grant_blue_green_admin(regrole) FROM PUBLIC;
+
 
 -- Canary routing: new in 0.4.0 (tables, then functions).
 -- ---- canary/canaries.sql ----
