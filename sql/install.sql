@@ -122,6 +122,7 @@
 \ir canary/canary_lock.sql
 \ir canary/canary_apply.sql
 \ir canary/canary_create.sql
+\ir canary/canary_start.sql
 \ir canary/canary_consistency.sql
 \ir canary/canary_observe.sql
 \ir canary/canary_finish_promote.sql

@@ -7,7 +7,7 @@ CREATE TABLE pgmigrate.canaries (
     canary_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name               text NOT NULL UNIQUE CHECK (name <> '' AND length(name) <= 200),
     migration_id       uuid NOT NULL REFERENCES pgmigrate.knowledge_migrations (migration_id),
-    deployment_id      bigint,
+    deployment_id      bigint NOT NULL REFERENCES pgmigrate.blue_green_deployments (deployment_id),
     baseline_schema    name NOT NULL,
     canary_schema      name NOT NULL,
     salt               text NOT NULL CHECK (salt <> ''),

@@ -1,8 +1,7 @@
--- Create a canary between two schemas of a migration's deployment (the caller resolves
--- them: canary_start takes them from the blue-green deployment in progress). Starts at the
--- first step. Custom metric queries are stored with their author (the caller).
-CREATE OR REPLACE FUNCTION pgmigrate._canary_create(name text, migration_id uuid, deployment_id bigint,
-                                                    baseline_schema text, canary_schema text, options jsonb,
+-- Create a canary on a blue-green deployment: the baseline is its live color, the canary
+-- its target color. Starts at the first step. Custom metric queries are stored with their
+-- author (the caller). canary_start checks the deployment and calls this.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_create(name text, d pgmigrate.blue_green_deployments, options jsonb,
                                                     caller regrole, caller_path text) RETURNS pgmigrate.canaries
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -21,19 +20,21 @@ BEGIN
         RAISE EXCEPTION 'canary "%" already exists', name USING ERRCODE = 'duplicate_object',
             HINT = 'Canary names are never reused: pick a new one.';
     END IF;
-    IF deployment_id IS NOT NULL AND EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = _canary_create.deployment_id
-                                                AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT')) THEN
-        RAISE EXCEPTION 'deployment % already has a live canary', deployment_id USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Promote or roll back the other canary first.';
+    IF EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT')) THEN
+        RAISE EXCEPTION 'deployment % already has a live canary (%)', d.deployment_id,
+            (SELECT string_agg(canaries.name, ', ') FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id
+                AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT'))
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Promote or roll back that canary first.';
     END IF;
-    IF to_regnamespace(quote_ident(baseline_schema)) IS NULL OR to_regnamespace(quote_ident(canary_schema)) IS NULL THEN
-        RAISE EXCEPTION 'schema % or % does not exist', quote_ident(baseline_schema), quote_ident(canary_schema)
-            USING ERRCODE = 'invalid_schema_name';
+    IF o ? 'keyColumn' AND NOT EXISTS (SELECT FROM jsonb_array_elements(d.tables) t, pg_attribute a
+                                        WHERE a.attrelid = (t->>'src')::regclass AND a.attname = o->>'keyColumn' AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'invalid canary option "keyColumn": no deployed table has a column %', quote_ident(o->>'keyColumn')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'keyColumn names the column that holds the routing key (tenant, user, account).';
     END IF;
     first_step := (o->'steps'->>0)::integer;
     INSERT INTO pgmigrate.canaries (name, migration_id, deployment_id, baseline_schema, canary_schema, salt, percentage, steps,
                                     step_interval, success_threshold, marginal_threshold, weights, options, deadline_at, started_by)
-    VALUES (name, migration_id, deployment_id, baseline_schema, canary_schema, coalesce(o->>'salt', name), first_step,
+    VALUES (name, d.migration_id, d.deployment_id, d.source_schema, d.target_schema, coalesce(o->>'salt', name), first_step,
             ARRAY(SELECT jsonb_array_elements_text(o->'steps')::integer),
             make_interval(secs => (o->>'interval')::double precision),
             (o->>'successThreshold')::double precision, (o->>'marginalThreshold')::double precision, o->'weights', o,
@@ -48,12 +49,12 @@ BEGIN
     VALUES (c.canary_id, NULL, 'RUNNING', 0, first_step, 'started', caller::text);
     INSERT INTO pgmigrate.migration_execution_state (migration_id, step_number, step_name, step_status, old_value, new_value,
                                                      transformation_applied, started_at, completed_at)
-    VALUES (migration_id, 1, 'SetCanaryPercentage' || first_step, 'COMPLETED',
+    VALUES (d.migration_id, 1, 'SetCanaryPercentage' || first_step, 'COMPLETED',
             jsonb_build_object('canary_percentage', 0, 'canary', name),
             jsonb_build_object('canary_percentage', first_step, 'canary', name), 'canary.started', clock_timestamp(), clock_timestamp());
-    PERFORM pgmigrate._audit('canary.started', jsonb_build_object('canary', name, 'deployment', deployment_id,
-        'baseline', baseline_schema, 'canary_schema', canary_schema, 'percentage', first_step, 'options', o), caller);
+    PERFORM pgmigrate._audit('canary.started', jsonb_build_object('canary', name, 'deployment', d.deployment_id,
+        'baseline', d.source_schema, 'canary_schema', d.target_schema, 'percentage', first_step, 'options', o), caller);
     RETURN c;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION pgmigrate._canary_create(text, uuid, bigint, text, text, jsonb, regrole, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_create(text, pgmigrate.blue_green_deployments, jsonb, regrole, text) FROM PUBLIC;

@@ -12,7 +12,19 @@ DECLARE
     eval_id bigint;
     n pgmigrate.canaries := c;
     window_age double precision := extract(epoch FROM clock_timestamp() - c.window_started_at);
+    dep pgmigrate.blue_green_deployments;
 BEGIN
+    -- The deployment comes first: over (aborted, finished) -> roll back; switched by hand -> promoted.
+    SELECT * INTO dep FROM pgmigrate.blue_green_deployments WHERE deployment_id = c.deployment_id;
+    IF apply AND dep.state IN ('finished', 'aborted', 'switched') THEN
+        IF dep.state = 'switched' THEN
+            n := pgmigrate._canary_finish_promote(c, format('deployment %s was switched', dep.deployment_id), caller);
+        ELSE
+            n := pgmigrate._canary_finish_rollback(c, 'ROLLED_BACK', format('deployment %s is %s', dep.deployment_id, dep.state), caller);
+        END IF;
+        RETURN jsonb_build_object('canary', c.name, 'state', n.state, 'percentage', n.percentage, 'action',
+            CASE n.state WHEN 'PROMOTED' THEN 'promote' ELSE 'rollback' END, 'applied', true, 'reason', n.reason, 'next_tick_in', 0);
+    END IF;
     obs := pgmigrate._canary_observe(c);
     j := pgmigrate._canary_judge(c.options, c.percentage, obs, jsonb_build_object(
         'window_age', window_age,
@@ -27,7 +39,16 @@ BEGIN
         WHEN 'step_up' THEN
             n := pgmigrate._canary_apply(c, 'RUNNING', (d->>'percentage')::integer, true, (d->>'failed_checks')::integer, 'step', d->>'reason', caller);
         WHEN 'promote' THEN
-            n := pgmigrate._canary_finish_promote(c, d->>'reason', caller);
+            BEGIN
+                n := pgmigrate._canary_finish_promote(c, d->>'reason', caller);
+            EXCEPTION WHEN query_canceled THEN
+                RAISE;
+            WHEN others THEN
+                -- The switch was refused: hold everything at 100% for a human.
+                act := 'pause';
+                d := jsonb_set(d, '{reason}', to_jsonb('promotion refused: ' || SQLERRM));
+                n := pgmigrate._canary_apply(c, 'PAUSED', c.percentage, false, NULL, 'paused', d->>'reason', caller);
+            END;
         WHEN 'rollback' THEN
             n := pgmigrate._canary_finish_rollback(c, 'ROLLED_BACK', d->>'reason', caller);
         WHEN 'time_out' THEN

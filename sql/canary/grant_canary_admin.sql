@@ -1,8 +1,10 @@
--- Canary admins drive canaries (and may route and report, like clients).
+-- Canary admins start and drive canaries (and may route and report, like clients).
+-- Promotion is the blue-green switch: a canary admin can switch the deployment its
+-- canary runs on (after the deployment's validation passes), nothing else of it.
 CREATE OR REPLACE FUNCTION pgmigrate.grant_canary_admin(grantee regrole) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.canary_evaluate(text), pgmigrate.canary_step(text),
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.canary_start(text, jsonb), pgmigrate.canary_evaluate(text), pgmigrate.canary_step(text),
         pgmigrate.canary_pause(text), pgmigrate.canary_resume(text), pgmigrate.canary_set_percentage(text, integer),
         pgmigrate.canary_promote(text), pgmigrate.canary_rollback(text), pgmigrate.canary_route(text, text),
         pgmigrate.canary_use(text, text), pgmigrate.canary_report(text, text, boolean, double precision) TO %s', grantee);

@@ -3381,7 +3381,7 @@ CREATE TABLE pgmigrate.canaries (
     canary_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name               text NOT NULL UNIQUE CHECK (name <> '' AND length(name) <= 200),
     migration_id       uuid NOT NULL REFERENCES pgmigrate.knowledge_migrations (migration_id),
-    deployment_id      bigint,
+    deployment_id      bigint NOT NULL REFERENCES pgmigrate.blue_green_deployments (deployment_id),
     baseline_schema    name NOT NULL,
     canary_schema      name NOT NULL,
     salt               text NOT NULL CHECK (salt <> ''),
@@ -3668,11 +3668,10 @@ END $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate._canary_apply(pgmigrate.canaries, text, integer, boolean, integer, text, text, regrole) FROM PUBLIC;
 
 -- ---- canary/canary_create.sql ----
--- Create a canary between two schemas of a migration's deployment (the caller resolves
--- them: canary_start takes them from the blue-green deployment in progress). Starts at the
--- first step. Custom metric queries are stored with their author (the caller).
-CREATE OR REPLACE FUNCTION pgmigrate._canary_create(name text, migration_id uuid, deployment_id bigint,
-                                                    baseline_schema text, canary_schema text, options jsonb,
+-- Create a canary on a blue-green deployment: the baseline is its live color, the canary
+-- its target color. Starts at the first step. Custom metric queries are stored with their
+-- author (the caller). canary_start checks the deployment and calls this.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_create(name text, d pgmigrate.blue_green_deployments, options jsonb,
                                                     caller regrole, caller_path text) RETURNS pgmigrate.canaries
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -3691,19 +3690,21 @@ BEGIN
         RAISE EXCEPTION 'canary "%" already exists', name USING ERRCODE = 'duplicate_object',
             HINT = 'Canary names are never reused: pick a new one.';
     END IF;
-    IF deployment_id IS NOT NULL AND EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = _canary_create.deployment_id
-                                                AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT')) THEN
-        RAISE EXCEPTION 'deployment % already has a live canary', deployment_id USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Promote or roll back the other canary first.';
+    IF EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT')) THEN
+        RAISE EXCEPTION 'deployment % already has a live canary (%)', d.deployment_id,
+            (SELECT string_agg(canaries.name, ', ') FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id
+                AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT'))
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Promote or roll back that canary first.';
     END IF;
-    IF to_regnamespace(quote_ident(baseline_schema)) IS NULL OR to_regnamespace(quote_ident(canary_schema)) IS NULL THEN
-        RAISE EXCEPTION 'schema % or % does not exist', quote_ident(baseline_schema), quote_ident(canary_schema)
-            USING ERRCODE = 'invalid_schema_name';
+    IF o ? 'keyColumn' AND NOT EXISTS (SELECT FROM jsonb_array_elements(d.tables) t, pg_attribute a
+                                        WHERE a.attrelid = (t->>'src')::regclass AND a.attname = o->>'keyColumn' AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'invalid canary option "keyColumn": no deployed table has a column %', quote_ident(o->>'keyColumn')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'keyColumn names the column that holds the routing key (tenant, user, account).';
     END IF;
     first_step := (o->'steps'->>0)::integer;
     INSERT INTO pgmigrate.canaries (name, migration_id, deployment_id, baseline_schema, canary_schema, salt, percentage, steps,
                                     step_interval, success_threshold, marginal_threshold, weights, options, deadline_at, started_by)
-    VALUES (name, migration_id, deployment_id, baseline_schema, canary_schema, coalesce(o->>'salt', name), first_step,
+    VALUES (name, d.migration_id, d.deployment_id, d.source_schema, d.target_schema, coalesce(o->>'salt', name), first_step,
             ARRAY(SELECT jsonb_array_elements_text(o->'steps')::integer),
             make_interval(secs => (o->>'interval')::double precision),
             (o->>'successThreshold')::double precision, (o->>'marginalThreshold')::double precision, o->'weights', o,
@@ -3718,24 +3719,92 @@ BEGIN
     VALUES (c.canary_id, NULL, 'RUNNING', 0, first_step, 'started', caller::text);
     INSERT INTO pgmigrate.migration_execution_state (migration_id, step_number, step_name, step_status, old_value, new_value,
                                                      transformation_applied, started_at, completed_at)
-    VALUES (migration_id, 1, 'SetCanaryPercentage' || first_step, 'COMPLETED',
+    VALUES (d.migration_id, 1, 'SetCanaryPercentage' || first_step, 'COMPLETED',
             jsonb_build_object('canary_percentage', 0, 'canary', name),
             jsonb_build_object('canary_percentage', first_step, 'canary', name), 'canary.started', clock_timestamp(), clock_timestamp());
-    PERFORM pgmigrate._audit('canary.started', jsonb_build_object('canary', name, 'deployment', deployment_id,
-        'baseline', baseline_schema, 'canary_schema', canary_schema, 'percentage', first_step, 'options', o), caller);
+    PERFORM pgmigrate._audit('canary.started', jsonb_build_object('canary', name, 'deployment', d.deployment_id,
+        'baseline', d.source_schema, 'canary_schema', d.target_schema, 'percentage', first_step, 'options', o), caller);
     RETURN c;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION pgmigrate._canary_create(text, uuid, bigint, text, text, jsonb, regrole, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_create(text, pgmigrate.blue_green_deployments, jsonb, regrole, text) FROM PUBLIC;
+
+-- ---- canary/canary_start.sql ----
+-- SELECT pgmigrate.canary_start(name, options): a canary on the blue-green deployment in
+-- progress, which must keep both colors in sync (prepared: state ready, or rolled back
+-- after a switch) with its source color live. Keys whose bucket is at most the percentage
+-- are served by the target color; the rest by the live one.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    c pgmigrate.canaries;
+BEGIN
+    -- Lock the deployment: no switch, rollback or abort while the canary starts.
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted') FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no blue-green deployment is in progress' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'A canary routes keys to the new color of a deployment: CALL pgmigrate.blue_green_prepare(migration) first.';
+    END IF;
+    IF d.state NOT IN ('ready', 'rolled_back') OR d.live_schema <> d.source_schema
+       OR NOT coalesce((d.handover->>'fks_validated')::boolean, false) THEN
+        RAISE EXCEPTION 'deployment % is %: its colors are not both in sync with the source live', d.deployment_id, d.state
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE WHEN d.state = 'switched' THEN 'The target color is live already; SELECT pgmigrate.blue_green_rollback() to canary it again.'
+                              ELSE 'CALL pgmigrate.blue_green_prepare(migration) until it reports ready.' END;
+    END IF;
+    c := pgmigrate._canary_create(name, d, options, caller, caller_path);
+    RETURN jsonb_build_object('canary', c.name, 'deployment', d.deployment_id, 'migration', d.migration_name, 'baseline', c.baseline_schema,
+        'canary_schema', c.canary_schema, 'salt', c.salt, 'percentage', c.percentage, 'steps', to_jsonb(c.steps), 'state', c.state);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_start(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_start(name text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_start(text, jsonb) FROM PUBLIC;
 
 -- ---- canary/canary_consistency.sql ----
--- data_consistency: the share of sampled canary keys whose rows agree between the colors.
--- Needs the blue-green deployment's table mapping; without a deployment it is not
--- measured ({"data_consistency": null}), which leaves the metric out of the score.
+-- data_consistency: the share of sampled canary rows that agree between the colors, the
+-- deployment's mapping applied. Samples up to consistencySample rows per deployed table
+-- that has the keyColumn column, whose key routes to the canary, from the live color,
+-- and compares each with the row of the same key in the target color (an md5 of the
+-- mapped columns). Runs as the deployment's author, like blue_green_validate (the
+-- mapping is its code). Without keyColumn, or with no canary row yet, it is not measured
+-- ({"data_consistency": null}): the metric is left out of the score.
 CREATE OR REPLACE FUNCTION pgmigrate._canary_consistency(c pgmigrate.canaries) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    tab jsonb;
+    keycol text := c.options->>'keyColumn';
+    srcx text;
+    tgtx text;
+    joins text;
+    r text;
+    total bigint := 0;
+    agree bigint := 0;
 BEGIN
-    RETURN jsonb_build_object('data_consistency', NULL, 'consistency_keys', 0);
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE deployment_id = c.deployment_id;
+    IF keycol IS NULL OR d.state NOT IN ('ready', 'rolled_back', 'switched') THEN
+        RETURN jsonb_build_object('data_consistency', NULL, 'consistency_keys', 0);
+    END IF;
+    FOR tab IN SELECT t FROM jsonb_array_elements(d.tables) t LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = (tab->>'src')::regclass AND a.attname = keycol
+                                     AND a.attnum > 0 AND NOT a.attisdropped);
+        SELECT string_agg(m.expr, ', ' ORDER BY m.attnum), string_agg(format('t.%I', m.col), ', ' ORDER BY m.attnum) INTO srcx, tgtx
+          FROM pgmigrate._bg_column_map((tab->>'src')::regclass, (tab->>'tgt')::regclass, d.options #> ARRAY['mapping', tab->>'name', 'up']) m;
+        SELECT string_agg(format('t.%I = s.%I', k, k), ' AND ') INTO joins FROM jsonb_array_elements_text(tab->'key') k;
+        r := pgmigrate._query_as(d.author, 'pg_catalog, pg_temp', format(
+            'SELECT count(*) || '','' || count(*) FILTER (WHERE x.sh = x.th)
+               FROM (SELECT md5(ROW(%s)::text) AS sh, (SELECT md5(ROW(%s)::text) FROM %s AS t WHERE %s) AS th
+                       FROM %s AS s WHERE pgmigrate.canary_bucket(%L, s.%I::text) <= %s LIMIT %s) x',
+            srcx, tgtx, tab->>'tgt', joins, tab->>'src', c.salt, keycol, c.percentage, (c.options->>'consistencySample')::int));
+        total := total + split_part(r, ',', 1)::bigint;
+        agree := agree + split_part(r, ',', 2)::bigint;
+    END LOOP;
+    RETURN jsonb_build_object('data_consistency', CASE WHEN total > 0 THEN agree::double precision / total END, 'consistency_keys', total);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._canary_consistency(pgmigrate.canaries) FROM PUBLIC;
@@ -3779,18 +3848,41 @@ END $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate._canary_observe(pgmigrate.canaries) FROM PUBLIC;
 
 -- ---- canary/canary_finish_promote.sql ----
--- Promotion: every key to the new color (PROMOTED, 100%).
+-- Promotion is the blue-green switch: validate the deployment (both colors agree, the
+-- migration's validation rules pass), switch it (the target color becomes live), then
+-- the canary is PROMOTED at 100%. A deployment already switched (by hand) is not switched
+-- again. Any refusal raises and changes nothing.
 CREATE OR REPLACE FUNCTION pgmigrate._canary_finish_promote(c pgmigrate.canaries, reason text, caller regrole) RETURNS pgmigrate.canaries
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    v jsonb;
+    sw jsonb;
 BEGIN
-    RETURN pgmigrate._canary_apply(c, 'PROMOTED', 100, false, NULL, 'promoted', reason, caller);
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE deployment_id = c.deployment_id FOR UPDATE;
+    IF d.state IN ('finished', 'aborted') THEN
+        RAISE EXCEPTION 'canary "%" cannot be promoted: deployment % is %', c.name, d.deployment_id, d.state
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Roll the canary back: its deployment is over.';
+    END IF;
+    IF d.state <> 'switched' THEN
+        v := pgmigrate._blue_green_validate(caller, '');
+        IF NOT (v->>'ok')::boolean THEN
+            RAISE EXCEPTION 'canary "%" cannot be promoted: deployment % fails its validation', c.name, d.deployment_id
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = v::text,
+                      HINT = 'SELECT pgmigrate.blue_green_status(); roll the canary back or fix the deployment.';
+        END IF;
+        sw := pgmigrate._blue_green_switch('{}', caller, '');
+    END IF;
+    RETURN pgmigrate._canary_apply(c, 'PROMOTED', 100, false, NULL, 'promoted',
+                                   concat_ws('; ', reason, 'switched ' || (sw->>'from') || ' -> ' || (sw->>'to')), caller);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._canary_finish_promote(pgmigrate.canaries, text, regrole) FROM PUBLIC;
 
 -- ---- canary/canary_finish_rollback.sql ----
 -- Rollback: every key back to the baseline (percentage 0); the deployment is left as it
--- was before the canary (both colors still in sync, nothing switched).
+-- was before the canary: still in progress, both colors in sync, the source color live
+-- (the canary never switches anything before promotion).
 CREATE OR REPLACE FUNCTION pgmigrate._canary_finish_rollback(c pgmigrate.canaries, final_state text, reason text, caller regrole)
 RETURNS pgmigrate.canaries
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -3816,7 +3908,19 @@ DECLARE
     eval_id bigint;
     n pgmigrate.canaries := c;
     window_age double precision := extract(epoch FROM clock_timestamp() - c.window_started_at);
+    dep pgmigrate.blue_green_deployments;
 BEGIN
+    -- The deployment comes first: over (aborted, finished) -> roll back; switched by hand -> promoted.
+    SELECT * INTO dep FROM pgmigrate.blue_green_deployments WHERE deployment_id = c.deployment_id;
+    IF apply AND dep.state IN ('finished', 'aborted', 'switched') THEN
+        IF dep.state = 'switched' THEN
+            n := pgmigrate._canary_finish_promote(c, format('deployment %s was switched', dep.deployment_id), caller);
+        ELSE
+            n := pgmigrate._canary_finish_rollback(c, 'ROLLED_BACK', format('deployment %s is %s', dep.deployment_id, dep.state), caller);
+        END IF;
+        RETURN jsonb_build_object('canary', c.name, 'state', n.state, 'percentage', n.percentage, 'action',
+            CASE n.state WHEN 'PROMOTED' THEN 'promote' ELSE 'rollback' END, 'applied', true, 'reason', n.reason, 'next_tick_in', 0);
+    END IF;
     obs := pgmigrate._canary_observe(c);
     j := pgmigrate._canary_judge(c.options, c.percentage, obs, jsonb_build_object(
         'window_age', window_age,
@@ -3831,7 +3935,16 @@ BEGIN
         WHEN 'step_up' THEN
             n := pgmigrate._canary_apply(c, 'RUNNING', (d->>'percentage')::integer, true, (d->>'failed_checks')::integer, 'step', d->>'reason', caller);
         WHEN 'promote' THEN
-            n := pgmigrate._canary_finish_promote(c, d->>'reason', caller);
+            BEGIN
+                n := pgmigrate._canary_finish_promote(c, d->>'reason', caller);
+            EXCEPTION WHEN query_canceled THEN
+                RAISE;
+            WHEN others THEN
+                -- The switch was refused: hold everything at 100% for a human.
+                act := 'pause';
+                d := jsonb_set(d, '{reason}', to_jsonb('promotion refused: ' || SQLERRM));
+                n := pgmigrate._canary_apply(c, 'PAUSED', c.percentage, false, NULL, 'paused', d->>'reason', caller);
+            END;
         WHEN 'rollback' THEN
             n := pgmigrate._canary_finish_rollback(c, 'ROLLED_BACK', d->>'reason', caller);
         WHEN 'time_out' THEN
@@ -4085,11 +4198,13 @@ END $$;
 REVOKE EXECUTE ON PROCEDURE pgmigrate.canary_run(text) FROM PUBLIC;
 
 -- ---- canary/grant_canary_admin.sql ----
--- Canary admins drive canaries (and may route and report, like clients).
+-- Canary admins start and drive canaries (and may route and report, like clients).
+-- Promotion is the blue-green switch: a canary admin can switch the deployment its
+-- canary runs on (after the deployment's validation passes), nothing else of it.
 CREATE OR REPLACE FUNCTION pgmigrate.grant_canary_admin(grantee regrole) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.canary_evaluate(text), pgmigrate.canary_step(text),
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.canary_start(text, jsonb), pgmigrate.canary_evaluate(text), pgmigrate.canary_step(text),
         pgmigrate.canary_pause(text), pgmigrate.canary_resume(text), pgmigrate.canary_set_percentage(text, integer),
         pgmigrate.canary_promote(text), pgmigrate.canary_rollback(text), pgmigrate.canary_route(text, text),
         pgmigrate.canary_use(text, text), pgmigrate.canary_report(text, text, boolean, double precision) TO %s', grantee);

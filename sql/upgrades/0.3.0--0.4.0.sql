@@ -166,6 +166,7 @@ DROP TABLE pgmigrate.deprecated_field_usage;
 \ir ../canary/canary_lock.sql
 \ir ../canary/canary_apply.sql
 \ir ../canary/canary_create.sql
+\ir ../canary/canary_start.sql
 \ir ../canary/canary_consistency.sql
 \ir ../canary/canary_observe.sql
 \ir ../canary/canary_finish_promote.sql

@@ -138,8 +138,11 @@ pub struct CanaryOptions {
     pub metrics: Vec<String>,
     pub weights: Weights,
     pub custom_metrics: Vec<CustomMetric>,
-    /// Canary keys sampled for data_consistency.
+    /// Canary rows sampled for data_consistency.
     pub consistency_sample: u32,
+    /// The column of the deployed tables that holds the routing key (tenant, user,
+    /// account): data_consistency samples rows whose key routes to the canary.
+    pub key_column: Option<String>,
     /// Routing salt (Unleash groupId); default the canary's name.
     pub salt: Option<String>,
 }
@@ -163,6 +166,7 @@ impl Default for CanaryOptions {
             weights: Weights::default(),
             custom_metrics: vec![],
             consistency_sample: 100,
+            key_column: None,
             salt: None,
         }
     }
@@ -310,6 +314,15 @@ impl CanaryOptions {
                     "give min, max or both: the range a good value lies in",
                 ));
             }
+        }
+        if self.key_column.as_deref() == Some("") {
+            return Err(err("keyColumn", "must name a column"));
+        }
+        if self.consistency_sample == 0 || self.consistency_sample > 100_000 {
+            return Err(err(
+                "consistencySample",
+                format!("{} is not in 1..100000", self.consistency_sample),
+            ));
         }
         if let Some(s) = &self.salt {
             if s.is_empty() {

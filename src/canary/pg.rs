@@ -199,7 +199,7 @@ fn bad_option(e: super::options::OptionError) -> ! {
         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         format!("invalid canary option \"{}\": {}", e.option, e.problem),
         None,
-        Some("Options: step or steps, interval, successThreshold, marginalThreshold, maxDuration, rollbackOnFailure, minSamples, failedCheckLimit, progressDeadline, maxErrorRate, baselineTolerance, metrics, weights, customMetrics, consistencySample, salt (docs/canary.md)."),
+        Some("Options: step or steps, interval, successThreshold, marginalThreshold, maxDuration, rollbackOnFailure, minSamples, failedCheckLimit, progressDeadline, maxErrorRate, baselineTolerance, metrics, weights, customMetrics, consistencySample, keyColumn, salt (docs/canary.md)."),
     )
 }
 
