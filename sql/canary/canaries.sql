@@ -34,8 +34,9 @@ CREATE TABLE pgmigrate.canaries (
     CONSTRAINT promoted_is_all CHECK (state <> 'PROMOTED' OR percentage = 100),
     CONSTRAINT rolled_back_is_none CHECK (state <> 'ROLLED_BACK' OR percentage = 0)
 );
--- At most one live canary per deployment.
+-- At most one live canary per deployment (a TIMED_OUT canary kept at its percentage for
+-- review is live; one rolled back on timeout is over).
 CREATE UNIQUE INDEX canaries_one_live_per_deployment ON pgmigrate.canaries (deployment_id)
-    WHERE state IN ('RUNNING', 'PAUSED', 'TIMED_OUT');
+    WHERE state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0);
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canaries', '');
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canaries_canary_id_seq', '');

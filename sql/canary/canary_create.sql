@@ -20,13 +20,14 @@ BEGIN
         RAISE EXCEPTION 'canary "%" already exists', name USING ERRCODE = 'duplicate_object',
             HINT = 'Canary names are never reused: pick a new one.';
     END IF;
-    IF EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT')) THEN
+    IF EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id
+                  AND (state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0))) THEN
         RAISE EXCEPTION 'deployment % already has a live canary (%)', d.deployment_id,
             (SELECT string_agg(canaries.name, ', ') FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id
-                AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT'))
+                AND (state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0)))
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Promote or roll back that canary first.';
     END IF;
-    IF o ? 'keyColumn' AND NOT EXISTS (SELECT FROM jsonb_array_elements(d.tables) t, pg_attribute a
+    IF o->>'keyColumn' IS NOT NULL AND NOT EXISTS (SELECT FROM jsonb_array_elements(d.tables) t, pg_attribute a
                                         WHERE a.attrelid = (t->>'src')::regclass AND a.attname = o->>'keyColumn' AND a.attnum > 0 AND NOT a.attisdropped) THEN
         RAISE EXCEPTION 'invalid canary option "keyColumn": no deployed table has a column %', quote_ident(o->>'keyColumn')
             USING ERRCODE = 'invalid_parameter_value', HINT = 'keyColumn names the column that holds the routing key (tenant, user, account).';

@@ -4,7 +4,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     c pgmigrate.canaries := pgmigrate._canary_lock(name, true);
 BEGIN
-    IF c.state NOT IN ('RUNNING', 'PAUSED', 'TIMED_OUT') THEN
+    IF c.state NOT IN ('RUNNING', 'PAUSED', 'TIMED_OUT') OR (c.state = 'TIMED_OUT' AND c.percentage = 0) THEN
         RAISE EXCEPTION 'canary "%" is % already', name, c.state USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     c := pgmigrate._canary_finish_promote(c, 'promoted by ' || caller::text, caller);

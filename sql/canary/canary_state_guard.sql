@@ -2,7 +2,7 @@
 --   RUNNING -> PAUSED | PROMOTED | ROLLED_BACK | TIMED_OUT
 --   PAUSED  -> RUNNING | PROMOTED | ROLLED_BACK
 --   TIMED_OUT -> PROMOTED | ROLLED_BACK       (a timed-out canary kept for review)
--- PROMOTED and ROLLED_BACK are final: nothing about the routing changes any more. The
+-- PROMOTED, ROLLED_BACK and TIMED_OUT at 0% (rolled back on timeout) are final: nothing about the routing changes any more. The
 -- percentage moves only while RUNNING or PAUSED (or on the way to a final state).
 CREATE OR REPLACE FUNCTION pgmigrate.canary_state_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -22,7 +22,7 @@ BEGIN
         RAISE EXCEPTION 'canary % cannot change its identity, deployment or salt', OLD.name
             USING ERRCODE = 'check_violation', HINT = 'Start a new canary instead.';
     END IF;
-    IF OLD.state IN ('PROMOTED', 'ROLLED_BACK') THEN
+    IF OLD.state IN ('PROMOTED', 'ROLLED_BACK') OR (OLD.state = 'TIMED_OUT' AND OLD.percentage = 0) THEN
         RAISE EXCEPTION 'canary % is % and can no longer change', OLD.name, OLD.state
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Start a new canary.';
     END IF;

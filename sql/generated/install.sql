@@ -3408,9 +3408,10 @@ CREATE TABLE pgmigrate.canaries (
     CONSTRAINT promoted_is_all CHECK (state <> 'PROMOTED' OR percentage = 100),
     CONSTRAINT rolled_back_is_none CHECK (state <> 'ROLLED_BACK' OR percentage = 0)
 );
--- At most one live canary per deployment.
+-- At most one live canary per deployment (a TIMED_OUT canary kept at its percentage for
+-- review is live; one rolled back on timeout is over).
 CREATE UNIQUE INDEX canaries_one_live_per_deployment ON pgmigrate.canaries (deployment_id)
-    WHERE state IN ('RUNNING', 'PAUSED', 'TIMED_OUT');
+    WHERE state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0);
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canaries', '');
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canaries_canary_id_seq', '');
 
@@ -3504,7 +3505,7 @@ SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canary_custom_metrics', ''
 --   RUNNING -> PAUSED | PROMOTED | ROLLED_BACK | TIMED_OUT
 --   PAUSED  -> RUNNING | PROMOTED | ROLLED_BACK
 --   TIMED_OUT -> PROMOTED | ROLLED_BACK       (a timed-out canary kept for review)
--- PROMOTED and ROLLED_BACK are final: nothing about the routing changes any more. The
+-- PROMOTED, ROLLED_BACK and TIMED_OUT at 0% (rolled back on timeout) are final: nothing about the routing changes any more. The
 -- percentage moves only while RUNNING or PAUSED (or on the way to a final state).
 CREATE OR REPLACE FUNCTION pgmigrate.canary_state_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -3524,7 +3525,7 @@ BEGIN
         RAISE EXCEPTION 'canary % cannot change its identity, deployment or salt', OLD.name
             USING ERRCODE = 'check_violation', HINT = 'Start a new canary instead.';
     END IF;
-    IF OLD.state IN ('PROMOTED', 'ROLLED_BACK') THEN
+    IF OLD.state IN ('PROMOTED', 'ROLLED_BACK') OR (OLD.state = 'TIMED_OUT' AND OLD.percentage = 0) THEN
         RAISE EXCEPTION 'canary % is % and can no longer change', OLD.name, OLD.state
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Start a new canary.';
     END IF;
@@ -3690,13 +3691,14 @@ BEGIN
         RAISE EXCEPTION 'canary "%" already exists', name USING ERRCODE = 'duplicate_object',
             HINT = 'Canary names are never reused: pick a new one.';
     END IF;
-    IF EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT')) THEN
+    IF EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id
+                  AND (state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0))) THEN
         RAISE EXCEPTION 'deployment % already has a live canary (%)', d.deployment_id,
             (SELECT string_agg(canaries.name, ', ') FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id
-                AND state IN ('RUNNING', 'PAUSED', 'TIMED_OUT'))
+                AND (state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0)))
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Promote or roll back that canary first.';
     END IF;
-    IF o ? 'keyColumn' AND NOT EXISTS (SELECT FROM jsonb_array_elements(d.tables) t, pg_attribute a
+    IF o->>'keyColumn' IS NOT NULL AND NOT EXISTS (SELECT FROM jsonb_array_elements(d.tables) t, pg_attribute a
                                         WHERE a.attrelid = (t->>'src')::regclass AND a.attname = o->>'keyColumn' AND a.attnum > 0 AND NOT a.attisdropped) THEN
         RAISE EXCEPTION 'invalid canary option "keyColumn": no deployed table has a column %', quote_ident(o->>'keyColumn')
             USING ERRCODE = 'invalid_parameter_value', HINT = 'keyColumn names the column that holds the routing key (tenant, user, account).';
@@ -4136,7 +4138,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     c pgmigrate.canaries := pgmigrate._canary_lock(name, true);
 BEGIN
-    IF c.state NOT IN ('RUNNING', 'PAUSED', 'TIMED_OUT') THEN
+    IF c.state NOT IN ('RUNNING', 'PAUSED', 'TIMED_OUT') OR (c.state = 'TIMED_OUT' AND c.percentage = 0) THEN
         RAISE EXCEPTION 'canary "%" is % already', name, c.state USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     c := pgmigrate._canary_finish_promote(c, 'promoted by ' || caller::text, caller);
@@ -4158,7 +4160,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     c pgmigrate.canaries := pgmigrate._canary_lock(name, true);
 BEGIN
-    IF c.state NOT IN ('RUNNING', 'PAUSED', 'TIMED_OUT') THEN
+    IF c.state NOT IN ('RUNNING', 'PAUSED', 'TIMED_OUT') OR (c.state = 'TIMED_OUT' AND c.percentage = 0) THEN
         RAISE EXCEPTION 'canary "%" is % already', name, c.state USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     c := pgmigrate._canary_finish_rollback(c, 'ROLLED_BACK', 'rolled back by ' || caller::text, caller);
@@ -4225,7 +4227,6 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.canary_route(text, text), pgmigrate.canary_use(text, text),
         pgmigrate.canary_report(text, text, boolean, double precision) TO %s', grantee);
-    EXECUTE format('GRANT SELECT ON pgmigrate.canaries TO %s', grantee);
     PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_canary_client'),
                              current_user::regrole);
 END $$;

@@ -94,10 +94,46 @@ unsafe fn keep(cx: pg_sys::MemoryContext, old: *mut u8, bytes: &[u8]) -> *mut u8
     }
 }
 
-fn load(name: &str) -> (String, i32, String, String) {
+/// The canary's routing as of this snapshot: salt, effective percentage, baseline and
+/// canary schemas. Read as the function's owner (the extension's), so clients need
+/// EXECUTE on canary_route and nothing else. The deployment has the last word: once it
+/// is aborted every key goes back to the baseline; once the new color is live (switched
+/// or finished) every key goes to it; a finished canary follows the live color.
+fn load(fn_oid: pg_sys::Oid, name: &str) -> (String, i32, String, String) {
+    // Read-only SPI throughout (Spi::get_one* would mark the transaction as writing,
+    // which a hot standby refuses).
+    let owner = Spi::connect(|c| {
+        c.select(
+            "SELECT proowner FROM pg_catalog.pg_proc WHERE oid = $1",
+            Some(1),
+            &[fn_oid.into()],
+        )?
+        .first()
+        .get::<pg_sys::Oid>(1)
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION,
+            "canary_route has no owner",
+            None,
+            None,
+        )
+    });
+    // As the owner with a pinned search_path: the caller's operators are never resolved here.
+    let saved = crate::engine::run_as::become_role(owner, Some("pg_catalog, pg_temp"));
     let row = Spi::connect(|c| {
         let t = c.select(
-            "SELECT salt, percentage, baseline_schema::text, canary_schema::text FROM pgmigrate.canaries WHERE name = $1",
+            "SELECT c.salt,
+                    CASE WHEN c.state IN ('PROMOTED', 'ROLLED_BACK') THEN
+                              CASE WHEN d.live_schema = c.canary_schema AND d.state <> 'aborted' THEN 100 ELSE 0 END
+                         WHEN d.state = 'aborted' THEN 0
+                         WHEN d.state IN ('switched', 'finished') THEN 100
+                         ELSE c.percentage END,
+                    c.baseline_schema::text, c.canary_schema::text
+               FROM pgmigrate.canaries c JOIN pgmigrate.blue_green_deployments d USING (deployment_id)
+              WHERE c.name = $1",
             Some(1),
             &[name.into()],
         )?;
@@ -112,6 +148,7 @@ fn load(name: &str) -> (String, i32, String, String) {
             r.get::<String>(4)?.unwrap_or_default(),
         )))
     });
+    crate::engine::run_as::restore(saved);
     match row {
         Ok(Some(r)) => r,
         Ok(None) => raise(
@@ -164,7 +201,7 @@ pub unsafe extern "C-unwind" fn canary_route(fcinfo: pg_sys::FunctionCallInfo) -
                     None,
                 )
             });
-            let (salt, pct, baseline, canary) = load(name_str);
+            let (salt, pct, baseline, canary) = load((*flinfo).fn_oid, name_str);
             let cx = (*flinfo).fn_mcxt;
             c.valid = false;
             c.name = keep(cx, c.name, name);

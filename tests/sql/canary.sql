@@ -29,14 +29,20 @@ CREATE FUNCTION pgm_test.tick(canary text) RETURNS text LANGUAGE sql AS $$
     SELECT concat_ws(' ', r->>'action', r->>'verdict', r->>'state', r->>'percentage') FROM pgmigrate.canary_step(canary) r;
 $$;
 
-CREATE SCHEMA canary_old;
-CREATE SCHEMA canary_new;
-SELECT pgmigrate.register_migration('{"name": "canary_m", "version": "1", "forward": [{"type": "SQL", "script": "SELECT 1"}]}') IS NOT NULL AS registered;
--- Canaries are made here with the internal creator on two plain schemas: canary_start
--- (on a blue-green deployment in progress) calls the same function.
+-- A live schema with a table keyed by tenant, and a blue-green deployment of a migration
+-- that adds a column: the canary routes tenants to its target color.
+CREATE SCHEMA canary_app;
+CREATE TABLE canary_app.accounts (id int PRIMARY KEY, tenant text NOT NULL, balance int NOT NULL DEFAULT 0);
+INSERT INTO canary_app.accounts SELECT g, 'tenant-' || (g % 200), 0 FROM generate_series(1, 2000) g;
+SELECT pgmigrate.register_migration('{"name": "canary_m", "version": "1", "forward": [{"type": "SQL", "script": "ALTER TABLE accounts ADD COLUMN note text"}]}') IS NOT NULL AS registered;
+-- No deployment yet: no canary.
+SELECT pgm_test.expect_error($$SELECT pgmigrate.canary_start('early')$$);
+SET client_min_messages = warning;
+CALL pgmigrate.blue_green_prepare('canary_m', '{"source_schema": "canary_app"}');
+RESET client_min_messages;
+SELECT d->>'state' AS state, d->>'source_schema' AS source, d->>'target_schema' AS target FROM pgmigrate.blue_green_status() d;
 CREATE FUNCTION pgm_test.make(name text, options jsonb) RETURNS int LANGUAGE sql AS $$
-    SELECT (pgmigrate._canary_create(name, (SELECT migration_id FROM pgmigrate.knowledge_migrations WHERE migration_name = 'canary_m'),
-                                     NULL, 'canary_old', 'canary_new', options, current_user::regrole, 'public')).percentage;
+    SELECT (pgmigrate.canary_start(name, options)->>'percentage')::int;
 $$;
 
 -- Bad options: 22023 naming the option; nothing is created.
@@ -62,20 +68,20 @@ SELECT pgmigrate._canary_options('{}')->'steps' AS steps, pgmigrate._canary_opti
 -- Routing: the new color for buckets at or below the percentage; raising it never moves a key back.
 SELECT pgm_test.make('mono', '{"interval": 0}') AS percentage;
 CREATE TEMP TABLE routed AS
-SELECT 'key-' || g AS key, pgmigrate.canary_route('mono', 'key-' || g) = 'canary_new' AS at10 FROM generate_series(1, 100000) g;
+SELECT 'key-' || g AS key, pgmigrate.canary_route('mono', 'key-' || g) = 'migration_green' AS at10 FROM generate_series(1, 100000) g;
 SELECT count(*) FILTER (WHERE at10) BETWEEN 9000 AND 11000 AS about_10pct,
        bool_and(at10 = (pgmigrate.canary_bucket('mono', key) <= 10)) AS by_bucket FROM routed;
 SELECT pgmigrate.canary_set_percentage('mono', 35);
 ALTER TABLE routed ADD at35 boolean;
-UPDATE routed SET at35 = pgmigrate.canary_route('mono', key) = 'canary_new';
+UPDATE routed SET at35 = pgmigrate.canary_route('mono', key) = 'migration_green';
 SELECT pgmigrate.canary_set_percentage('mono', 80);
 ALTER TABLE routed ADD at80 boolean;
-UPDATE routed SET at80 = pgmigrate.canary_route('mono', key) = 'canary_new';
+UPDATE routed SET at80 = pgmigrate.canary_route('mono', key) = 'migration_green';
 SELECT count(*) FILTER (WHERE at10 AND NOT at35) AS moved_back_10_35, count(*) FILTER (WHERE at35 AND NOT at80) AS moved_back_35_80,
        count(*) FILTER (WHERE at35) > count(*) FILTER (WHERE at10) AS grew FROM routed;
 -- A statement sees one percentage; the next statement sees the new one.
 SELECT pgmigrate.canary_set_percentage('mono', 0);
-SELECT count(*) FILTER (WHERE pgmigrate.canary_route('mono', key) = 'canary_new') AS at0 FROM routed;
+SELECT count(*) FILTER (WHERE pgmigrate.canary_route('mono', key) = 'migration_green') AS at0 FROM routed;
 BEGIN;
 SELECT pgmigrate.canary_use('mono', 'key-1') AS schema, current_setting('search_path') AS search_path;
 COMMIT;
@@ -88,7 +94,7 @@ SELECT pgm_test.expect_error($$SELECT pgmigrate.canary_set_percentage('mono', 10
 SELECT pgmigrate.canary_rollback('mono');
 
 -- Passing all the way: 10 -> 50 -> 100 -> PROMOTED, one step per passing tick.
-SELECT pgm_test.make('pass', '{"interval": 0, "minSamples": 20, "steps": [10, 50, 100]}') AS percentage;
+SELECT pgm_test.make('pass', '{"interval": 0, "minSamples": 20, "steps": [10, 50, 100], "keyColumn": "tenant"}') AS percentage;
 SELECT pgm_test.tick('pass') AS no_data_holds;
 SELECT pgm_test.feed('pass', 2000, 0, 20);
 SELECT pgm_test.tick('pass');
@@ -116,20 +122,41 @@ SELECT e.window_no, e.percentage, e.verdict, round(e.score::numeric, 4) AS score
  WHERE c.name = 'pass' GROUP BY e.evaluation_id ORDER BY e.evaluation_id;
 SELECT action, details->>'canary' AS canary, details->'to' AS to_state FROM pgmigrate.audit_log
  WHERE action LIKE 'canary.%' AND details->>'canary' = 'pass' ORDER BY audit_id;
+-- Promotion was the blue-green switch; the deployment is switched, so no new canary
+-- starts until the deployment is rolled back (both colors stay in sync).
+SELECT d->>'state' AS state, d->>'live_schema' AS live, pgmigrate.active_schema() AS active FROM pgmigrate.blue_green_status() d;
+SELECT pgm_test.expect_error($$SELECT pgmigrate.canary_start('too_soon')$$);
+SELECT pgmigrate.blue_green_rollback()->>'to' AS live_again;
+-- A finished canary follows the live color: the promoted one routes back with the rollback.
+SELECT pgmigrate.canary_route('pass', 'any key') AS route_after_rollback;
 -- The state machine is the database's: even the owner cannot bend it.
 SELECT pgm_test.expect_error($$UPDATE pgmigrate.canaries SET state = 'RUNNING', percentage = 10 WHERE name = 'pass'$$);
 SELECT pgm_test.expect_error($$UPDATE pgmigrate.canaries SET state = 'PROMOTED' WHERE name = 'mono'$$);
-SELECT pgm_test.expect_error($$INSERT INTO pgmigrate.canaries (name, migration_id, baseline_schema, canary_schema, salt, steps, step_interval,
-        success_threshold, marginal_threshold, weights, options, deadline_at, started_by, state)
-    SELECT 'forged', migration_id, 'a', 'b', 's', '{100}', '0', 0, 0, '{}', '{}', now(), 'postgres', 'PROMOTED'
-      FROM pgmigrate.knowledge_migrations LIMIT 1$$);
+SELECT pgm_test.expect_error($$INSERT INTO pgmigrate.canaries (name, migration_id, deployment_id, baseline_schema, canary_schema, salt, steps,
+        step_interval, success_threshold, marginal_threshold, weights, options, deadline_at, started_by, state)
+    SELECT 'forged', migration_id, deployment_id, 'a', 'b', 's', '{100}', '0', 0, 0, '{}', '{}', now(), 'postgres', 'PROMOTED'
+      FROM pgmigrate.blue_green_deployments LIMIT 1$$);
 
 -- Failing: 10% errors is over maxErrorRate (critical) -> ROLLED_BACK at once, percentage 0.
 SELECT pgm_test.make('fail', '{"interval": 0, "minSamples": 20}') AS percentage;
 SELECT pgm_test.feed('fail', 2000, 10, 20);
 SELECT r->>'action' AS action, r->>'verdict' AS verdict, r->>'state' AS state, r->>'percentage' AS percentage, r->'reasons' AS reasons
   FROM pgmigrate.canary_step('fail') r;
-SELECT count(*) FILTER (WHERE pgmigrate.canary_route('fail', key) = 'canary_new') AS keys_on_new FROM routed;
+SELECT count(*) FILTER (WHERE pgmigrate.canary_route('fail', key) = 'migration_green') AS keys_on_new FROM routed;
+
+-- Data consistency is critical: a canary row that differs between the colors (written
+-- behind the sync's back) fails an otherwise perfect canary.
+SELECT pgm_test.make('drift', '{"interval": 0, "minSamples": 20, "keyColumn": "tenant", "consistencySample": 50}') AS percentage;
+SET session_replication_role = replica;
+UPDATE migration_green.accounts SET balance = -1 WHERE pgmigrate.canary_bucket('drift', tenant) <= 10 AND id % 5 = 0;
+RESET session_replication_role;
+SELECT pgm_test.feed('drift', 2000, 0, 20);
+SELECT r->>'action' AS action, r->>'verdict' AS verdict, r->>'state' AS state, r->'reasons'->0 AS reason,
+       (SELECT m->>'value' FROM jsonb_array_elements(r->'metrics') m WHERE m->>'name' = 'data_consistency')::float8 < 0.99 AS drifted
+  FROM pgmigrate.canary_step('drift') r;
+SET session_replication_role = replica;
+UPDATE migration_green.accounts SET balance = 0 WHERE balance = -1;
+RESET session_replication_role;
 
 -- A critical metric fails a high score on its own: 4% errors scores 0.7 (0.87 overall,
 -- above successThreshold 0.8) but maxErrorRate is 2%.
@@ -149,6 +176,7 @@ SELECT pgm_test.feed('few', 2000, 0, 20);
 SELECT pgm_test.tick('few');
 SELECT pgm_test.tick('few');
 SELECT state, percentage, failed_checks FROM pgmigrate.canaries WHERE name = 'few';
+SELECT pgmigrate.canary_rollback('few')->>'state' AS state;
 -- ... until the progress deadline.
 SELECT pgm_test.make('deadline', '{"interval": 0, "minSamples": 1000, "progressDeadline": 0}') AS percentage;
 SELECT r->>'action' AS action, r->>'state' AS state, r->>'reason' AS reason FROM pgmigrate.canary_step('deadline') r;
@@ -160,6 +188,9 @@ SELECT pgm_test.tick('marginal');
 SELECT pgm_test.feed('marginal', 2000, 0, 200);
 SELECT pgm_test.tick('marginal');
 SELECT state, percentage, failed_checks, reason FROM pgmigrate.canaries WHERE name = 'marginal';
+-- One live canary per deployment.
+SELECT pgm_test.expect_error($$SELECT pgmigrate.canary_start('second')$$);
+SELECT pgmigrate.canary_rollback('marginal')->>'state' AS state;
 -- A score at or below marginalThreshold fails at once (response time 1 s scores 0: 0.7).
 SELECT pgm_test.make('low', '{"interval": 0, "minSamples": 20}') AS percentage;
 SELECT pgm_test.feed('low', 2000, 0, 1500);
@@ -188,12 +219,14 @@ SELECT pgmigrate.canary_resume('pr');
 SELECT pgm_test.feed('pr', 2000, 0, 20);
 SELECT pgm_test.tick('pr') AS resumed_tick;
 SELECT pgmigrate.canary_promote('pr');
+SELECT pgmigrate.blue_green_rollback()->>'to' AS live_again;
 
 -- canary_evaluate judges without acting.
 SELECT pgm_test.make('eval', '{"interval": 0, "minSamples": 20}') AS percentage;
 SELECT pgm_test.feed('eval', 2000, 0, 20);
 SELECT r->>'verdict' AS verdict, r->>'action' AS would, r->>'applied' AS applied, r->>'percentage' AS percentage FROM pgmigrate.canary_evaluate('eval') r;
 SELECT percentage FROM pgmigrate.canaries WHERE name = 'eval';
+SELECT pgmigrate.canary_rollback('eval')->>'state' AS state;
 
 -- CALL canary_run ticks until a final state, committing between ticks.
 SELECT pgm_test.make('run', '{"interval": 0, "minSamples": 0}') AS percentage;
@@ -202,6 +235,7 @@ CALL pgmigrate.canary_run('run');
 RESET client_min_messages;
 SELECT state, percentage, (SELECT count(*) FROM pgmigrate.canary_history h WHERE h.canary_id = c.canary_id) AS changes
   FROM pgmigrate.canaries c WHERE name = 'run';
+SELECT pgmigrate.blue_green_rollback()->>'to' AS live_again;
 
 -- Privileges: clients route and report, admins drive, nobody else does either, and no one
 -- writes the canary tables directly.
@@ -217,9 +251,9 @@ SELECT pgmigrate.grant_canary_admin('pgm_canary_admin'), pgmigrate.grant_canary_
 -- A custom metric query runs as the role that stored it, even when a superuser ticks.
 CREATE TABLE public.canary_secret (v int);
 INSERT INTO public.canary_secret VALUES (1);
-SELECT (pgmigrate._canary_create('authored', (SELECT migration_id FROM pgmigrate.knowledge_migrations WHERE migration_name = 'canary_m'),
-        NULL, 'canary_old', 'canary_new', '{"interval": 0, "minSamples": 20, "customMetrics": [{"name": "secret", "query": "SELECT v FROM canary_secret;", "min": 1}]}',
-        'pgm_canary_admin', 'public')).state;
+SET ROLE pgm_canary_admin;
+SELECT pgmigrate.canary_start('authored', '{"interval": 0, "minSamples": 20, "customMetrics": [{"name": "secret", "query": "SELECT v FROM canary_secret;", "min": 1}]}')->>'state' AS state;
+RESET ROLE;
 SELECT m.name, stored_by, stored_search_path FROM pgmigrate.canary_custom_metrics m JOIN pgmigrate.canaries c USING (canary_id) WHERE c.name = 'authored';
 SELECT pgm_test.feed('authored', 2000, 0, 20);
 SELECT r->>'verdict' AS verdict, r->>'action' AS action, r->'reasons'->-1 AS reason FROM pgmigrate.canary_step('authored') r;
@@ -241,6 +275,7 @@ SET ROLE pgm_canary_nobody;
 SELECT pgm_test.expect_error($$SELECT pgmigrate.canary_route('authored', 'key-1')$$);
 SELECT pgm_test.expect_error($$SELECT pgmigrate.canary_report('authored', 'key-1', true, 3)$$);
 SELECT pgm_test.expect_error($$SELECT pgmigrate.canary_pause('authored')$$);
+SELECT pgm_test.expect_error($$SELECT pgmigrate.canary_start('nobody', '{}')$$);
 RESET ROLE;
 SET ROLE pgm_canary_admin;
 SELECT pgmigrate.canary_pause('authored')->>'state' AS paused, pgmigrate.canary_resume('authored')->>'state' AS resumed;
