@@ -397,12 +397,16 @@ fn nested_error(key: &str, v: &Value) -> Option<OptionError> {
     }
 }
 
-/// serde_json appends " at line L column C"; the option name is more useful.
+/// serde_json appends " at line L column C" (the option name is more useful) and names
+/// Rust types; say what a user would.
 fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    msg.replace("expected u32", "expected a whole number")
+        .replace("expected u64", "expected a whole number")
+        .replace("expected f64", "expected a number")
 }
 
 #[cfg(test)]
@@ -441,6 +445,7 @@ mod tests {
     fn unknown_and_mistyped_options_are_named() {
         assert_eq!(fails(json!({"stepp": 10})).option, "stepp");
         assert_eq!(fails(json!({"step": "ten"})).option, "step");
+        assert_eq!(fails(json!({"step": "ten"})).problem, "invalid type: string \"ten\", expected a whole number");
         assert_eq!(
             fails(json!({"rollbackOnFailure": "yes"})).option,
             "rollbackOnFailure"
