@@ -148,12 +148,12 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = tgt_schema) THEN
         EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', tgt_schema,
                        (SELECT r.rolname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = src_schema));
-        -- The color is used like the live schema: same USAGE/CREATE grants.
+    END IF;
+    -- The color is used like the live schema: same USAGE/CREATE grants.
         EXECUTE coalesce((SELECT string_agg(format('GRANT %s ON SCHEMA %I TO %s', a.privilege_type, tgt_schema,
                                           CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END), '; ')
                    FROM pg_namespace n, aclexplode(n.nspacl) a
                   WHERE n.nspname = src_schema AND a.grantee <> n.nspowner), 'SELECT');
-    END IF;
     UPDATE pgmigrate.active_schema_version SET current_schema_name = src_schema, migration_in_progress = true,
            migration_id = m.migration_id WHERE active_schema_version.id = 1;
     PERFORM pgmigrate._audit('blue_green.prepare_started', jsonb_build_object('deployment', id, 'migration', m.migration_name,

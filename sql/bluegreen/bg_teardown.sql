@@ -10,6 +10,7 @@ DECLARE
     rels regclass[];
     lk jsonb;
     f record;
+    side text;
 BEGIN
     rels := ARRAY(SELECT r FROM (SELECT to_regclass(t->>'src') AS r FROM jsonb_array_elements(d.tables) t
                                  UNION ALL SELECT to_regclass(t->>'tgt') FROM jsonb_array_elements(d.tables) t) x WHERE r IS NOT NULL);
@@ -24,12 +25,16 @@ BEGIN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_sync_' || d.deployment_id, tab->>'tgt');
         END IF;
         FOR s IN SELECT x FROM jsonb_array_elements(coalesce(tab->'seqs', '[]')) x LOOP
-            IF drop_color IS DISTINCT FROM d.source_schema AND to_regclass(s->>'src_seq') IS NOT NULL THEN
-                EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', s->>'src_seq', s->>'inc');
-            END IF;
-            IF drop_color IS DISTINCT FROM d.target_schema AND to_regclass(s->>'tgt_seq') IS NOT NULL THEN
-                EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', s->>'tgt_seq', s->>'inc');
-            END IF;
+            -- The color that stays takes back its own increment, past every value either color drew.
+            FOREACH side IN ARRAY ARRAY['src_seq', 'tgt_seq'] LOOP
+                CONTINUE WHEN to_regclass(s->>side) IS NULL
+                           OR drop_color IS NOT DISTINCT FROM CASE side WHEN 'src_seq' THEN d.source_schema ELSE d.target_schema END;
+                EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', s->>side, s->>'inc');
+                IF to_regclass(s->>'src_seq') IS NOT NULL AND to_regclass(s->>'tgt_seq') IS NOT NULL THEN
+                    EXECUTE format('SELECT pg_catalog.setval(%L::regclass, greatest((SELECT last_value FROM %s), (SELECT last_value FROM %s)))',
+                                   s->>side, s->>'src_seq', s->>'tgt_seq');
+                END IF;
+            END LOOP;
         END LOOP;
     END LOOP;
     FOR f IN SELECT p.oid::regprocedure AS fn FROM pg_proc p

@@ -2253,12 +2253,12 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = tgt_schema) THEN
         EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', tgt_schema,
                        (SELECT r.rolname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = src_schema));
-        -- The color is used like the live schema: same USAGE/CREATE grants.
+    END IF;
+    -- The color is used like the live schema: same USAGE/CREATE grants.
         EXECUTE coalesce((SELECT string_agg(format('GRANT %s ON SCHEMA %I TO %s', a.privilege_type, tgt_schema,
                                           CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END), '; ')
                    FROM pg_namespace n, aclexplode(n.nspacl) a
                   WHERE n.nspname = src_schema AND a.grantee <> n.nspowner), 'SELECT');
-    END IF;
     UPDATE pgmigrate.active_schema_version SET current_schema_name = src_schema, migration_in_progress = true,
            migration_id = m.migration_id WHERE active_schema_version.id = 1;
     PERFORM pgmigrate._audit('blue_green.prepare_started', jsonb_build_object('deployment', id, 'migration', m.migration_name,
@@ -3160,6 +3160,7 @@ DECLARE
     rels regclass[];
     lk jsonb;
     f record;
+    side text;
 BEGIN
     rels := ARRAY(SELECT r FROM (SELECT to_regclass(t->>'src') AS r FROM jsonb_array_elements(d.tables) t
                                  UNION ALL SELECT to_regclass(t->>'tgt') FROM jsonb_array_elements(d.tables) t) x WHERE r IS NOT NULL);
@@ -3174,12 +3175,16 @@ BEGIN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'pgmigrate_bg_sync_' || d.deployment_id, tab->>'tgt');
         END IF;
         FOR s IN SELECT x FROM jsonb_array_elements(coalesce(tab->'seqs', '[]')) x LOOP
-            IF drop_color IS DISTINCT FROM d.source_schema AND to_regclass(s->>'src_seq') IS NOT NULL THEN
-                EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', s->>'src_seq', s->>'inc');
-            END IF;
-            IF drop_color IS DISTINCT FROM d.target_schema AND to_regclass(s->>'tgt_seq') IS NOT NULL THEN
-                EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', s->>'tgt_seq', s->>'inc');
-            END IF;
+            -- The color that stays takes back its own increment, past every value either color drew.
+            FOREACH side IN ARRAY ARRAY['src_seq', 'tgt_seq'] LOOP
+                CONTINUE WHEN to_regclass(s->>side) IS NULL
+                           OR drop_color IS NOT DISTINCT FROM CASE side WHEN 'src_seq' THEN d.source_schema ELSE d.target_schema END;
+                EXECUTE format('ALTER SEQUENCE %s INCREMENT BY %s', s->>side, s->>'inc');
+                IF to_regclass(s->>'src_seq') IS NOT NULL AND to_regclass(s->>'tgt_seq') IS NOT NULL THEN
+                    EXECUTE format('SELECT pg_catalog.setval(%L::regclass, greatest((SELECT last_value FROM %s), (SELECT last_value FROM %s)))',
+                                   s->>side, s->>'src_seq', s->>'tgt_seq');
+                END IF;
+            END LOOP;
         END LOOP;
     END LOOP;
     FOR f IN SELECT p.oid::regprocedure AS fn FROM pg_proc p
