@@ -137,3 +137,37 @@
 \ir bluegreen/bg_color_schemas.sql
 \ir bluegreen/use_active_schema.sql
 \ir bluegreen/grant_blue_green_admin.sql
+
+-- Canary routing (0.4.0)
+\ir canary/canaries.sql
+\ir canary/canary_history.sql
+\ir canary/canary_metrics.sql
+\ir canary/canary_evaluations.sql
+\ir canary/canary_evaluation_metrics.sql
+\ir canary/canary_custom_metrics.sql
+\ir canary/canary_state_guard.sql
+\ir canary/canary_bucket.sql
+\ir canary/canary_route.sql
+\ir canary/canary_use.sql
+\ir canary/canary_options.sql
+\ir canary/canary_judge.sql
+\ir canary/canary_lock.sql
+\ir canary/canary_apply.sql
+\ir canary/canary_create.sql
+\ir canary/canary_start.sql
+\ir canary/canary_consistency.sql
+\ir canary/canary_observe.sql
+\ir canary/canary_finish_promote.sql
+\ir canary/canary_finish_rollback.sql
+\ir canary/canary_tick.sql
+\ir canary/canary_report.sql
+\ir canary/canary_evaluate.sql
+\ir canary/canary_step.sql
+\ir canary/canary_pause.sql
+\ir canary/canary_resume.sql
+\ir canary/canary_set_percentage.sql
+\ir canary/canary_promote.sql
+\ir canary/canary_rollback.sql
+\ir canary/canary_run.sql
+\ir canary/grant_canary_admin.sql
+\ir canary/grant_canary_client.sql

@@ -15,6 +15,7 @@ pgrx::pg_module_magic!();
 
 use pgrx::prelude::*;
 
+pub mod canary;
 pub mod engine;
 pub mod jsonb;
 pub mod pg;

@@ -4265,3 +4265,867 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.grant_blue_green_admin(regrole) FROM PUBLIC;
 
+
+-- Canary routing (0.4.0)
+-- ---- canary/canaries.sql ----
+-- Canaries: one row per canary, routing a share of keys (tenants, users, accounts) to the
+-- new color of a blue-green deployment. Its state moves only along the state machine in
+-- canary/canary_state_guard.sql; every state or percentage change lands in canary_history
+-- (by trigger), migration_execution_state (SetCanaryPercentage<N>) and the audit log.
+-- Written only by pg_migrate's functions; admins and clients get SELECT (routing reads it).
+CREATE TABLE pgmigrate.canaries (
+    canary_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name               text NOT NULL UNIQUE CHECK (name <> '' AND length(name) <= 200),
+    migration_id       uuid NOT NULL REFERENCES pgmigrate.knowledge_migrations (migration_id),
+    deployment_id      bigint NOT NULL REFERENCES pgmigrate.blue_green_deployments (deployment_id),
+    baseline_schema    name NOT NULL,
+    canary_schema      name NOT NULL,
+    salt               text NOT NULL CHECK (salt <> ''),
+    percentage         integer NOT NULL DEFAULT 0 CHECK (percentage BETWEEN 0 AND 100),
+    steps              integer[] NOT NULL,
+    step_interval      interval NOT NULL,
+    success_threshold  double precision NOT NULL,
+    marginal_threshold double precision NOT NULL,
+    weights            jsonb NOT NULL,
+    options            jsonb NOT NULL,
+    state              text NOT NULL DEFAULT 'RUNNING'
+                       CONSTRAINT valid_state CHECK (state IN ('RUNNING', 'PAUSED', 'PROMOTED', 'ROLLED_BACK', 'TIMED_OUT')),
+    window_no          integer NOT NULL DEFAULT 1,
+    window_started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    step_started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    deadline_at        timestamptz NOT NULL,
+    paused_at          timestamptz,
+    finished_at        timestamptz,
+    failed_checks      integer NOT NULL DEFAULT 0 CHECK (failed_checks >= 0),
+    reason             text,
+    started_by         regrole NOT NULL,
+    CONSTRAINT schemas_differ CHECK (baseline_schema <> canary_schema),
+    CONSTRAINT promoted_is_all CHECK (state <> 'PROMOTED' OR percentage = 100),
+    CONSTRAINT rolled_back_is_none CHECK (state <> 'ROLLED_BACK' OR percentage = 0)
+);
+-- At most one live canary per deployment (a TIMED_OUT canary kept at its percentage for
+-- review is live; one rolled back on timeout is over).
+CREATE UNIQUE INDEX canaries_one_live_per_deployment ON pgmigrate.canaries (deployment_id)
+    WHERE state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canaries', '');
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canaries_canary_id_seq', '');
+
+-- ---- canary/canary_history.sql ----
+-- Every state and percentage change of every canary (written by trigger, append-only).
+CREATE TABLE pgmigrate.canary_history (
+    history_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    canary_id       bigint NOT NULL REFERENCES pgmigrate.canaries (canary_id),
+    changed_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    old_state       text,
+    new_state       text NOT NULL,
+    old_percentage  integer,
+    new_percentage  integer NOT NULL,
+    reason          text,
+    role_name       text NOT NULL
+);
+CREATE INDEX canary_history_canary_idx ON pgmigrate.canary_history (canary_id, history_id);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canary_history', '');
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canary_history_history_id_seq', '');
+
+-- ---- canary/canary_metrics.sql ----
+-- Outcomes applications report (canary_report): append-only, one row per report, so
+-- concurrent reporters never update a shared row. `canary` says which side the key was
+-- routed to when reported; window_no is the canary's check window at the time. No
+-- foreign key: the insert stays one index entry; canaries are never deleted.
+CREATE TABLE pgmigrate.canary_metrics (
+    canary_id    bigint NOT NULL,
+    window_no    integer NOT NULL,
+    canary       boolean NOT NULL,
+    ok           boolean NOT NULL,
+    duration_ms  double precision NOT NULL,
+    reported_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX canary_metrics_window_idx ON pgmigrate.canary_metrics (canary_id, window_no);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canary_metrics', '');
+
+-- ---- canary/canary_evaluations.sql ----
+-- Every judgement of a canary: the verdict, the weighted score, what the tick did.
+CREATE TABLE pgmigrate.canary_evaluations (
+    evaluation_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    canary_id      bigint NOT NULL REFERENCES pgmigrate.canaries (canary_id),
+    evaluated_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    window_no      integer NOT NULL,
+    percentage     integer NOT NULL,
+    verdict        text NOT NULL CHECK (verdict IN ('PASS', 'MARGINAL', 'FAIL', 'INCONCLUSIVE')),
+    score          double precision,
+    action         text,
+    applied        boolean NOT NULL,
+    reason         text,
+    observation    jsonb NOT NULL,
+    role_name      text NOT NULL
+);
+CREATE INDEX canary_evaluations_canary_idx ON pgmigrate.canary_evaluations (canary_id, evaluation_id);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canary_evaluations', '');
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canary_evaluations_evaluation_id_seq', '');
+
+-- ---- canary/canary_evaluation_metrics.sql ----
+-- Each metric of each evaluation: its value, the baseline's, its score and weight.
+CREATE TABLE pgmigrate.canary_evaluation_metrics (
+    evaluation_id  bigint NOT NULL REFERENCES pgmigrate.canary_evaluations (evaluation_id),
+    metric         text NOT NULL,
+    value          double precision NOT NULL,
+    baseline       double precision,
+    score          double precision NOT NULL,
+    weight         double precision NOT NULL,
+    critical       boolean NOT NULL,
+    note           text,
+    PRIMARY KEY (evaluation_id, metric)
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canary_evaluation_metrics', '');
+
+-- ---- canary/canary_custom_metrics.sql ----
+-- Custom metric queries of a canary. Each runs as the role that stored it (stored_by,
+-- recorded by the database at canary_start), with the search_path it was written against.
+CREATE TABLE pgmigrate.canary_custom_metrics (
+    canary_id          bigint NOT NULL REFERENCES pgmigrate.canaries (canary_id),
+    name               text NOT NULL,
+    query              text NOT NULL,
+    weight             double precision NOT NULL CHECK (weight >= 0),
+    min_value          double precision,
+    max_value          double precision,
+    critical           boolean NOT NULL,
+    stored_by          regrole NOT NULL,
+    stored_search_path text NOT NULL,
+    PRIMARY KEY (canary_id, name)
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.canary_custom_metrics', '');
+
+-- ---- canary/canary_state_guard.sql ----
+-- A canary's state moves only along its state machine:
+--   RUNNING -> PAUSED | PROMOTED | ROLLED_BACK | TIMED_OUT
+--   PAUSED  -> RUNNING | PROMOTED | ROLLED_BACK
+--   TIMED_OUT -> PROMOTED | ROLLED_BACK       (a timed-out canary kept for review)
+-- PROMOTED, ROLLED_BACK and TIMED_OUT at 0% (rolled back on timeout) are final: nothing about the routing changes any more. The
+-- percentage moves only while RUNNING or PAUSED (or on the way to a final state).
+CREATE OR REPLACE FUNCTION pgmigrate.canary_state_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pgmigrate.restoring_copy(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.state <> 'RUNNING' THEN
+            RAISE EXCEPTION 'a canary starts in state RUNNING, not %', NEW.state USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF (NEW.name, NEW.migration_id, NEW.deployment_id, NEW.baseline_schema, NEW.canary_schema, NEW.salt, NEW.started_at, NEW.started_by)
+       IS DISTINCT FROM
+       (OLD.name, OLD.migration_id, OLD.deployment_id, OLD.baseline_schema, OLD.canary_schema, OLD.salt, OLD.started_at, OLD.started_by) THEN
+        RAISE EXCEPTION 'canary % cannot change its identity, deployment or salt', OLD.name
+            USING ERRCODE = 'check_violation', HINT = 'Start a new canary instead.';
+    END IF;
+    IF OLD.state IN ('PROMOTED', 'ROLLED_BACK') OR (OLD.state = 'TIMED_OUT' AND OLD.percentage = 0) THEN
+        RAISE EXCEPTION 'canary % is % and can no longer change', OLD.name, OLD.state
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Start a new canary.';
+    END IF;
+    IF OLD.state = NEW.state AND OLD.state IN ('RUNNING', 'PAUSED') THEN
+        RETURN NEW;
+    END IF;
+    IF (OLD.state, NEW.state) IN (('RUNNING', 'PAUSED'), ('RUNNING', 'PROMOTED'), ('RUNNING', 'ROLLED_BACK'), ('RUNNING', 'TIMED_OUT'),
+                                  ('PAUSED', 'RUNNING'), ('PAUSED', 'PROMOTED'), ('PAUSED', 'ROLLED_BACK'),
+                                  ('TIMED_OUT', 'PROMOTED'), ('TIMED_OUT', 'ROLLED_BACK')) THEN
+        IF NEW.state IN ('PROMOTED', 'ROLLED_BACK', 'TIMED_OUT') THEN
+            NEW.finished_at := clock_timestamp();
+        END IF;
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'canary % cannot go from % to %', OLD.name, OLD.state, NEW.state
+        USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Use the pgmigrate.canary_* functions.';
+END $$;
+
+CREATE OR REPLACE TRIGGER canary_state BEFORE INSERT OR UPDATE ON pgmigrate.canaries
+    FOR EACH ROW EXECUTE FUNCTION pgmigrate.canary_state_guard();
+
+-- ---- canary/canary_bucket.sql ----
+-- Unleash's normalized hash: MurmurHash3 x86 32-bit, seed 0, over the UTF-8 bytes of
+-- salt || ':' || key, then % 100 + 1 (src/canary/hash.rs). Stable across PostgreSQL
+-- versions, unlike hashtext().
+CREATE OR REPLACE FUNCTION pgmigrate.canary_bucket(salt text, key text) RETURNS integer
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c AS 'MODULE_PATHNAME', 'canary_bucket';
+
+-- ---- canary/canary_route.sql ----
+-- The schema that serves `key`: the canary's new color when the key's bucket is at most
+-- the percentage, else the baseline. Reads only (works on a hot standby); the canary row
+-- is read once per snapshot (src/canary/pg.rs). Clients need SELECT on pgmigrate.canaries
+-- (grant_canary_client).
+CREATE OR REPLACE FUNCTION pgmigrate.canary_route(name text, key text) RETURNS text
+STABLE STRICT PARALLEL SAFE
+LANGUAGE c AS 'MODULE_PATHNAME', 'canary_route';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_route(text, text) FROM PUBLIC;
+
+-- ---- canary/canary_use.sql ----
+-- Sets the transaction's search_path to the schema that serves `key` and returns it.
+-- VOLATILE because it changes a setting (a STABLE function may be called fewer times
+-- than written); it writes nothing, so it works on a hot standby. No SET clause (that
+-- would undo the new search_path on return): everything is schema-qualified.
+CREATE OR REPLACE FUNCTION pgmigrate.canary_use(name text, key text) RETURNS text
+VOLATILE STRICT
+LANGUAGE sql AS $$
+    SELECT pg_catalog.set_config('search_path', pg_catalog.quote_ident(pgmigrate.canary_route(name, key)), true);
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_use(text, text) FROM PUBLIC;
+
+-- ---- canary/canary_options.sql ----
+-- canary_start's options checked and completed with defaults (src/canary/options.rs):
+-- an unknown or mistyped option is 22023 naming it.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_options(options jsonb) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c AS 'MODULE_PATHNAME', '_canary_options_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_options(jsonb) FROM PUBLIC;
+
+-- ---- canary/canary_judge.sql ----
+-- One tick's judgement (src/canary/judge.rs): {"evaluation": ..., "decision": ...}.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_judge(options jsonb, percentage integer, observation jsonb, progress jsonb) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c AS 'MODULE_PATHNAME', '_canary_judge_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_judge(jsonb, integer, jsonb, jsonb) FROM PUBLIC;
+
+-- ---- canary/canary_lock.sql ----
+-- The canary row, locked for a change. wait => false: NULL when another session holds it
+-- (a tick running twice at once steps once). FOR NO KEY UPDATE: reporters are never blocked.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_lock(name text, wait boolean) RETURNS pgmigrate.canaries
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    c pgmigrate.canaries;
+BEGIN
+    IF wait THEN
+        SELECT * INTO c FROM pgmigrate.canaries WHERE canaries.name = name FOR NO KEY UPDATE;
+    ELSE
+        SELECT * INTO c FROM pgmigrate.canaries WHERE canaries.name = name FOR NO KEY UPDATE SKIP LOCKED;
+        IF NOT FOUND AND EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.name = name) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF c.canary_id IS NULL THEN
+        RAISE EXCEPTION 'canary "%" does not exist', name USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT name, state FROM pgmigrate.canaries lists the canaries.';
+    END IF;
+    RETURN c;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_lock(text, boolean) FROM PUBLIC;
+
+-- ---- canary/canary_apply.sql ----
+-- Apply a change to a locked canary: new state and percentage, history row, a
+-- SetCanaryPercentage<N> step in migration_execution_state when the percentage moves,
+-- an audit row. new_window opens a new check window (and, with a new percentage, a new step).
+CREATE OR REPLACE FUNCTION pgmigrate._canary_apply(c pgmigrate.canaries, new_state text, new_percentage integer,
+                                                   new_window boolean, failed_checks integer, action text, reason text,
+                                                   caller regrole) RETURNS pgmigrate.canaries
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n pgmigrate.canaries;
+    now_ts timestamptz := clock_timestamp();
+BEGIN
+    UPDATE pgmigrate.canaries SET
+        state = new_state,
+        percentage = new_percentage,
+        failed_checks = coalesce(_canary_apply.failed_checks, canaries.failed_checks),
+        window_no = canaries.window_no + CASE WHEN new_window OR new_percentage <> c.percentage THEN 1 ELSE 0 END,
+        window_started_at = CASE WHEN new_window OR new_percentage <> c.percentage THEN now_ts ELSE canaries.window_started_at END,
+        step_started_at = CASE WHEN new_percentage <> c.percentage THEN now_ts ELSE canaries.step_started_at END,
+        paused_at = CASE WHEN new_state = 'PAUSED' AND c.state <> 'PAUSED' THEN now_ts
+                         WHEN new_state <> 'PAUSED' THEN NULL ELSE canaries.paused_at END,
+        reason = coalesce(_canary_apply.reason, canaries.reason)
+     WHERE canary_id = c.canary_id
+    RETURNING * INTO n;
+    IF n.state IS DISTINCT FROM c.state OR n.percentage <> c.percentage THEN
+        INSERT INTO pgmigrate.canary_history (canary_id, old_state, new_state, old_percentage, new_percentage, reason, role_name)
+        VALUES (c.canary_id, c.state, n.state, c.percentage, n.percentage, reason, caller::text);
+    END IF;
+    IF n.percentage <> c.percentage THEN
+        INSERT INTO pgmigrate.migration_execution_state (migration_id, step_number, step_name, step_status, old_value, new_value,
+                                                         transformation_applied, started_at, completed_at)
+        VALUES (c.migration_id,
+                (SELECT count(*) FROM pgmigrate.canary_history h WHERE h.canary_id = c.canary_id),
+                'SetCanaryPercentage' || n.percentage, 'COMPLETED',
+                jsonb_build_object('canary_percentage', c.percentage, 'canary', c.name),
+                jsonb_build_object('canary_percentage', n.percentage, 'canary', c.name),
+                'canary.' || action, now_ts, now_ts);
+    END IF;
+    PERFORM pgmigrate._audit('canary.' || action, jsonb_build_object('canary', c.name,
+        'from', jsonb_build_object('state', c.state, 'percentage', c.percentage),
+        'to', jsonb_build_object('state', n.state, 'percentage', n.percentage), 'reason', reason), caller);
+    RETURN n;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_apply(pgmigrate.canaries, text, integer, boolean, integer, text, text, regrole) FROM PUBLIC;
+
+-- ---- canary/canary_create.sql ----
+-- Create a canary on a blue-green deployment: the baseline is its live color, the canary
+-- its target color. Starts at the first step. Custom metric queries are stored with their
+-- author (the caller). canary_start checks the deployment and calls this.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_create(name text, d pgmigrate.blue_green_deployments, options jsonb,
+                                                    caller regrole, caller_path text) RETURNS pgmigrate.canaries
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    o jsonb;
+    c pgmigrate.canaries;
+    m jsonb;
+    first_step integer;
+BEGIN
+    IF name IS NULL OR name = '' OR length(name) > 200 THEN
+        RAISE EXCEPTION 'invalid canary name %', coalesce(quote_literal(name), 'NULL') USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'A canary name is 1 to 200 characters.';
+    END IF;
+    o := pgmigrate._canary_options(coalesce(options, '{}'));
+    IF EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.name = name) THEN
+        RAISE EXCEPTION 'canary "%" already exists', name USING ERRCODE = 'duplicate_object',
+            HINT = 'Canary names are never reused: pick a new one.';
+    END IF;
+    IF EXISTS (SELECT FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id
+                  AND (state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0))) THEN
+        RAISE EXCEPTION 'deployment % already has a live canary (%)', d.deployment_id,
+            (SELECT string_agg(canaries.name, ', ') FROM pgmigrate.canaries WHERE canaries.deployment_id = d.deployment_id
+                AND (state IN ('RUNNING', 'PAUSED') OR (state = 'TIMED_OUT' AND percentage > 0)))
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Promote or roll back that canary first.';
+    END IF;
+    IF o->>'keyColumn' IS NOT NULL AND NOT EXISTS (SELECT FROM jsonb_array_elements(d.tables) t, pg_attribute a
+                                        WHERE a.attrelid = (t->>'src')::regclass AND a.attname = o->>'keyColumn' AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'invalid canary option "keyColumn": no deployed table has a column %', quote_ident(o->>'keyColumn')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'keyColumn names the column that holds the routing key (tenant, user, account).';
+    END IF;
+    first_step := (o->'steps'->>0)::integer;
+    INSERT INTO pgmigrate.canaries (name, migration_id, deployment_id, baseline_schema, canary_schema, salt, percentage, steps,
+                                    step_interval, success_threshold, marginal_threshold, weights, options, deadline_at, started_by)
+    VALUES (name, d.migration_id, d.deployment_id, d.source_schema, d.target_schema, coalesce(o->>'salt', name), first_step,
+            ARRAY(SELECT jsonb_array_elements_text(o->'steps')::integer),
+            make_interval(secs => (o->>'interval')::double precision),
+            (o->>'successThreshold')::double precision, (o->>'marginalThreshold')::double precision, o->'weights', o,
+            clock_timestamp() + make_interval(secs => (o->>'maxDuration')::double precision), caller)
+    RETURNING * INTO c;
+    FOR m IN SELECT * FROM jsonb_array_elements(o->'customMetrics') LOOP
+        INSERT INTO pgmigrate.canary_custom_metrics (canary_id, name, query, weight, min_value, max_value, critical, stored_by, stored_search_path)
+        VALUES (c.canary_id, m->>'name', m->>'query', (m->>'weight')::double precision, (m->>'min')::double precision,
+                (m->>'max')::double precision, (m->>'critical')::boolean, caller, caller_path);
+    END LOOP;
+    INSERT INTO pgmigrate.canary_history (canary_id, old_state, new_state, old_percentage, new_percentage, reason, role_name)
+    VALUES (c.canary_id, NULL, 'RUNNING', 0, first_step, 'started', caller::text);
+    INSERT INTO pgmigrate.migration_execution_state (migration_id, step_number, step_name, step_status, old_value, new_value,
+                                                     transformation_applied, started_at, completed_at)
+    VALUES (d.migration_id, 1, 'SetCanaryPercentage' || first_step, 'COMPLETED',
+            jsonb_build_object('canary_percentage', 0, 'canary', name),
+            jsonb_build_object('canary_percentage', first_step, 'canary', name), 'canary.started', clock_timestamp(), clock_timestamp());
+    PERFORM pgmigrate._audit('canary.started', jsonb_build_object('canary', name, 'deployment', d.deployment_id,
+        'baseline', d.source_schema, 'canary_schema', d.target_schema, 'percentage', first_step, 'options', o), caller);
+    RETURN c;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_create(text, pgmigrate.blue_green_deployments, jsonb, regrole, text) FROM PUBLIC;
+
+-- ---- canary/canary_start.sql ----
+-- SELECT pgmigrate.canary_start(name, options): a canary on the blue-green deployment in
+-- progress, which must keep both colors in sync (prepared: state ready, or rolled back
+-- after a switch) with its source color live. Keys whose bucket is at most the percentage
+-- are served by the target color; the rest by the live one.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    c pgmigrate.canaries;
+BEGIN
+    -- Lock the deployment: no switch, rollback or abort while the canary starts.
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE state NOT IN ('finished', 'aborted') FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no blue-green deployment is in progress' USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'A canary routes keys to the new color of a deployment: CALL pgmigrate.blue_green_prepare(migration) first.';
+    END IF;
+    IF d.state NOT IN ('ready', 'rolled_back') OR d.live_schema <> d.source_schema
+       OR NOT coalesce((d.handover->>'fks_validated')::boolean, false) THEN
+        RAISE EXCEPTION 'deployment % is %: its colors are not both in sync with the source live', d.deployment_id, d.state
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE WHEN d.state = 'switched' THEN 'The target color is live already; SELECT pgmigrate.blue_green_rollback() to canary it again.'
+                              ELSE 'CALL pgmigrate.blue_green_prepare(migration) until it reports ready.' END;
+    END IF;
+    c := pgmigrate._canary_create(name, d, options, caller, caller_path);
+    RETURN jsonb_build_object('canary', c.name, 'deployment', d.deployment_id, 'migration', d.migration_name, 'baseline', c.baseline_schema,
+        'canary_schema', c.canary_schema, 'salt', c.salt, 'percentage', c.percentage, 'steps', to_jsonb(c.steps), 'state', c.state);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_start(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_start(name text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_start(text, jsonb) FROM PUBLIC;
+
+-- ---- canary/canary_consistency.sql ----
+-- data_consistency: the share of sampled canary rows that agree between the colors, the
+-- deployment's mapping applied. Samples up to consistencySample rows per deployed table
+-- that has the keyColumn column, whose key routes to the canary, from the live color,
+-- and compares each with the row of the same key in the target color (an md5 of the
+-- mapped columns). Runs as the deployment's author, like blue_green_validate (the
+-- mapping is its code). Without keyColumn, or with no canary row yet, it is not measured
+-- ({"data_consistency": null}): the metric is left out of the score.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_consistency(c pgmigrate.canaries) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    tab jsonb;
+    keycol text := c.options->>'keyColumn';
+    srcx text;
+    tgtx text;
+    joins text;
+    r text;
+    total bigint := 0;
+    agree bigint := 0;
+BEGIN
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE deployment_id = c.deployment_id;
+    IF keycol IS NULL OR d.state NOT IN ('ready', 'rolled_back', 'switched') THEN
+        RETURN jsonb_build_object('data_consistency', NULL, 'consistency_keys', 0);
+    END IF;
+    FOR tab IN SELECT t FROM jsonb_array_elements(d.tables) t LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = (tab->>'src')::regclass AND a.attname = keycol
+                                     AND a.attnum > 0 AND NOT a.attisdropped);
+        SELECT string_agg(m.expr, ', ' ORDER BY m.attnum), string_agg(format('t.%I', m.col), ', ' ORDER BY m.attnum) INTO srcx, tgtx
+          FROM pgmigrate._bg_column_map((tab->>'src')::regclass, (tab->>'tgt')::regclass, d.options #> ARRAY['mapping', tab->>'name', 'up']) m;
+        SELECT string_agg(format('t.%I = s.%I', k, k), ' AND ') INTO joins FROM jsonb_array_elements_text(tab->'key') k;
+        r := pgmigrate._query_as(d.author, 'pg_catalog, pg_temp', format(
+            'SELECT count(*) || '','' || count(*) FILTER (WHERE x.sh = x.th)
+               FROM (SELECT md5(ROW(%s)::text) AS sh, (SELECT md5(ROW(%s)::text) FROM %s AS t WHERE %s) AS th
+                       FROM %s AS s WHERE pgmigrate.canary_bucket(%L, s.%I::text) <= %s LIMIT %s) x',
+            srcx, tgtx, tab->>'tgt', joins, tab->>'src', c.salt, keycol, c.percentage, (c.options->>'consistencySample')::int));
+        total := total + split_part(r, ',', 1)::bigint;
+        agree := agree + split_part(r, ',', 2)::bigint;
+    END LOOP;
+    RETURN jsonb_build_object('data_consistency', CASE WHEN total > 0 THEN agree::double precision / total END, 'consistency_keys', total);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_consistency(pgmigrate.canaries) FROM PUBLIC;
+
+-- ---- canary/canary_observe.sql ----
+-- What the database knows about a canary's current check window: requests, errors and
+-- durations per side (canary_report), custom metric values (each query run as the role
+-- that stored it; an error or a non-number is "no value", which holds, never passes),
+-- and data consistency between the colors.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_observe(c pgmigrate.canaries) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    obs jsonb;
+    m pgmigrate.canary_custom_metrics;
+    v double precision;
+    custom jsonb := '[]';
+    problems jsonb := '[]';
+BEGIN
+    SELECT jsonb_build_object('percentage', c.percentage,
+        'canary', jsonb_build_object('requests', count(*) FILTER (WHERE canary), 'errors', count(*) FILTER (WHERE canary AND NOT ok),
+                                     'duration_ms_sum', coalesce(sum(duration_ms) FILTER (WHERE canary), 0)),
+        'baseline', jsonb_build_object('requests', count(*) FILTER (WHERE NOT canary), 'errors', count(*) FILTER (WHERE NOT canary AND NOT ok),
+                                       'duration_ms_sum', coalesce(sum(duration_ms) FILTER (WHERE NOT canary), 0)))
+      INTO obs
+      FROM pgmigrate.canary_metrics WHERE canary_id = c.canary_id AND window_no = c.window_no;
+    FOR m IN SELECT * FROM pgmigrate.canary_custom_metrics WHERE canary_id = c.canary_id ORDER BY name LOOP
+        BEGIN
+            -- The first column of the first row, whatever its type, as a number.
+            v := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                     format('SELECT x.v::text FROM (%s) AS x(v) LIMIT 1', rtrim(m.query, E'; \n\t')))::double precision;
+        EXCEPTION WHEN OTHERS THEN
+            v := NULL;
+            problems := problems || jsonb_build_object('metric', m.name, 'error', SQLERRM);
+        END;
+        custom := custom || jsonb_build_array(jsonb_build_array(m.name, v));
+    END LOOP;
+    RETURN obs || jsonb_build_object('custom', custom, 'custom_errors', problems)
+               || pgmigrate._canary_consistency(c);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_observe(pgmigrate.canaries) FROM PUBLIC;
+
+-- ---- canary/canary_finish_promote.sql ----
+-- Promotion is the blue-green switch: validate the deployment (both colors agree, the
+-- migration's validation rules pass), switch it (the target color becomes live), then
+-- the canary is PROMOTED at 100%. A deployment already switched (by hand) is not switched
+-- again. Any refusal raises and changes nothing.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_finish_promote(c pgmigrate.canaries, reason text, caller regrole) RETURNS pgmigrate.canaries
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d pgmigrate.blue_green_deployments;
+    v jsonb;
+    sw jsonb;
+BEGIN
+    SELECT * INTO d FROM pgmigrate.blue_green_deployments WHERE deployment_id = c.deployment_id FOR UPDATE;
+    IF d.state IN ('finished', 'aborted') THEN
+        RAISE EXCEPTION 'canary "%" cannot be promoted: deployment % is %', c.name, d.deployment_id, d.state
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Roll the canary back: its deployment is over.';
+    END IF;
+    IF d.state <> 'switched' THEN
+        v := pgmigrate._blue_green_validate(caller, '');
+        IF NOT (v->>'ok')::boolean THEN
+            RAISE EXCEPTION 'canary "%" cannot be promoted: deployment % fails its validation', c.name, d.deployment_id
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = v::text,
+                      HINT = 'SELECT pgmigrate.blue_green_status(); roll the canary back or fix the deployment.';
+        END IF;
+        sw := pgmigrate._blue_green_switch('{}', caller, '');
+    END IF;
+    RETURN pgmigrate._canary_apply(c, 'PROMOTED', 100, false, NULL, 'promoted',
+                                   concat_ws('; ', reason, 'switched ' || (sw->>'from') || ' -> ' || (sw->>'to')), caller);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_finish_promote(pgmigrate.canaries, text, regrole) FROM PUBLIC;
+
+-- ---- canary/canary_finish_rollback.sql ----
+-- Rollback: every key back to the baseline (percentage 0); the deployment is left as it
+-- was before the canary: still in progress, both colors in sync, the source color live
+-- (the canary never switches anything before promotion).
+CREATE OR REPLACE FUNCTION pgmigrate._canary_finish_rollback(c pgmigrate.canaries, final_state text, reason text, caller regrole)
+RETURNS pgmigrate.canaries
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN pgmigrate._canary_apply(c, final_state, 0, false, NULL, CASE final_state WHEN 'TIMED_OUT' THEN 'timed_out' ELSE 'rolled_back' END,
+                                   reason, caller);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_finish_rollback(pgmigrate.canaries, text, text, regrole) FROM PUBLIC;
+
+-- ---- canary/canary_tick.sql ----
+-- Evaluate a canary's current window, record the evaluation (each metric's value, score
+-- and weight), and, when `apply`, do what the judgement decided (src/canary/judge.rs):
+-- step up, promote, hold, roll back, pause or time out. The caller holds the row lock.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_tick(c pgmigrate.canaries, apply boolean, caller regrole) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    obs jsonb;
+    j jsonb;
+    ev jsonb;
+    d jsonb;
+    act text;
+    eval_id bigint;
+    n pgmigrate.canaries := c;
+    window_age double precision := extract(epoch FROM clock_timestamp() - c.window_started_at);
+    dep pgmigrate.blue_green_deployments;
+BEGIN
+    -- The deployment comes first: over (aborted, finished) -> roll back; switched by hand -> promoted.
+    SELECT * INTO dep FROM pgmigrate.blue_green_deployments WHERE deployment_id = c.deployment_id;
+    IF apply AND dep.state IN ('finished', 'aborted', 'switched') THEN
+        IF dep.state = 'switched' THEN
+            n := pgmigrate._canary_finish_promote(c, format('deployment %s was switched', dep.deployment_id), caller);
+        ELSE
+            n := pgmigrate._canary_finish_rollback(c, 'ROLLED_BACK', format('deployment %s is %s', dep.deployment_id, dep.state), caller);
+        END IF;
+        RETURN jsonb_build_object('canary', c.name, 'state', n.state, 'percentage', n.percentage, 'action',
+            CASE n.state WHEN 'PROMOTED' THEN 'promote' ELSE 'rollback' END, 'applied', true, 'reason', n.reason, 'next_tick_in', 0);
+    END IF;
+    obs := pgmigrate._canary_observe(c);
+    j := pgmigrate._canary_judge(c.options, c.percentage, obs, jsonb_build_object(
+        'window_age', window_age,
+        'step_age', extract(epoch FROM clock_timestamp() - c.step_started_at),
+        'remaining', extract(epoch FROM c.deadline_at - clock_timestamp()),
+        'failed_checks', c.failed_checks));
+    ev := j->'evaluation';
+    d := j->'decision';
+    act := d->>'action';
+    IF apply THEN
+        CASE act
+        WHEN 'step_up' THEN
+            n := pgmigrate._canary_apply(c, 'RUNNING', (d->>'percentage')::integer, true, (d->>'failed_checks')::integer, 'step', d->>'reason', caller);
+        WHEN 'promote' THEN
+            BEGIN
+                n := pgmigrate._canary_finish_promote(c, d->>'reason', caller);
+            EXCEPTION WHEN query_canceled THEN
+                RAISE;
+            WHEN others THEN
+                -- The switch was refused: hold everything at 100% for a human.
+                act := 'pause';
+                d := jsonb_set(d, '{reason}', to_jsonb('promotion refused: ' || SQLERRM));
+                n := pgmigrate._canary_apply(c, 'PAUSED', c.percentage, false, NULL, 'paused', d->>'reason', caller);
+            END;
+        WHEN 'rollback' THEN
+            n := pgmigrate._canary_finish_rollback(c, 'ROLLED_BACK', d->>'reason', caller);
+        WHEN 'time_out' THEN
+            IF (d->>'percentage')::integer = 0 THEN
+                n := pgmigrate._canary_finish_rollback(c, 'TIMED_OUT', d->>'reason', caller);
+            ELSE
+                n := pgmigrate._canary_apply(c, 'TIMED_OUT', c.percentage, false, NULL, 'timed_out', d->>'reason', caller);
+            END IF;
+        WHEN 'pause' THEN
+            n := pgmigrate._canary_apply(c, 'PAUSED', c.percentage, false, (d->>'failed_checks')::integer, 'paused', d->>'reason', caller);
+        ELSE -- hold
+            IF (d->>'new_window')::boolean OR (d->>'failed_checks')::integer <> c.failed_checks THEN
+                n := pgmigrate._canary_apply(c, 'RUNNING', c.percentage, (d->>'new_window')::boolean, (d->>'failed_checks')::integer,
+                                             'check_failed', d->>'reason', caller);
+            END IF;
+        END CASE;
+    END IF;
+    INSERT INTO pgmigrate.canary_evaluations (canary_id, window_no, percentage, verdict, score, action, applied, reason, observation, role_name)
+    VALUES (c.canary_id, c.window_no, c.percentage, ev->>'verdict', (ev->>'score')::double precision, act, apply, d->>'reason', obs, caller::text)
+    RETURNING evaluation_id INTO eval_id;
+    INSERT INTO pgmigrate.canary_evaluation_metrics (evaluation_id, metric, value, baseline, score, weight, critical, note)
+    SELECT eval_id, m->>'name', (m->>'value')::double precision, (m->>'baseline')::double precision, (m->>'score')::double precision,
+           (m->>'weight')::double precision, (m->>'critical')::boolean, m->>'note'
+      FROM jsonb_array_elements(ev->'metrics') m;
+    RETURN jsonb_build_object('canary', c.name, 'evaluation_id', eval_id, 'state', n.state, 'percentage', n.percentage,
+        'action', act, 'applied', apply, 'verdict', ev->'verdict', 'score', ev->'score', 'reason', d->'reason',
+        'failed_checks', n.failed_checks, 'metrics', ev->'metrics', 'reasons', ev->'reasons',
+        'next_tick_in', CASE WHEN act = 'hold' THEN greatest(0.1, least(5, extract(epoch FROM c.step_interval) - window_age)) ELSE 0 END);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_tick(pgmigrate.canaries, boolean, regrole) FROM PUBLIC;
+
+-- ---- canary/canary_report.sql ----
+-- An application reports one request's outcome for `key`: attributed to the side the key
+-- routes to now, in the canary's current check window. One appended row, no shared row
+-- updated, so many sessions report at once without waiting on each other. Reports for a
+-- canary that has finished are ignored.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_report(name text, key text, ok boolean, duration_ms double precision,
+                                                    caller regrole, caller_path text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+    IF name IS NULL OR key IS NULL OR ok IS NULL OR duration_ms IS NULL OR duration_ms < 0 OR duration_ms = 'Infinity' OR duration_ms = 'NaN' THEN
+        RAISE EXCEPTION 'canary_report needs a name, a key, ok and a finite duration_ms >= 0 (got %, %, %, %)',
+            coalesce(quote_literal(name), 'NULL'), coalesce(quote_literal(key), 'NULL'), coalesce(ok::text, 'NULL'), coalesce(duration_ms::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO pgmigrate.canary_metrics (canary_id, window_no, canary, ok, duration_ms)
+    SELECT c.canary_id, c.window_no, pgmigrate.canary_bucket(c.salt, key) <= c.percentage, ok, duration_ms
+      FROM pgmigrate.canaries c WHERE c.name = name AND c.state IN ('RUNNING', 'PAUSED', 'TIMED_OUT');
+    IF NOT FOUND AND NOT EXISTS (SELECT FROM pgmigrate.canaries c WHERE c.name = name) THEN
+        RAISE EXCEPTION 'canary "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_report(text, text, boolean, double precision, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_report(name text, key text, ok boolean, duration_ms double precision) RETURNS void
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_report(text, text, boolean, double precision) FROM PUBLIC;
+
+-- ---- canary/canary_evaluate.sql ----
+-- Judge a canary's current window without acting on it: the evaluation is recorded
+-- (applied = false) and returned with what a tick would do.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_evaluate(name text, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    c pgmigrate.canaries;
+BEGIN
+    SELECT * INTO c FROM pgmigrate.canaries WHERE canaries.name = name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'canary "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN pgmigrate._canary_tick(c, false, caller);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_evaluate(text, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_evaluate(name text) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_evaluate(text) FROM PUBLIC;
+
+-- ---- canary/canary_step.sql ----
+-- One tick: evaluate, then step up, promote at the last step, hold, roll back, pause or
+-- time out. Two ticks at once never step twice: the second finds the row locked and
+-- returns {"action": "skipped"} at once (SKIP LOCKED), without waiting.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_step(name text, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c pgmigrate.canaries;
+BEGIN
+    c := pgmigrate._canary_lock(name, false);
+    IF c.canary_id IS NULL THEN
+        RETURN jsonb_build_object('canary', name, 'action', 'skipped', 'reason', 'another tick is running');
+    END IF;
+    IF c.state <> 'RUNNING' THEN
+        RETURN jsonb_build_object('canary', name, 'state', c.state, 'percentage', c.percentage, 'action', 'none',
+                                  'reason', 'the canary is ' || c.state);
+    END IF;
+    RETURN pgmigrate._canary_tick(c, true, caller);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_step(text, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_step(name text) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_step(text) FROM PUBLIC;
+
+-- ---- canary/canary_pause.sql ----
+-- Manual pause: the canary keeps its percentage, ticks do nothing until canary_resume.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_pause(name text, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c pgmigrate.canaries := pgmigrate._canary_lock(name, true);
+BEGIN
+    IF c.state <> 'RUNNING' THEN
+        RAISE EXCEPTION 'canary "%" is %, not RUNNING', name, c.state USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    c := pgmigrate._canary_apply(c, 'PAUSED', c.percentage, false, NULL, 'paused', 'paused by ' || caller::text, caller);
+    RETURN jsonb_build_object('canary', name, 'state', c.state, 'percentage', c.percentage);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_pause(text, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_pause(name text) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_pause(text) FROM PUBLIC;
+
+-- ---- canary/canary_resume.sql ----
+-- Resume a paused canary: a fresh check window and step clock; the time spent paused
+-- does not count against maxDuration; failed checks are kept.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_resume(name text, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c pgmigrate.canaries := pgmigrate._canary_lock(name, true);
+BEGIN
+    IF c.state <> 'PAUSED' THEN
+        RAISE EXCEPTION 'canary "%" is %, not PAUSED', name, c.state USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE pgmigrate.canaries SET deadline_at = deadline_at + (clock_timestamp() - paused_at), step_started_at = clock_timestamp()
+     WHERE canary_id = c.canary_id RETURNING * INTO c;
+    c := pgmigrate._canary_apply(c, 'RUNNING', c.percentage, true, NULL, 'resumed', 'resumed by ' || caller::text, caller);
+    RETURN jsonb_build_object('canary', name, 'state', c.state, 'percentage', c.percentage);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_resume(text, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_resume(name text) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_resume(text) FROM PUBLIC;
+
+-- ---- canary/canary_set_percentage.sql ----
+-- Set a running or paused canary's percentage by hand (0..100; raising it never moves a
+-- key back). The next passing tick goes to the next step above it.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_set_percentage(name text, percentage integer, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    c pgmigrate.canaries;
+BEGIN
+    IF percentage IS NULL OR percentage NOT BETWEEN 0 AND 100 THEN
+        RAISE EXCEPTION 'canary percentage % is not in 0..100', coalesce(percentage::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    c := pgmigrate._canary_lock(name, true);
+    IF c.state NOT IN ('RUNNING', 'PAUSED') THEN
+        RAISE EXCEPTION 'canary "%" is %: its percentage no longer changes', name, c.state USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    c := pgmigrate._canary_apply(c, c.state, percentage, true, NULL, 'percentage_set', 'set by ' || caller::text, caller);
+    RETURN jsonb_build_object('canary', name, 'state', c.state, 'percentage', c.percentage);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_set_percentage(text, integer, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_set_percentage(name text, percentage integer) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_set_percentage(text, integer) FROM PUBLIC;
+
+-- ---- canary/canary_promote.sql ----
+-- Promote by hand (from RUNNING, PAUSED or a kept TIMED_OUT): every key to the new color.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_promote(name text, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c pgmigrate.canaries := pgmigrate._canary_lock(name, true);
+BEGIN
+    IF c.state NOT IN ('RUNNING', 'PAUSED', 'TIMED_OUT') OR (c.state = 'TIMED_OUT' AND c.percentage = 0) THEN
+        RAISE EXCEPTION 'canary "%" is % already', name, c.state USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    c := pgmigrate._canary_finish_promote(c, 'promoted by ' || caller::text, caller);
+    RETURN jsonb_build_object('canary', name, 'state', c.state, 'percentage', c.percentage);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_promote(text, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_promote(name text) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_promote(text) FROM PUBLIC;
+
+-- ---- canary/canary_rollback.sql ----
+-- Roll back by hand (from RUNNING, PAUSED or a kept TIMED_OUT): every key to the baseline,
+-- the deployment left as it was.
+CREATE OR REPLACE FUNCTION pgmigrate._canary_rollback(name text, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c pgmigrate.canaries := pgmigrate._canary_lock(name, true);
+BEGIN
+    IF c.state NOT IN ('RUNNING', 'PAUSED', 'TIMED_OUT') OR (c.state = 'TIMED_OUT' AND c.percentage = 0) THEN
+        RAISE EXCEPTION 'canary "%" is % already', name, c.state USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    c := pgmigrate._canary_finish_rollback(c, 'ROLLED_BACK', 'rolled back by ' || caller::text, caller);
+    RETURN jsonb_build_object('canary', name, 'state', c.state, 'percentage', c.percentage);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._canary_rollback(text, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.canary_rollback(name text) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.canary_rollback(text) FROM PUBLIC;
+
+-- ---- canary/canary_run.sql ----
+-- Tick a canary until it reaches a final state (or pauses for review), committing between
+-- ticks so reporters see each new percentage and nothing is held while it waits.
+-- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one.) The alternative
+-- is scheduling SELECT pgmigrate.canary_step('<name>') with pg_cron (docs/canary.md).
+CREATE OR REPLACE PROCEDURE pgmigrate.canary_run(name text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    r jsonb;
+BEGIN
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        r := pgmigrate.canary_step(name);
+        RAISE NOTICE 'canary %: % at %%% (%)', name, r->>'action', r->>'percentage', coalesce(r->>'reason', '');
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+        EXIT WHEN r->>'state' IN ('PROMOTED', 'ROLLED_BACK', 'TIMED_OUT', 'PAUSED');
+        PERFORM pg_catalog.pg_sleep(coalesce((r->>'next_tick_in')::double precision, 1));
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.canary_run(text) FROM PUBLIC;
+
+-- ---- canary/grant_canary_admin.sql ----
+-- Canary admins start and drive canaries (and may route and report, like clients).
+-- Promotion is the blue-green switch: a canary admin can switch the deployment its
+-- canary runs on (after the deployment's validation passes), nothing else of it.
+CREATE OR REPLACE FUNCTION pgmigrate.grant_canary_admin(grantee regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.canary_start(text, jsonb), pgmigrate.canary_evaluate(text), pgmigrate.canary_step(text),
+        pgmigrate.canary_pause(text), pgmigrate.canary_resume(text), pgmigrate.canary_set_percentage(text, integer),
+        pgmigrate.canary_promote(text), pgmigrate.canary_rollback(text), pgmigrate.canary_route(text, text),
+        pgmigrate.canary_use(text, text), pgmigrate.canary_report(text, text, boolean, double precision) TO %s', grantee);
+    EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.canary_run(text) TO %s', grantee);
+    EXECUTE format('GRANT SELECT ON pgmigrate.canaries, pgmigrate.canary_history, pgmigrate.canary_metrics,
+        pgmigrate.canary_evaluations, pgmigrate.canary_evaluation_metrics, pgmigrate.canary_custom_metrics,
+        pgmigrate.migration_execution_state, pgmigrate.audit_log TO %s', grantee);
+    PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_canary_admin'),
+                             current_user::regrole);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.grant_canary_admin(regrole) FROM PUBLIC;
+
+-- ---- canary/grant_canary_client.sql ----
+-- Clients (applications) route keys and report outcomes.
+CREATE OR REPLACE FUNCTION pgmigrate.grant_canary_client(grantee regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.canary_route(text, text), pgmigrate.canary_use(text, text),
+        pgmigrate.canary_report(text, text, boolean, double precision) TO %s', grantee);
+    PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_canary_client'),
+                             current_user::regrole);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.grant_canary_client(regrole) FROM PUBLIC;
+
