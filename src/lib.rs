@@ -21,7 +21,6 @@ pub mod registry;
 pub mod safety;
 pub mod schema_core;
 pub mod settings;
-pub mod sqlcheck;
 pub mod types;
 pub mod validate;
 
