@@ -141,7 +141,7 @@ impl Context {
         }
         let mut extra = Vec::new();
         if let Some(r) = &f.references {
-            // A new foreign key also locks the table it references (not when that table is new).
+            // A new foreign key also locks the table it references (unless that table is new).
             let mut other = Finding {
                 action: "FOREIGN KEY (referenced table)",
                 table: Some(r.to_string()),
@@ -155,7 +155,7 @@ impl Context {
                 code: "SAFE",
                 recommendation: None,
             };
-            if !self.is_new(&Some(r.clone())) && !self.is_new(&f.table) {
+            if !self.is_new(&Some(r.clone())) {
                 other = other.risk(
                     "MEDIUM",
                     "LOCKS_REFERENCED_TABLE",

@@ -82,5 +82,26 @@ SELECT * FROM pg_temp.summary('careful_steps');
 SELECT validate_migration_safety('hasty_steps')->'overallSafety' AS hasty_safe;
 SELECT * FROM pg_temp.summary('hasty_steps');
 
+
+-- Unqualified names resolve along the migration's stored search_path (the caller's for analyze_sql).
+CREATE SCHEMA app;
+CREATE TABLE app.items (name varchar(100));
+CREATE FUNCTION app.code() RETURNS int STABLE LANGUAGE sql AS 'SELECT 1';
+SET search_path = app, pgmigrate;
+SELECT register_migration('{"name": "app_steps", "forward": [
+    "ALTER TABLE items ALTER COLUMN name TYPE varchar(200)",
+    "ALTER TABLE items ADD COLUMN c int DEFAULT code()"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT v.code FROM pg_temp.verdicts(analyze_sql('ALTER TABLE items ALTER COLUMN name TYPE varchar(200); ALTER TABLE items ADD COLUMN c int DEFAULT code()')) v;
+SET search_path = pgmigrate, public;
+SELECT count(*) AS issues FROM pg_temp.summary('app_steps');
+-- Without app on the path, the table's type is unknown (rewrite assumed) and so is the function (volatile assumed).
+SELECT a->>'step' AS step, v.code FROM jsonb_array_elements(analyze_steps(
+    '["ALTER TABLE items ALTER COLUMN name TYPE varchar(200)", "ALTER TABLE items ADD COLUMN c int DEFAULT code()"]')) a,
+    pg_temp.verdicts(a) v;
+SELECT a->>'step' AS step, v.code FROM jsonb_array_elements(analyze_steps(
+    '["ALTER TABLE items ALTER COLUMN name TYPE varchar(200)", "ALTER TABLE items ADD COLUMN c int DEFAULT code()"]', 'app')) a,
+    pg_temp.verdicts(a) v;
+DROP SCHEMA app CASCADE;
+
 DELETE FROM knowledge_migrations;
 DROP TABLE public.users;
