@@ -269,7 +269,13 @@ unsafe fn not_null_check_column(expr: *mut pg_sys::Node) -> Option<String> {
 /// Facts of a column definition (ADD COLUMN, CREATE TABLE).
 unsafe fn column_def(def: *mut pg_sys::ColumnDef, mut f: Facts) -> Facts {
     f.column = cstr((*def).colname);
-    if let Some((_, ty)) = name_list((*(*def).typeName).names) {
+    // No type in CREATE TABLE ... PARTITION OF / OF type column options.
+    let type_name = (*def).typeName;
+    if let Some((_, ty)) = if type_name.is_null() {
+        None
+    } else {
+        name_list((*type_name).names)
+    } {
         f.serial = matches!(
             ty.as_str(),
             "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"

@@ -245,6 +245,8 @@ INSERT INTO corpus (sql, lock, rewrite, scan, loss, doc) VALUES
   ('DROP SEQUENCE public.s', 'ACCESS EXCLUSIVE', false, false, false, NULL),
   ('DROP FUNCTION public.vol_fn()', 'none', false, false, false, NULL),
   ('CREATE TABLE public.audit_copy (id int)', 'none', false, false, false, NULL),
+  ('CREATE TABLE public.events_2026 PARTITION OF public.events (at NOT NULL) FOR VALUES FROM (''2026-01-01'') TO (''2027-01-01'')', 'ACCESS EXCLUSIVE', false, false, false, NULL),
+  ('CREATE TABLE public.typed OF public.some_type (id WITH OPTIONS DEFAULT 1)', 'none', false, false, false, NULL),
   ('CREATE TABLE public.child (id int, org int REFERENCES public.orgs)', 'SHARE ROW EXCLUSIVE', false, false, false, NULL),
   ('CREATE TABLE public.snap AS SELECT * FROM public.users', 'none', false, false, false, NULL),
   ('SELECT * INTO public.snap2 FROM public.users', 'none', false, false, false, NULL),
