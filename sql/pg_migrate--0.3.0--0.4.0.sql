@@ -761,7 +761,25 @@ CREATE OR REPLACE FUNCTION pgmigrate.migration_order(graph jsonb) RETURNS text[]
 LANGUAGE c AS 'MODULE_PATHNAME', 'migration_order_wrapper';
 
 -- ---- safety/analyze_sql.sql ----
-CREATE OR REPLACE FUNCTION pgmigrate.analyze_sql(script text) RETURNS jsonb STABLE STRICT
+-- Statement classification, 0.4.0: read from PostgreSQL's parse tree, per step.
+-- 0.3.0's analyze_sql(text) gives way to analyze_sql(text, boolean DEFAULT true): both
+-- would match a one-argument call.
+DO $$
+BEGIN
+    IF pg_catalog.to_regprocedure('pgmigrate.analyze_sql(text)') IS NOT NULL THEN
+        DROP FUNCTION pgmigrate.analyze_sql(text);
+    END IF;
+END $$;
+
+-- steps: a migration's steps ([{type, script, condition, transaction}] or plain strings),
+-- each analysed in the context of the steps before it. Unqualified names (tables,
+-- functions in defaults) resolve along search_path: the given one (a migration's stored
+-- search_path), or the caller's when NULL. Read-only: PUBLIC keeps EXECUTE.
+CREATE OR REPLACE FUNCTION pgmigrate.analyze_steps(steps jsonb, search_path text DEFAULT NULL) RETURNS jsonb STABLE
+LANGUAGE c AS 'MODULE_PATHNAME', 'analyze_steps_wrapper';
+
+-- One script, run in a transaction block (the engine's step) unless transaction => false.
+CREATE OR REPLACE FUNCTION pgmigrate.analyze_sql(script text, transaction boolean DEFAULT true) RETURNS jsonb STABLE STRICT
 LANGUAGE c AS 'MODULE_PATHNAME', 'analyze_sql_wrapper';
 
 -- ---- entity_store/document_violations.sql ----
@@ -1250,7 +1268,8 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.rollback_migration(text, jsonb) FROM PUBLIC
 
 -- ---- safety/validate_migration_safety.sql ----
 -- The pre-flight report, 0.4.0: the entity-store checks run only for migrations that
--- touch the entity store, over a bounded sample, and the check that could never fire is gone.
+-- touch the entity store, over a bounded sample, and the check that could never fire is gone;
+-- statements are analyzed step by step from PostgreSQL's parse tree (analyze_steps).
 
 CREATE OR REPLACE FUNCTION pgmigrate.validate_migration_safety(name text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -1258,7 +1277,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m pgmigrate.knowledge_migrations;
     phase text;
-    script text;
+    steps jsonb;
     a jsonb;
     f record;
     syntax jsonb := '[]';
@@ -1280,42 +1299,54 @@ BEGIN
     END IF;
 
     FOREACH phase IN ARRAY ARRAY['forward', 'rollback', 'validation'] LOOP
-        SELECT string_agg(s->>'script', E';\n') INTO script
-          FROM jsonb_array_elements(pgmigrate.migration_steps(m, phase)) s WHERE s ? 'script';
-        CONTINUE WHEN script IS NULL;
-        a := pgmigrate.analyze_sql(script);
-        IF NOT (a->>'syntax_ok')::boolean THEN
-            syntax := syntax || jsonb_build_array(jsonb_build_object('severity', 'CRITICAL',
-                'code', CASE phase WHEN 'rollback' THEN 'INVALID_ROLLBACK_SCRIPT' ELSE 'SYNTAX_ERROR' END,
-                'message', format('%s script: %s', phase, a->>'error'),
-                'details', jsonb_build_object('phase', phase, 'position', (a->>'position')::int)));
-            CONTINUE;
-        END IF;
-        FOR f IN SELECT (st->>'index')::int AS idx, st->>'sql' AS sql, fi
-                   FROM jsonb_array_elements(a->'statements') st, jsonb_array_elements(st->'findings') fi LOOP
-            IF phase = 'rollback' THEN
-                IF (f.fi->>'data_loss')::boolean THEN
-                    rb := rb || jsonb_build_array(jsonb_build_object('severity', 'HIGH', 'code', 'ROLLBACK_DATA_LOSS_RISK',
-                        'message', format('rollback may cause data loss: %s', f.fi->>'action'),
-                        'details', jsonb_build_object('statement', f.idx, 'sql', f.sql, 'table', f.fi->'table')));
-                END IF;
+        -- Step by step: each step's script parsed on its own (a trailing "-- comment" or
+        -- ";" is fine), in the context of the steps before it (tables they created,
+        -- constraints they added NOT VALID, where the engine commits).
+        steps := pgmigrate.migration_steps(m, phase);
+        CONTINUE WHEN jsonb_array_length(steps) = 0;
+        FOR a IN SELECT * FROM jsonb_array_elements(pgmigrate.analyze_steps(steps, coalesce(m.stored_search_path, 'pg_catalog, pg_temp'))) LOOP
+            IF NOT (a->>'syntax_ok')::boolean THEN
+                syntax := syntax || jsonb_build_array(jsonb_build_object('severity', 'CRITICAL',
+                    'code', CASE phase WHEN 'rollback' THEN 'INVALID_ROLLBACK_SCRIPT' ELSE 'SYNTAX_ERROR' END,
+                    'message', format('%s %s: %s', phase, CASE a->>'error_in' WHEN 'condition' THEN 'condition' ELSE 'script' END, a->>'error'),
+                    'details', jsonb_build_object('phase', phase, 'step', (a->>'step')::int, 'position', (a->>'position')::int)));
                 CONTINUE;
             END IF;
-            IF f.fi->>'severity' <> 'LOW' THEN
-                locks := locks || jsonb_build_array(jsonb_build_object('severity', f.fi->>'severity', 'code', f.fi->>'code',
-                    'message', format('%s on %s takes %s lock%s', f.fi->>'action', coalesce(f.fi->>'table', '?'), f.fi->>'lock',
-                        CASE WHEN (f.fi->>'rewrite')::boolean THEN ' and rewrites the table'
-                             WHEN (f.fi->>'scan')::boolean THEN ' and scans the table' ELSE '' END),
-                    'details', jsonb_build_object('phase', phase, 'statement', f.idx, 'sql', f.sql, 'table', f.fi->'table',
-                        'lock', f.fi->'lock', 'rewrite', f.fi->'rewrite', 'scan', f.fi->'scan'),
-                    'recommendation', f.fi->'recommendation'));
-            END IF;
-            -- Duration: ~50 MB/s to scan, three times that work to rewrite and re-index.
-            IF (f.fi->>'rewrite')::boolean OR (f.fi->>'scan')::boolean THEN
-                seconds := seconds + coalesce((SELECT c.relpages::numeric * 8192 / (50 * 1024 * 1024)
-                                                      * CASE WHEN (f.fi->>'rewrite')::boolean THEN 3 ELSE 1 END
-                                                 FROM pg_class c WHERE c.oid = to_regclass(f.fi->>'table')), 0);
-            END IF;
+            FOR f IN SELECT (st->>'index')::int AS idx, st->>'sql' AS sql, fi
+                       FROM jsonb_array_elements(a->'statements') st, jsonb_array_elements(st->'findings') fi LOOP
+                IF phase = 'rollback' THEN
+                    IF (f.fi->>'data_loss')::boolean THEN
+                        rb := rb || jsonb_build_array(jsonb_build_object('severity', 'HIGH', 'code', 'ROLLBACK_DATA_LOSS_RISK',
+                            'message', format('rollback may cause data loss: %s', f.fi->>'action'),
+                            'details', jsonb_build_object('step', (a->>'step')::int, 'statement', f.idx, 'sql', f.sql, 'table', f.fi->'table')));
+                    END IF;
+                    IF f.fi->>'severity' = 'CRITICAL' THEN
+                        rb := rb || jsonb_build_array(jsonb_build_object('severity', 'CRITICAL', 'code', f.fi->>'code',
+                            'message', format('rollback step %s cannot run: %s', a->>'step', f.fi->>'action'),
+                            'details', jsonb_build_object('step', (a->>'step')::int, 'statement', f.idx, 'sql', f.sql),
+                            'recommendation', f.fi->'recommendation'));
+                    END IF;
+                    CONTINUE;
+                END IF;
+                IF f.fi->>'severity' <> 'LOW' THEN
+                    locks := locks || jsonb_build_array(jsonb_build_object('severity', f.fi->>'severity', 'code', f.fi->>'code',
+                        'message', CASE WHEN f.fi->>'code' IN ('TRANSACTION_CONTROL', 'NEEDS_AUTOCOMMIT', 'AUTOCOMMIT_NOT_ALONE')
+                                        THEN format('%s%s cannot run inside the migration''s transaction', f.fi->>'action',
+                                                    ' on ' || (f.fi->>'table'))
+                                        ELSE format('%s on %s takes %s lock%s', f.fi->>'action', coalesce(f.fi->>'table', '?'), f.fi->>'lock',
+                                                    CASE WHEN (f.fi->>'rewrite')::boolean THEN ' and rewrites the table'
+                                                         WHEN (f.fi->>'scan')::boolean THEN ' and scans the table' ELSE '' END) END,
+                        'details', jsonb_build_object('phase', phase, 'step', (a->>'step')::int, 'statement', f.idx, 'sql', f.sql, 'table', f.fi->'table',
+                            'lock', f.fi->'lock', 'rewrite', f.fi->'rewrite', 'scan', f.fi->'scan'),
+                        'recommendation', f.fi->'recommendation'));
+                END IF;
+                -- Duration: ~50 MB/s to scan, three times that work to rewrite and re-index.
+                IF (f.fi->>'rewrite')::boolean OR (f.fi->>'scan')::boolean THEN
+                    seconds := seconds + coalesce((SELECT c.relpages::numeric * 8192 / (50 * 1024 * 1024)
+                                                          * CASE WHEN (f.fi->>'rewrite')::boolean THEN 3 ELSE 1 END
+                                                     FROM pg_class c WHERE c.oid = to_regclass(f.fi->>'table')), 0);
+                END IF;
+            END LOOP;
         END LOOP;
     END LOOP;
     IF seconds > 3600 THEN

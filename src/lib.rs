@@ -21,7 +21,6 @@ pub mod jsonb;
 pub mod pg;
 pub mod safety;
 pub mod schema;
-pub mod sqlcheck;
 
 // Every SQL object is declared in its source file under sql/ (no SQL is generated from
 // Rust attributes); scripts/build_sql.sh assembles them into this one install script.

@@ -4,6 +4,7 @@
 
 pub mod job_worker;
 pub mod migration_order;
+pub mod migration_order_sql;
 pub mod owner_call;
 pub mod run_as;
 pub mod step_timer;
