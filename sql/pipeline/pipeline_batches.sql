@@ -1,0 +1,19 @@
+-- A run's batches, planned when it starts: entity ids in [lo, hi) (NULL = unbounded).
+-- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
+-- batch's own transaction, so each batch is processed exactly once.
+CREATE TABLE pgmigrate.pipeline_batches (
+    run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
+    batch_no    integer NOT NULL,
+    lo          uuid,
+    hi          uuid,
+    status      text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DONE')),
+    docs_in     integer,
+    docs_out    integer,
+    docs_written integer,
+    docs_failed integer,
+    done_by     integer,
+    done_at     timestamptz,
+    PRIMARY KEY (run_id, batch_no)
+);
+CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_batches', '');
