@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 port=${PGM_PORT:-54329}
 pkglib=$(scripts/pg_config.sh --pkglibdir)
 out=${PGM_RESULTS:-/tmp/pg_migrate_regress}
-tests=(setup merge types breaking tables registry evolution triggers privileges security engine safety restore upgrade drop)
-iso_tests=(concurrent_add_field concurrent_activation concurrent_execute dependency_races usage_opposite_order schema_cache_read_committed schema_cache_repeatable_read)
+tests=(setup merge types breaking tables registry evolution triggers privileges security engine safety restore pipeline upgrade drop)
+iso_tests=(concurrent_add_field concurrent_activation concurrent_execute dependency_races usage_opposite_order schema_cache_read_committed schema_cache_repeatable_read pipeline_parallel)
 
 scripts/cluster.sh start >/dev/null
 # tests/sql/restore.sql runs pg_dump and pg_restore through psql's \!.

@@ -88,6 +88,7 @@
 \ir pipeline/pipeline_apply.sql
 \ir pipeline/pipeline_write.sql
 \ir pipeline/pipeline_plan.sql
+\ir pipeline/pipeline_tally.sql
 \ir pipeline/register_pipeline.sql
 \ir pipeline/pipeline_start.sql
 \ir pipeline/pipeline_batch.sql

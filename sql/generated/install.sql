@@ -949,7 +949,10 @@ DECLARE
     dep_id uuid;
     new_id uuid;
     prio numeric;
-    script_of constant text := $q$SELECT string_agg(coalesce(s->>'script', 'SELECT ' || (s->>'function') || '(...)'), E';\n')
+    script_of constant text := $q$SELECT string_agg(coalesce(s->>'script', CASE WHEN s->>'type' = 'TRANSFORM'
+                                        THEN format('SELECT %L::text AS transform_pipeline', CASE jsonb_typeof(s->'pipeline')
+                                             WHEN 'string' THEN s->>'pipeline' ELSE coalesce(s->'pipeline'->>'name', 'inline') END)
+                                        ELSE 'SELECT ' || (s->>'function') || '(...)' END), E';\n')
                                     FROM jsonb_array_elements($1) s$q$;
     forward_text text;
     rollback_text text;
@@ -1963,7 +1966,8 @@ SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_runs', '');
 -- ---- pipeline/pipeline_batches.sql ----
 -- A run's batches, planned when it starts: entity ids in [lo, hi) (NULL = unbounded).
 -- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
--- batch's own transaction, so each batch is processed exactly once.
+-- batch's own transaction, so each batch is processed exactly once. The run's counters
+-- are sums over its DONE batches (pipeline_runs holds a copy, refreshed as batches finish).
 CREATE TABLE pgmigrate.pipeline_batches (
     run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
     batch_no    integer NOT NULL,
@@ -1974,6 +1978,7 @@ CREATE TABLE pgmigrate.pipeline_batches (
     docs_out    integer,
     docs_written integer,
     docs_failed integer,
+    retries     integer,
     done_by     integer,
     done_at     timestamptz,
     PRIMARY KEY (run_id, batch_no)
@@ -2317,6 +2322,34 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_plan(uuid, text, integer) FROM PUBLIC;
 
+-- ---- pipeline/pipeline_tally.sql ----
+-- Refresh a run's counters from its DONE batches (the source of truth). wait = false
+-- skips the refresh when another session holds the run's row. (NO KEY UPDATE: batches
+-- still insert rows referencing the run.)
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_tally(run uuid, wait boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+    IF wait THEN
+        PERFORM 1 FROM pgmigrate.pipeline_runs x WHERE x.run_id = run FOR NO KEY UPDATE;
+    ELSE
+        PERFORM 1 FROM pgmigrate.pipeline_runs x WHERE x.run_id = run FOR NO KEY UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
+    UPDATE pgmigrate.pipeline_runs x
+       SET (batches_done, docs_in, docs_out, docs_written, docs_failed, retries, checkpoint) =
+           (SELECT count(*), coalesce(sum(b.docs_in), 0), coalesce(sum(b.docs_out), 0), coalesce(sum(b.docs_written), 0),
+                   coalesce(sum(b.docs_failed), 0), coalesce(sum(b.retries), 0), max(b.batch_no)
+              FROM pgmigrate.pipeline_batches b WHERE b.run_id = run AND b.status = 'DONE'),
+           updated_at = clock_timestamp()
+     WHERE x.run_id = run;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_tally(uuid, boolean) FROM PUBLIC;
+
 -- ---- pipeline/register_pipeline.sql ----
 -- register_pipeline(definition) → pipeline id. The caller becomes the pipeline's author:
 -- its functions, lookups and joins run with the caller's privileges and search_path.
@@ -2413,9 +2446,13 @@ BEGIN
         RAISE EXCEPTION 'pipeline "%" does not exist', name USING ERRCODE = 'undefined_object',
             HINT = 'Register it with pgmigrate.register_pipeline(definition).';
     END IF;
+    -- Joining a RUNNING run takes no lock (sessions working its batches hold its row).
     SELECT * INTO r FROM pgmigrate.pipeline_runs x
      WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'FAILED', 'CANCELLED')
-     ORDER BY x.started_at DESC LIMIT 1 FOR UPDATE;
+     ORDER BY x.started_at DESC LIMIT 1;
+    IF FOUND AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+    END IF;
     IF FOUND AND (opts->>'restart')::boolean THEN
         UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
          WHERE x.run_id = r.run_id;
@@ -2488,6 +2525,7 @@ BEGIN
      ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         IF NOT EXISTS (SELECT 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING') THEN
+            PERFORM pgmigrate._pipeline_tally(run, true);
             UPDATE pgmigrate.pipeline_runs x SET status = 'COMPLETED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
              WHERE x.run_id = run AND x.status = 'RUNNING'
             RETURNING * INTO r;
@@ -2508,16 +2546,15 @@ BEGIN
     SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
     GET DIAGNOSTICS n_err = ROW_COUNT;
     UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = n_written,
-           docs_failed = n_err, done_by = pg_backend_pid(), done_at = clock_timestamp()
+           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp()
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
-    UPDATE pgmigrate.pipeline_runs x SET batches_done = x.batches_done + 1, docs_in = x.docs_in + n_in, docs_out = x.docs_out + n_out,
-           docs_written = x.docs_written + n_written, docs_failed = x.docs_failed + n_err, retries = x.retries + retries,
-           checkpoint = greatest(x.checkpoint, b.batch_no), updated_at = clock_timestamp()
-     WHERE x.run_id = run
-    RETURNING * INTO r;
+    -- The run row is shared by every session on the run: refreshed only when no other
+    -- session's batch holds it (a later batch or the run's completion catches up).
+    PERFORM pgmigrate._pipeline_tally(run, false);
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
         'docs_in', n_in, 'docs_out', n_out, 'docs_written', n_written, 'docs_failed', n_err, 'retries', retries,
-        'total_in', r.docs_in, 'total_written', r.docs_written, 'total_failed', r.docs_failed, 'batches_done', r.batches_done);
+        'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_batch(uuid, regrole, text) FROM PUBLIC;
@@ -2535,6 +2572,7 @@ CREATE OR REPLACE FUNCTION pgmigrate._pipeline_stop(run uuid, status text, error
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
+    PERFORM pgmigrate._pipeline_tally(run, true);
     IF status NOT IN ('FAILED', 'CANCELLED') THEN
         RAISE EXCEPTION 'a run stops as FAILED or CANCELLED, not %', status USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -2719,8 +2757,8 @@ CREATE OR REPLACE FUNCTION pgmigrate.pipeline_preview(pipeline text, sample inte
 RETURNS TABLE (entity_id uuid, before jsonb, after jsonb, errors jsonb)
 LANGUAGE sql VOLATILE AS $$
     SELECT (e OPERATOR(pg_catalog.->>) 'entity_id')::pg_catalog.uuid, e OPERATOR(pg_catalog.->) 'before',
-           pg_catalog.nullif(e OPERATOR(pg_catalog.->) 'after', 'null'::pg_catalog.jsonb),
-           pg_catalog.nullif(e OPERATOR(pg_catalog.->) 'errors', 'null'::pg_catalog.jsonb)
+           NULLIF(e OPERATOR(pg_catalog.->) 'after', 'null'::pg_catalog.jsonb),
+           NULLIF(e OPERATOR(pg_catalog.->) 'errors', 'null'::pg_catalog.jsonb)
       FROM pg_catalog.jsonb_array_elements(pgmigrate.pipeline_preview_json(pipeline, sample, options)) e;
 $$;
 
@@ -2787,7 +2825,7 @@ BEGIN
                   HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
     END IF;
     -- Close the current versions, then write the before-images (documents the run created
-    -- just stay closed).
+    -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it).
     WITH cur AS (
         UPDATE pgmigrate.temporal_entities t SET valid_to = ts
           FROM pgmigrate.pipeline_changes ch
@@ -2795,8 +2833,8 @@ BEGIN
         RETURNING t.entity_id, ch.old_row_id)
     INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
     SELECT o.entity_id, o.entity_type, o.content, o.metadata, ts
-      FROM pgmigrate.pipeline_changes ch JOIN pgmigrate.temporal_entities o ON o.row_id = ch.old_row_id
-     WHERE ch.run_id = run AND NOT o.is_deleted;
+      FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
+     WHERE NOT o.is_deleted;
     GET DIAGNOSTICS n = ROW_COUNT;
     UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
     PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,

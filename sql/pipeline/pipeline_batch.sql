@@ -29,6 +29,7 @@ BEGIN
      ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         IF NOT EXISTS (SELECT 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING') THEN
+            PERFORM pgmigrate._pipeline_tally(run, true);
             UPDATE pgmigrate.pipeline_runs x SET status = 'COMPLETED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
              WHERE x.run_id = run AND x.status = 'RUNNING'
             RETURNING * INTO r;
@@ -49,16 +50,15 @@ BEGIN
     SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
     GET DIAGNOSTICS n_err = ROW_COUNT;
     UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = n_written,
-           docs_failed = n_err, done_by = pg_backend_pid(), done_at = clock_timestamp()
+           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp()
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
-    UPDATE pgmigrate.pipeline_runs x SET batches_done = x.batches_done + 1, docs_in = x.docs_in + n_in, docs_out = x.docs_out + n_out,
-           docs_written = x.docs_written + n_written, docs_failed = x.docs_failed + n_err, retries = x.retries + retries,
-           checkpoint = greatest(x.checkpoint, b.batch_no), updated_at = clock_timestamp()
-     WHERE x.run_id = run
-    RETURNING * INTO r;
+    -- The run row is shared by every session on the run: refreshed only when no other
+    -- session's batch holds it (a later batch or the run's completion catches up).
+    PERFORM pgmigrate._pipeline_tally(run, false);
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
         'docs_in', n_in, 'docs_out', n_out, 'docs_written', n_written, 'docs_failed', n_err, 'retries', retries,
-        'total_in', r.docs_in, 'total_written', r.docs_written, 'total_failed', r.docs_failed, 'batches_done', r.batches_done);
+        'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_batch(uuid, regrole, text) FROM PUBLIC;

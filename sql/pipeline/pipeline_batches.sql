@@ -1,6 +1,7 @@
 -- A run's batches, planned when it starts: entity ids in [lo, hi) (NULL = unbounded).
 -- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
--- batch's own transaction, so each batch is processed exactly once.
+-- batch's own transaction, so each batch is processed exactly once. The run's counters
+-- are sums over its DONE batches (pipeline_runs holds a copy, refreshed as batches finish).
 CREATE TABLE pgmigrate.pipeline_batches (
     run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
     batch_no    integer NOT NULL,
@@ -11,6 +12,7 @@ CREATE TABLE pgmigrate.pipeline_batches (
     docs_out    integer,
     docs_written integer,
     docs_failed integer,
+    retries     integer,
     done_by     integer,
     done_at     timestamptz,
     PRIMARY KEY (run_id, batch_no)

@@ -19,9 +19,13 @@ BEGIN
         RAISE EXCEPTION 'pipeline "%" does not exist', name USING ERRCODE = 'undefined_object',
             HINT = 'Register it with pgmigrate.register_pipeline(definition).';
     END IF;
+    -- Joining a RUNNING run takes no lock (sessions working its batches hold its row).
     SELECT * INTO r FROM pgmigrate.pipeline_runs x
      WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'FAILED', 'CANCELLED')
-     ORDER BY x.started_at DESC LIMIT 1 FOR UPDATE;
+     ORDER BY x.started_at DESC LIMIT 1;
+    IF FOUND AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+    END IF;
     IF FOUND AND (opts->>'restart')::boolean THEN
         UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
          WHERE x.run_id = r.run_id;

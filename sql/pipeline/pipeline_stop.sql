@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION pgmigrate._pipeline_stop(run uuid, status text, error
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 BEGIN
+    PERFORM pgmigrate._pipeline_tally(run, true);
     IF status NOT IN ('FAILED', 'CANCELLED') THEN
         RAISE EXCEPTION 'a run stops as FAILED or CANCELLED, not %', status USING ERRCODE = 'invalid_parameter_value';
     END IF;

@@ -58,7 +58,7 @@ BEGIN
                   HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
     END IF;
     -- Close the current versions, then write the before-images (documents the run created
-    -- just stay closed).
+    -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it).
     WITH cur AS (
         UPDATE pgmigrate.temporal_entities t SET valid_to = ts
           FROM pgmigrate.pipeline_changes ch
@@ -66,8 +66,8 @@ BEGIN
         RETURNING t.entity_id, ch.old_row_id)
     INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
     SELECT o.entity_id, o.entity_type, o.content, o.metadata, ts
-      FROM pgmigrate.pipeline_changes ch JOIN pgmigrate.temporal_entities o ON o.row_id = ch.old_row_id
-     WHERE ch.run_id = run AND NOT o.is_deleted;
+      FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
+     WHERE NOT o.is_deleted;
     GET DIAGNOSTICS n = ROW_COUNT;
     UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
     PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,

@@ -375,9 +375,9 @@ fn compile_map(
                 let c = if first {
                     step.condition
                         .as_ref()
-                        .map_or("true".into(), |c| cond("s.doc", c))
+                        .map_or("true".into(), |c| cond("p.doc", c))
                 } else {
-                    "s.c".into()
+                    "p.c".into()
                 };
                 if first {
                     if let Some(cn) = &step.condition {
@@ -545,8 +545,15 @@ pub fn compile(p: &Pipeline) -> Compiled {
                         AggOp::Avg => {
                             format!("pg_catalog.avg(({})::numeric)", vt.unwrap_or_default())
                         }
-                        AggOp::Min => format!("pg_catalog.min({})", v.unwrap_or_default()),
-                        AggOp::Max => format!("pg_catalog.max({})", v.unwrap_or_default()),
+                        // jsonb has an order but no min/max aggregates.
+                        AggOp::Min => {
+                            let v = v.unwrap_or_default();
+                            format!("(pg_catalog.array_agg({v} ORDER BY {v}) FILTER (WHERE {v} IS NOT NULL))[1]")
+                        }
+                        AggOp::Max => {
+                            let v = v.unwrap_or_default();
+                            format!("(pg_catalog.array_agg({v} ORDER BY {v} DESC) FILTER (WHERE {v} IS NOT NULL))[1]")
+                        }
                         AggOp::Array => {
                             let v = v.unwrap_or_default();
                             format!("coalesce(pg_catalog.jsonb_agg({v}) FILTER (WHERE {v} IS NOT NULL), '[]'::jsonb)")
