@@ -29,6 +29,8 @@ BEGIN
         RETURN 0;
     END IF;
     body := pgmigrate._pipeline_sql(c, lo, hi, n_steps, true);
+    -- Memoize would hash every (1 KB+) document of the lateral rule chain for nothing.
+    PERFORM set_config('enable_memoize', 'off', true);
     LOOP
         BEGIN
             PERFORM pgmigrate._exec_as(author, author_path, body);

@@ -326,6 +326,90 @@ fn compile_rule(ctx: &mut Ctx, seg: &mut Segment, rule: &Rule, guard: Option<&st
     }
 }
 
+/// The keys a rule reads and writes, when it is a top-level rename or transform.
+fn flat_keys(r: &Rule) -> Option<Vec<&str>> {
+    match r {
+        Rule::Rename { source, target }
+            if source.len() == 1 && target.len() == 1 && source != target =>
+        {
+            Some(vec![source[0].as_str(), target[0].as_str()])
+        }
+        Rule::Transform { field, .. } if field.len() == 1 => Some(vec![field[0].as_str()]),
+        _ => None,
+    }
+}
+
+/// How many rules from the start can be applied as one rewrite: top-level renames and
+/// transforms touching pairwise distinct keys (so their order does not matter).
+fn flat_group_len(rules: &[Rule]) -> usize {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut n = 0;
+    for r in rules {
+        let Some(keys) = flat_keys(r) else { break };
+        if keys.iter().any(|k| seen.contains(k)) {
+            break;
+        }
+        seen.extend(keys);
+        n += 1;
+    }
+    n
+}
+
+/// `(x - removed) || (jsonb_build_object(new keys) - keys whose source is missing)`:
+/// equal to applying the rules one by one, with two rewrites of the document.
+fn flat_group(x: &str, rules: &[Rule]) -> String {
+    let mut removed = Vec::new();
+    let mut built = Vec::new();
+    let mut unset = Vec::new();
+    for r in rules {
+        match r {
+            Rule::Rename { source, target } => {
+                removed.push(lit(&source[0]));
+                built.push(format!("{}, {}", lit(&target[0]), get(x, source)));
+                unset.push(format!(
+                    "CASE WHEN {} IS NULL THEN {} END",
+                    get(x, source),
+                    lit(&target[0])
+                ));
+            }
+            Rule::Transform {
+                field,
+                transformation: Transformation::Default { value },
+            } => {
+                built.push(format!("{}, {}", lit(&field[0]), jsonb_lit(value)));
+                unset.push(format!(
+                    "CASE WHEN {} IS NOT NULL THEN {} END",
+                    get(x, field),
+                    lit(&field[0])
+                ));
+            }
+            Rule::Transform {
+                field,
+                transformation,
+            } => {
+                let v = get(x, field);
+                built.push(format!(
+                    "{}, {}",
+                    lit(&field[0]),
+                    transform_value(transformation, &v)
+                ));
+                unset.push(format!("CASE WHEN {v} IS NULL THEN {} END", lit(&field[0])));
+            }
+            _ => unreachable!("only flat rules are grouped"),
+        }
+    }
+    let base = if removed.is_empty() {
+        x.to_string()
+    } else {
+        format!("({x} - ARRAY[{}]::text[])", removed.join(", "))
+    };
+    format!(
+        "({base} || (pg_catalog.jsonb_build_object({}) - ARRAY[{}]::text[]))",
+        built.join(", "),
+        unset.join(", ")
+    )
+}
+
 /// `SELECT DISTINCT ON (k) k, v` from a lookup/join source, restricted to the batch's keys.
 fn keyed_source(
     src: &Source,
@@ -442,6 +526,29 @@ fn compile_map(
             ("s.c".to_string(), Some("s.c".to_string()))
         };
         while i < rules.len() && !matches!(rules[i], Rule::Lookup(_)) {
+            // Consecutive top-level renames and transforms on distinct keys: one rewrite
+            // of the document instead of one per rule.
+            let n = flat_group_len(&rules[i..]);
+            if n >= 2 {
+                for (k, r) in rules[i..i + n].iter().enumerate() {
+                    if let Rule::Transform {
+                        transformation: Transformation::Sql { function },
+                        ..
+                    } = r
+                    {
+                        let rpath = format!("{}.config.mappingRules[{}]", ctx.path, i + k);
+                        ctx.out.functions.push((
+                            format!("{rpath}.transformation.sqlFunction"),
+                            qual(function),
+                            "jsonb",
+                        ));
+                    }
+                }
+                let x = seg.cur.clone();
+                seg.doc(flat_group(&x, &rules[i..i + n]), guard.as_deref());
+                i += n;
+                continue;
+            }
             let rpath = format!("{}.config.mappingRules[{i}]", ctx.path);
             compile_rule(ctx, &mut seg, &rules[i], guard.as_deref(), &rpath);
             i += 1;
@@ -695,6 +802,26 @@ mod tests {
         let all = c.steps_sql.concat();
         assert!(all.contains("OFFSET 0"));
         assert!(all.contains("\"public\".\"countries\""));
+    }
+
+    #[test]
+    fn flat_rules_group_only_on_distinct_keys() {
+        let p = parse(
+            &json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [
+            {"type": "FIELD_RENAME", "source": "a", "target": "b"},
+            {"type": "FIELD_TRANSFORM", "field": "c", "transformation": "lower"},
+            {"type": "FIELD_TRANSFORM", "field": "b", "transformation": "upper"},
+            {"type": "FIELD_RENAME", "source": "x.y", "target": "z"}]}}]}),
+        )
+        .unwrap();
+        let StepKind::Map(rules) = &p.steps[0].kind else {
+            panic!()
+        };
+        assert_eq!(flat_group_len(rules), 2);
+        assert_eq!(flat_group_len(&rules[2..]), 1);
+        assert_eq!(flat_group_len(&rules[3..]), 0);
+        let g = flat_group("d", &rules[..2]);
+        assert!(g.starts_with("((d - ARRAY[E'a']::text[]) || (pg_catalog.jsonb_build_object(E'b', (d -> E'a'), E'c', "), "{g}");
     }
 
     #[test]
