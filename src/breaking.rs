@@ -92,57 +92,37 @@ pub fn path_key(path: &str, key: &str) -> String {
 }
 
 fn malformed(path: String, what: &str, kind: &str) -> SchemaError {
-    SchemaError {
-        argument: None,
-        path,
-        problem: format!("{what} must be a JSON object, not {kind}"),
-    }
+    SchemaError { argument: None, path, problem: format!("{what} must be a JSON object, not {kind}") }
 }
 
 /// A schema's `entities` object; `None` when the schema has none.
 pub fn entities<'a, V: JsonView<'a>>(schema: Option<V>) -> Result<Option<V>, SchemaError> {
-    let Some(schema) = schema else {
-        return Ok(None);
-    };
+    let Some(schema) = schema else { return Ok(None) };
     if !schema.is_object() {
         return Err(malformed("$".into(), "a schema", schema.kind().name()));
     }
     match schema.get("entities") {
         None => Ok(None),
         Some(e) if e.is_object() => Ok(Some(e)),
-        Some(e) => Err(malformed(
-            "$.entities".into(),
-            "\"entities\"",
-            e.kind().name(),
-        )),
+        Some(e) => Err(malformed("$.entities".into(), "\"entities\"", e.kind().name())),
     }
 }
 
 /// An entity definition's `fields` object; `None` when it has none.
 pub fn fields<'a, V: JsonView<'a>>(entity: V, path: &str) -> Result<Option<V>, SchemaError> {
     if !entity.is_object() {
-        return Err(malformed(
-            path.to_string(),
-            "an entity definition",
-            entity.kind().name(),
-        ));
+        return Err(malformed(path.to_string(), "an entity definition", entity.kind().name()));
     }
     match entity.get("fields") {
         None => Ok(None),
         Some(f) if f.is_object() => Ok(Some(f)),
-        Some(f) => Err(malformed(
-            path_key(path, "fields"),
-            "\"fields\"",
-            f.kind().name(),
-        )),
+        Some(f) => Err(malformed(path_key(path, "fields"), "\"fields\"", f.kind().name())),
     }
 }
 
 /// A field's `nullable` flag read as the reference reads it (`(f->>'nullable')::boolean`).
 pub fn nullable<'a, V: JsonView<'a>>(field: V, path: &str) -> Result<Option<bool>, SchemaError> {
-    let Some(text) = field.get("nullable").and_then(|n| n.text()) else {
-        return Ok(None);
-    };
+    let Some(text) = field.get("nullable").and_then(|n| n.text()) else { return Ok(None) };
     parse_pg_bool(&text).map(Some).ok_or_else(|| SchemaError {
         argument: None,
         path: path_key(path, "nullable"),
@@ -166,18 +146,12 @@ struct Entity<'a> {
 
 /// Every entity of a schema's `entities` object, each definition checked. Paths are
 /// only built when something is wrong.
-fn read_entities<'a, V: JsonView<'a>>(
-    ents: Option<V>,
-) -> Result<Option<Vec<Entity<'a>>>, SchemaError> {
+fn read_entities<'a, V: JsonView<'a>>(ents: Option<V>) -> Result<Option<Vec<Entity<'a>>>, SchemaError> {
     let Some(ents) = ents else { return Ok(None) };
     let entity_path = |name: &str| path_key("$.entities", name);
     let mut out = Vec::new();
     for (name, def) in ents.entries() {
-        let Some(fs) = fields(def, "").map_err(|e| SchemaError {
-            path: format!("{}{}", entity_path(name), e.path),
-            ..e
-        })?
-        else {
+        let Some(fs) = fields(def, "").map_err(|e| SchemaError { path: format!("{}{}", entity_path(name), e.path), ..e })? else {
             out.push(Entity { name, fields: None });
             continue;
         };
@@ -185,16 +159,9 @@ fn read_entities<'a, V: JsonView<'a>>(
         for (fname, fdef) in fs.entries() {
             let field_path = || path_key(&path_key(&entity_path(name), "fields"), fname);
             if !fdef.is_object() {
-                return Err(malformed(
-                    field_path(),
-                    "a field definition",
-                    fdef.kind().name(),
-                ));
+                return Err(malformed(field_path(), "a field definition", fdef.kind().name()));
             }
-            let nullable = nullable(fdef, "").map_err(|e| SchemaError {
-                path: format!("{}{}", field_path(), e.path),
-                ..e
-            })?;
+            let nullable = nullable(fdef, "").map_err(|e| SchemaError { path: format!("{}{}", field_path(), e.path), ..e })?;
             list.push(Field {
                 name: fname,
                 ty: fdef.get("type").and_then(|t| t.text()),
@@ -202,21 +169,13 @@ fn read_entities<'a, V: JsonView<'a>>(
                 has_default: fdef.get("default").is_some(),
             });
         }
-        out.push(Entity {
-            name,
-            fields: Some(list),
-        });
+        out.push(Entity { name, fields: Some(list) });
     }
     Ok(Some(out))
 }
 
 /// Pair up two lists sorted in jsonb key order: `(left, Some(right))` where the names match.
-fn join<'l, 'r, L, R>(
-    left: &'l [L],
-    right: &'r [R],
-    lname: impl Fn(&L) -> &str,
-    rname: impl Fn(&R) -> &str,
-) -> Vec<(&'l L, Option<&'r R>)> {
+fn join<'l, 'r, L, R>(left: &'l [L], right: &'r [R], lname: impl Fn(&L) -> &str, rname: impl Fn(&R) -> &str) -> Vec<(&'l L, Option<&'r R>)> {
     let mut out = Vec::with_capacity(left.len());
     let mut j = 0;
     for l in left {
@@ -231,24 +190,14 @@ fn join<'l, 'r, L, R>(
 }
 
 /// `detect_breaking_changes(old_schema, new_schema)`.
-pub fn detect<'a, V: JsonView<'a>>(
-    old: Option<V>,
-    new: Option<V>,
-) -> Result<Vec<Change<'a>>, SchemaError> {
-    let old_entities = entities(old)
-        .and_then(read_entities)
-        .map_err(|e| e.on_arg("old_schema"))?
-        .unwrap_or_default();
-    let new_entities = entities(new)
-        .and_then(read_entities)
-        .map_err(|e| e.on_arg("new_schema"))?;
+pub fn detect<'a, V: JsonView<'a>>(old: Option<V>, new: Option<V>) -> Result<Vec<Change<'a>>, SchemaError> {
+    let old_entities = entities(old).and_then(read_entities).map_err(|e| e.on_arg("old_schema"))?.unwrap_or_default();
+    let new_entities = entities(new).and_then(read_entities).map_err(|e| e.on_arg("new_schema"))?;
     let mut changes = Vec::new();
 
     // The reference compares against a missing `entities` with SQL NULL logic, which
     // reports nothing; so do we.
-    let Some(new_entities) = new_entities else {
-        return Ok(changes);
-    };
+    let Some(new_entities) = new_entities else { return Ok(changes) };
     let entity_pairs = join(&old_entities, &new_entities, |e| e.name, |e| e.name);
 
     for (e, _) in entity_pairs.iter().filter(|(_, n)| n.is_none()) {
@@ -265,16 +214,9 @@ pub fn detect<'a, V: JsonView<'a>>(
     // Entities on both sides whose new definition has fields, with their field pairs.
     let mut both = Vec::new();
     for (old_e, new_e) in &entity_pairs {
-        let Some(new_fields) = new_e.and_then(|n| n.fields.as_ref()) else {
-            continue;
-        };
+        let Some(new_fields) = new_e.and_then(|n| n.fields.as_ref()) else { continue };
         let old_fields = old_e.fields.as_deref().unwrap_or_default();
-        both.push((
-            old_e.name,
-            join(old_fields, new_fields, |f| f.name, |f| f.name),
-            new_fields,
-            old_fields,
-        ));
+        both.push((old_e.name, join(old_fields, new_fields, |f| f.name, |f| f.name), new_fields, old_fields));
     }
 
     for (entity, pairs, _, _) in &both {
@@ -324,10 +266,7 @@ pub fn detect<'a, V: JsonView<'a>>(
                     field: Some(f.name),
                     types: None,
                     high: true,
-                    description: format!(
-                        "Required field {} was added to {entity} without a default",
-                        f.name
-                    ),
+                    description: format!("Required field {} was added to {entity} without a default", f.name),
                 });
             }
         }
@@ -349,46 +288,20 @@ mod tests {
     }
 
     fn schema(ents: Vec<(&str, Vec<(&str, V)>)>) -> V {
-        obj(vec![(
-            "entities",
-            obj(ents
-                .into_iter()
-                .map(|(e, fs)| (e, obj(vec![("fields", obj(fs))])))
-                .collect()),
-        )])
+        obj(vec![("entities", obj(ents.into_iter().map(|(e, fs)| (e, obj(vec![("fields", obj(fs))]))).collect()))])
     }
 
     fn kinds(c: &[Change]) -> Vec<(&'static str, String)> {
-        c.iter()
-            .map(|c| {
-                (
-                    c.kind.as_str(),
-                    format!("{}.{}", c.entity, c.field.unwrap_or("")),
-                )
-            })
-            .collect()
+        c.iter().map(|c| (c.kind.as_str(), format!("{}.{}", c.entity, c.field.unwrap_or("")))).collect()
     }
 
     #[test]
     fn reports_in_reference_order() {
         let old = schema(vec![
-            (
-                "User",
-                vec![
-                    ("id", field("integer", Some(false))),
-                    ("email", field("varchar", Some(true))),
-                    ("age", field("integer", None)),
-                ],
-            ),
+            ("User", vec![("id", field("integer", Some(false))), ("email", field("varchar", Some(true))), ("age", field("integer", None))]),
             ("Order", vec![("id", field("integer", None))]),
         ]);
-        let new = schema(vec![(
-            "User",
-            vec![
-                ("id", field("bigint", Some(false))),
-                ("email", field("text", Some(false))),
-            ],
-        )]);
+        let new = schema(vec![("User", vec![("id", field("bigint", Some(false))), ("email", field("text", Some(false)))])]);
         let c = detect(Some(&old), Some(&new)).unwrap();
         assert_eq!(
             kinds(&c),
@@ -400,14 +313,8 @@ mod tests {
                 ("FIELD_NULLABILITY_CHANGED", "User.email".into()),
             ]
         );
-        assert!(c
-            .iter()
-            .filter(|c| c.kind == ChangeKind::FieldTypeChanged)
-            .all(|c| !c.high));
-        assert_eq!(
-            c[2].description,
-            "Field type changed from integer to bigint"
-        );
+        assert!(c.iter().filter(|c| c.kind == ChangeKind::FieldTypeChanged).all(|c| !c.high));
+        assert_eq!(c[2].description, "Field type changed from integer to bigint");
     }
 
     #[test]
@@ -422,19 +329,8 @@ mod tests {
     #[test]
     fn required_added_only_without_default() {
         let old = schema(vec![("A", vec![])]);
-        let with_default = obj(vec![
-            ("type", s("string")),
-            ("nullable", V::Bool(false)),
-            ("default", s("x")),
-        ]);
-        let new = schema(vec![(
-            "A",
-            vec![
-                ("a", field("string", Some(false))),
-                ("b", with_default),
-                ("c", field("string", Some(true))),
-            ],
-        )]);
+        let with_default = obj(vec![("type", s("string")), ("nullable", V::Bool(false)), ("default", s("x"))]);
+        let new = schema(vec![("A", vec![("a", field("string", Some(false))), ("b", with_default), ("c", field("string", Some(true)))])]);
         let c = detect(Some(&old), Some(&new)).unwrap();
         assert_eq!(kinds(&c), vec![("FIELD_REQUIRED_ADDED", "A.a".into())]);
     }
@@ -453,29 +349,11 @@ mod tests {
     fn malformed_input_names_the_path() {
         let bad = obj(vec![("entities", V::Arr(vec![]))]);
         let e = detect(Some(&bad), None).unwrap_err();
-        assert_eq!(
-            (e.argument, e.path.as_str()),
-            (Some("old_schema"), "$.entities")
-        );
-        let bad = obj(vec![(
-            "entities",
-            obj(vec![(
-                "My Entity",
-                obj(vec![("fields", obj(vec![("f", s("text"))]))]),
-            )]),
-        )]);
+        assert_eq!((e.argument, e.path.as_str()), (Some("old_schema"), "$.entities"));
+        let bad = obj(vec![("entities", obj(vec![("My Entity", obj(vec![("fields", obj(vec![("f", s("text"))]))]))]))]);
         let e = detect(None, Some(&bad)).unwrap_err();
         assert_eq!(e.path, "$.entities.\"My Entity\".fields.f");
-        let bad = obj(vec![(
-            "entities",
-            obj(vec![(
-                "A",
-                obj(vec![(
-                    "fields",
-                    obj(vec![("f", obj(vec![("nullable", s("maybe"))]))]),
-                )]),
-            )]),
-        )]);
+        let bad = obj(vec![("entities", obj(vec![("A", obj(vec![("fields", obj(vec![("f", obj(vec![("nullable", s("maybe"))]))]))]))]))]);
         let e = detect(Some(&bad), None).unwrap_err();
         assert_eq!(e.path, "$.entities.A.fields.f.nullable");
     }

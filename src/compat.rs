@@ -67,26 +67,15 @@ fn read_field<'a, V: JsonView<'a>>(def: V, path: &str) -> Result<FieldDef<'a>, S
         return Err(SchemaError {
             argument: None,
             path: path.to_string(),
-            problem: format!(
-                "a field definition must be a JSON object, not {}",
-                def.kind().name()
-            ),
+            problem: format!("a field definition must be a JSON object, not {}", def.kind().name()),
         });
     }
     let enum_values = match def.get("enum") {
-        Some(e) if e.kind() == Kind::Array => Some(
-            e.elements()
-                .iter()
-                .map(|v| v.text().unwrap_or_default().into_owned())
-                .collect(),
-        ),
+        Some(e) if e.kind() == Kind::Array => Some(e.elements().iter().map(|v| v.text().unwrap_or_default().into_owned()).collect()),
         _ => None,
     };
     Ok(FieldDef {
-        ty: def
-            .get("type")
-            .and_then(|t| t.text())
-            .map(|t| t.into_owned()),
+        ty: def.get("type").and_then(|t| t.text()).map(|t| t.into_owned()),
         required: nullable(def, path)? == Some(false),
         default: def.get("default").map(|d| d.text().map(|t| t.into_owned())),
         enum_values,
@@ -122,28 +111,11 @@ pub fn field_types<'a, V: JsonView<'a>>(schema: V) -> Result<History, SchemaErro
 
 /// Classify every change from `old` to `new`. `history` lists the fields of earlier
 /// versions; a field absent from `old` but present there with another type is a re-add.
-pub fn compare<'a, V: JsonView<'a>>(
-    old: V,
-    new: V,
-    history: &History,
-) -> Result<Vec<CompatChange<'a>>, SchemaError> {
-    let old_e = entities(Some(old))
-        .map_err(|e| e.on_arg("old_schema"))?
-        .map(|e| e.entries())
-        .unwrap_or_default();
-    let new_e = entities(Some(new))
-        .map_err(|e| e.on_arg("new_schema"))?
-        .map(|e| e.entries())
-        .unwrap_or_default();
+pub fn compare<'a, V: JsonView<'a>>(old: V, new: V, history: &History) -> Result<Vec<CompatChange<'a>>, SchemaError> {
+    let old_e = entities(Some(old)).map_err(|e| e.on_arg("old_schema"))?.map(|e| e.entries()).unwrap_or_default();
+    let new_e = entities(Some(new)).map_err(|e| e.on_arg("new_schema"))?.map(|e| e.entries()).unwrap_or_default();
     let mut out = Vec::new();
-    let change = |kind, entity, field, backward, forward, detail: String| CompatChange {
-        kind,
-        entity,
-        field,
-        backward,
-        forward,
-        detail,
-    };
+    let change = |kind, entity, field, backward, forward, detail: String| CompatChange { kind, entity, field, backward, forward, detail };
 
     let (mut i, mut j) = (0, 0);
     while i < old_e.len() || j < new_e.len() {
@@ -156,27 +128,13 @@ pub fn compare<'a, V: JsonView<'a>>(
             std::cmp::Ordering::Less => {
                 let name = old_e[i].0;
                 check_fields(name, old_e[i].1).map_err(|e| e.on_arg("old_schema"))?;
-                out.push(change(
-                    "ENTITY_REMOVED",
-                    name,
-                    None,
-                    true,
-                    false,
-                    format!("entity {name} was removed"),
-                ));
+                out.push(change("ENTITY_REMOVED", name, None, true, false, format!("entity {name} was removed")));
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
                 let name = new_e[j].0;
                 check_fields(name, new_e[j].1).map_err(|e| e.on_arg("new_schema"))?;
-                out.push(change(
-                    "ENTITY_ADDED",
-                    name,
-                    None,
-                    true,
-                    true,
-                    format!("entity {name} was added"),
-                ));
+                out.push(change("ENTITY_ADDED", name, None, true, true, format!("entity {name} was added")));
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
@@ -213,57 +171,22 @@ fn compare_fields<'a, V: JsonView<'a>>(
 ) -> Result<(), SchemaError> {
     let fpath = |f: &str| path_key(&path_key(path, "fields"), f);
     let mut push = |kind, field, backward, forward, detail: String| {
-        out.push(CompatChange {
-            kind,
-            entity,
-            field: Some(field),
-            backward,
-            forward,
-            detail,
-        })
+        out.push(CompatChange { kind, entity, field: Some(field), backward, forward, detail })
     };
     for (f, ndef) in new {
         let n = read_field(*ndef, &fpath(f)).map_err(|e| e.on_arg("new_schema"))?;
         let Some((_, odef)) = old.iter().find(|(o, _)| o == f) else {
-            let earlier = history
-                .iter()
-                .find(|(e, hf, ht)| e == entity && hf == f && Some(ht) != n.ty.as_ref());
+            let earlier = history.iter().find(|(e, hf, ht)| e == entity && hf == f && Some(ht) != n.ty.as_ref());
             if let (Some((_, _, was)), Some(now)) = (earlier, &n.ty) {
                 if !(types::is_compatible(was, now) && types::is_compatible(now, was)) {
-                    push(
-                        "FIELD_READDED_WITH_DIFFERENT_TYPE",
-                        f,
-                        false,
-                        false,
-                        format!("field {f} was removed as {was} and re-added as {now}"),
-                    );
+                    push("FIELD_READDED_WITH_DIFFERENT_TYPE", f, false, false, format!("field {f} was removed as {was} and re-added as {now}"));
                     continue;
                 }
             }
             match (n.required, n.default.is_some()) {
-                (false, _) => push(
-                    "FIELD_ADDED_OPTIONAL",
-                    f,
-                    true,
-                    true,
-                    format!("optional field {f} was added"),
-                ),
-                (true, true) => push(
-                    "FIELD_ADDED_REQUIRED_WITH_DEFAULT",
-                    f,
-                    true,
-                    true,
-                    format!("required field {f} was added with a default"),
-                ),
-                (true, false) => push(
-                    "FIELD_ADDED_REQUIRED",
-                    f,
-                    false,
-                    true,
-                    format!(
-                        "required field {f} was added without a default: old documents lack it"
-                    ),
-                ),
+                (false, _) => push("FIELD_ADDED_OPTIONAL", f, true, true, format!("optional field {f} was added")),
+                (true, true) => push("FIELD_ADDED_REQUIRED_WITH_DEFAULT", f, true, true, format!("required field {f} was added with a default")),
+                (true, false) => push("FIELD_ADDED_REQUIRED", f, false, true, format!("required field {f} was added without a default: old documents lack it")),
             }
             continue;
         };
@@ -278,20 +201,8 @@ fn compare_fields<'a, V: JsonView<'a>>(
             }
         }
         match (o.required, n.required) {
-            (false, true) => push(
-                "NULLABILITY_TIGHTENED",
-                f,
-                false,
-                true,
-                format!("field {f} became required"),
-            ),
-            (true, false) => push(
-                "NULLABILITY_RELAXED",
-                f,
-                true,
-                false,
-                format!("field {f} became nullable"),
-            ),
+            (false, true) => push("NULLABILITY_TIGHTENED", f, false, true, format!("field {f} became required")),
+            (true, false) => push("NULLABILITY_RELAXED", f, true, false, format!("field {f} became nullable")),
             _ => {}
         }
         if o.default != n.default {
@@ -300,34 +211,16 @@ fn compare_fields<'a, V: JsonView<'a>>(
                 Some(None) => "null".to_string(),
                 Some(Some(t)) => t.clone(),
             };
-            push(
-                "DEFAULT_CHANGED",
-                f,
-                true,
-                true,
-                format!("default {} -> {}", show(&o.default), show(&n.default)),
-            );
+            push("DEFAULT_CHANGED", f, true, true, format!("default {} -> {}", show(&o.default), show(&n.default)));
         }
         if let (Some(ov), Some(nv)) = (&o.enum_values, &n.enum_values) {
             let added: Vec<_> = nv.difference(ov).cloned().collect();
             let removed: Vec<_> = ov.difference(nv).cloned().collect();
             if !added.is_empty() {
-                push(
-                    "ENUM_VALUES_ADDED",
-                    f,
-                    true,
-                    false,
-                    format!("added {}", added.join(", ")),
-                );
+                push("ENUM_VALUES_ADDED", f, true, false, format!("added {}", added.join(", ")));
             }
             if !removed.is_empty() {
-                push(
-                    "ENUM_VALUES_REMOVED",
-                    f,
-                    false,
-                    true,
-                    format!("removed {}", removed.join(", ")),
-                );
+                push("ENUM_VALUES_REMOVED", f, false, true, format!("removed {}", removed.join(", ")));
             }
         }
     }
@@ -337,21 +230,9 @@ fn compare_fields<'a, V: JsonView<'a>>(
         }
         let o = read_field(*odef, &fpath(f)).map_err(|e| e.on_arg("old_schema"))?;
         if o.required && o.default.is_none() {
-            push(
-                "FIELD_REMOVED_REQUIRED",
-                f,
-                true,
-                false,
-                format!("required field {f} was removed: old readers expect it"),
-            );
+            push("FIELD_REMOVED_REQUIRED", f, true, false, format!("required field {f} was removed: old readers expect it"));
         } else {
-            push(
-                "FIELD_REMOVED_OPTIONAL",
-                f,
-                true,
-                true,
-                format!("optional field {f} was removed"),
-            );
+            push("FIELD_REMOVED_OPTIONAL", f, true, true, format!("optional field {f} was removed"));
         }
     }
     Ok(())
@@ -363,20 +244,13 @@ mod tests {
     use crate::json_view::test_value::{obj, s, V};
 
     fn schema(fields: Vec<(&str, V)>) -> V {
-        obj(vec![(
-            "entities",
-            obj(vec![("A", obj(vec![("fields", obj(fields))]))]),
-        )])
+        obj(vec![("entities", obj(vec![("A", obj(vec![("fields", obj(fields))]))]))])
     }
     fn f(ty: &str, nullable: bool) -> V {
         obj(vec![("type", s(ty)), ("nullable", V::Bool(nullable))])
     }
     fn kinds(old: &V, new: &V, h: &History) -> Vec<(&'static str, bool, bool)> {
-        compare(old, new, h)
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.kind, c.backward, c.forward))
-            .collect()
+        compare(old, new, h).unwrap().into_iter().map(|c| (c.kind, c.backward, c.forward)).collect()
     }
 
     #[test]
@@ -389,40 +263,18 @@ mod tests {
     #[test]
     fn field_additions() {
         let old = schema(vec![]);
-        let with_default = obj(vec![
-            ("type", s("string")),
-            ("nullable", V::Bool(false)),
-            ("default", s("x")),
-        ]);
-        let new = schema(vec![
-            ("a", f("string", true)),
-            ("b", f("string", false)),
-            ("c", with_default),
-        ]);
+        let with_default = obj(vec![("type", s("string")), ("nullable", V::Bool(false)), ("default", s("x"))]);
+        let new = schema(vec![("a", f("string", true)), ("b", f("string", false)), ("c", with_default)]);
         assert_eq!(
             kinds(&old, &new, &vec![]),
-            vec![
-                ("FIELD_ADDED_OPTIONAL", true, true),
-                ("FIELD_ADDED_REQUIRED", false, true),
-                ("FIELD_ADDED_REQUIRED_WITH_DEFAULT", true, true)
-            ]
+            vec![("FIELD_ADDED_OPTIONAL", true, true), ("FIELD_ADDED_REQUIRED", false, true), ("FIELD_ADDED_REQUIRED_WITH_DEFAULT", true, true)]
         );
     }
 
     #[test]
     fn types_and_nullability() {
-        let old = schema(vec![
-            ("a", f("integer", true)),
-            ("b", f("bigint", false)),
-            ("c", f("uuid", true)),
-            ("d", f("int4", true)),
-        ]);
-        let new = schema(vec![
-            ("a", f("bigint", false)),
-            ("b", f("integer", true)),
-            ("c", f("text", true)),
-            ("d", f("integer", true)),
-        ]);
+        let old = schema(vec![("a", f("integer", true)), ("b", f("bigint", false)), ("c", f("uuid", true)), ("d", f("int4", true))]);
+        let new = schema(vec![("a", f("bigint", false)), ("b", f("integer", true)), ("c", f("text", true)), ("d", f("integer", true))]);
         assert_eq!(
             kinds(&old, &new, &vec![]),
             vec![
@@ -438,15 +290,8 @@ mod tests {
     #[test]
     fn removals_enums_defaults_and_readds() {
         let e = |vals: Vec<V>| obj(vec![("type", s("string")), ("enum", V::Arr(vals))]);
-        let old = schema(vec![
-            ("gone", f("text", false)),
-            ("opt", f("text", true)),
-            ("st", e(vec![s("a"), s("b")])),
-        ]);
-        let new = schema(vec![
-            ("st", e(vec![s("b"), s("c")])),
-            ("was", f("integer", true)),
-        ]);
+        let old = schema(vec![("gone", f("text", false)), ("opt", f("text", true)), ("st", e(vec![s("a"), s("b")]))]);
+        let new = schema(vec![("st", e(vec![s("b"), s("c")])), ("was", f("integer", true))]);
         let history = vec![("A".to_string(), "was".to_string(), "text".to_string())];
         assert_eq!(
             kinds(&old, &new, &history),

@@ -18,8 +18,7 @@ pub mod merge;
 pub mod pipeline;
 pub mod plan;
 pub mod registry;
-#[path = "pg/restoring_copy.rs"]
-pub mod restoring_copy;
+#[path = "pg/restoring_copy.rs"] pub mod restoring_copy;
 pub mod safety;
 pub mod schema_core;
 pub mod settings;

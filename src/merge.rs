@@ -10,9 +10,7 @@ use crate::jsonb::{Jsonb, Out, Value, Writer};
 use std::cmp::Ordering;
 
 pub fn deep_merge(a: Jsonb, b: Jsonb) -> Jsonb {
-    let (Value::Object(x), Value::Object(y)) = (a.root(), b.root()) else {
-        return b;
-    };
+    let (Value::Object(x), Value::Object(y)) = (a.root(), b.root()) else { return b };
     if x.count() == 0 {
         return b;
     }

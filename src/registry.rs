@@ -10,12 +10,7 @@ use pgrx::prelude::*;
 /// `history` is an array of earlier schema definitions, for catching fields re-added
 /// with another type after they were removed.
 #[pg_extern(immutable, strict, parallel_safe, sql = false)]
-fn check_schema_compatibility(
-    old_schema: Jsonb,
-    new_schema: Jsonb,
-    mode: &str,
-    history: Jsonb,
-) -> Jsonb {
+fn check_schema_compatibility(old_schema: Jsonb, new_schema: Jsonb, mode: &str, history: Jsonb) -> Jsonb {
     let Some((parsed, _)) = compat::parse_mode(mode) else {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -26,12 +21,9 @@ fn check_schema_compatibility(
     };
     let mut earlier: History = Vec::new();
     for (i, s) in history.root().elements().into_iter().enumerate() {
-        earlier.extend(compat::field_types(s).unwrap_or_else(|e| {
-            raise_schema(e.on_arg(if i == 0 { "history[0]" } else { "history" }))
-        }));
+        earlier.extend(compat::field_types(s).unwrap_or_else(|e| raise_schema(e.on_arg(if i == 0 { "history[0]" } else { "history" }))));
     }
-    let changes = compat::compare(old_schema.root(), new_schema.root(), &earlier)
-        .unwrap_or_else(|e| raise_schema(e));
+    let changes = compat::compare(old_schema.root(), new_schema.root(), &earlier).unwrap_or_else(|e| raise_schema(e));
     let compatible = changes.iter().all(|c| parsed.allows(c));
     let items = changes
         .iter()

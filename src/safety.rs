@@ -20,23 +20,9 @@ fn migration_order(graph: Jsonb) -> Vec<String> {
         .elements()
         .into_iter()
         .map(|m| Node {
-            name: m
-                .get("name")
-                .and_then(|n| n.text())
-                .map(|n| n.into_owned())
-                .unwrap_or_default(),
-            depends_on: m
-                .get("depends_on")
-                .map(|d| d.elements())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|d| d.text().map(|t| t.into_owned()))
-                .collect(),
-            priority: m
-                .get("priority")
-                .and_then(|p| p.text())
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(100),
+            name: m.get("name").and_then(|n| n.text()).map(|n| n.into_owned()).unwrap_or_default(),
+            depends_on: m.get("depends_on").map(|d| d.elements()).unwrap_or_default().iter().filter_map(|d| d.text().map(|t| t.into_owned())).collect(),
+            priority: m.get("priority").and_then(|p| p.text()).and_then(|p| p.parse().ok()).unwrap_or(100),
         })
         .collect();
     match plan::order(&nodes) {
@@ -47,9 +33,7 @@ fn migration_order(graph: Jsonb) -> Vec<String> {
 
 /// Statements of a script as PostgreSQL's parser splits them, or its syntax error.
 fn split(script: &str) -> Result<Vec<String>, String> {
-    let Ok(c) = CString::new(script) else {
-        return Err("the script contains a NUL byte".into());
-    };
+    let Ok(c) = CString::new(script) else { return Err("the script contains a NUL byte".into()) };
     PgTryBuilder::new(|| {
         // SAFETY: raw_parser reads the NUL-terminated script and returns a List of RawStmt
         // allocated in the current memory context.
@@ -62,24 +46,15 @@ fn split(script: &str) -> Result<Vec<String>, String> {
             for k in 0..(*list).length as usize {
                 let raw = (*(*list).elements.add(k)).ptr_value as *const pg_sys::RawStmt;
                 let start = (*raw).stmt_location.max(0) as usize;
-                let len = if (*raw).stmt_len > 0 {
-                    (*raw).stmt_len as usize
-                } else {
-                    script.len() - start
-                };
-                let text = script
-                    .get(start..start + len)
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
+                let len = if (*raw).stmt_len > 0 { (*raw).stmt_len as usize } else { script.len() - start };
+                let text = script.get(start..start + len).unwrap_or("").trim().to_string();
                 out.push(text);
             }
             Ok(out)
         }
     })
     .catch_others(|e| match e {
-        pg_sys::panic::CaughtError::PostgresError(r)
-        | pg_sys::panic::CaughtError::ErrorReport(r) => Err(r.message().to_string()),
+        pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => Err(r.message().to_string()),
         _ => Err("the script could not be parsed".into()),
     })
     .execute()
@@ -104,9 +79,7 @@ fn strip_quotes(name: &str) -> String {
 /// For ALTER COLUMN TYPE, ask the catalog for the current type: a binary-coercible
 /// change (varchar growth, varchar -> text, ...) rewrites nothing.
 fn refine(f: &mut Finding) {
-    let (Some(table), Some(column), Some(new_type)) = (&f.table, &f.column, &f.new_type) else {
-        return;
-    };
+    let (Some(table), Some(column), Some(new_type)) = (&f.table, &f.column, &f.new_type) else { return };
     let old = Spi::get_one_with_args::<String>(
         "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
           WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped",
@@ -140,10 +113,7 @@ fn analyze_sql(script: &str) -> Jsonb {
         })
         .collect();
     let indexes: Vec<String> = (1..=analysed.len()).map(|i| i.to_string()).collect();
-    let position = error
-        .as_deref()
-        .and_then(|m| error_position(script, m))
-        .map(|p| p.to_string());
+    let position = error.as_deref().and_then(|m| error_position(script, m)).map(|p| p.to_string());
     let items = analysed
         .iter()
         .zip(&indexes)
@@ -173,17 +143,10 @@ fn analyze_sql(script: &str) -> Jsonb {
                     Out::object(pairs)
                 })
                 .collect();
-            Out::object(vec![
-                ("index", Out::Str(idx)),
-                ("sql", Out::Str(sql)),
-                ("findings", Out::Array(fs)),
-            ])
+            Out::object(vec![("index", Out::Str(idx)), ("sql", Out::Str(sql)), ("findings", Out::Array(fs))])
         })
         .collect();
-    let mut top = vec![
-        ("syntax_ok", Out::Bool(error.is_none())),
-        ("statements", Out::Array(items)),
-    ];
+    let mut top = vec![("syntax_ok", Out::Bool(error.is_none())), ("statements", Out::Array(items))];
     if let Some(e) = &error {
         top.push(("error", Out::Str(e)));
     }
@@ -199,14 +162,8 @@ mod tests {
 
     #[test]
     fn positions_from_messages() {
-        assert_eq!(
-            error_position("SELECT * FROMM t", "syntax error at or near \"FROMM\""),
-            Some(10)
-        );
-        assert_eq!(
-            error_position("SELECT (", "syntax error at end of input"),
-            Some(8)
-        );
+        assert_eq!(error_position("SELECT * FROMM t", "syntax error at or near \"FROMM\""), Some(10));
+        assert_eq!(error_position("SELECT (", "syntax error at end of input"), Some(8));
         assert_eq!(strip_quotes("\"My \"\"Col\"\"\""), "My \"Col\"");
     }
 }

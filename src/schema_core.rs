@@ -35,11 +35,8 @@ fn type_change_info(old_type: &str, new_type: &str) -> Jsonb {
 /// The changes from `old_schema` to `new_schema` that can break readers or writers.
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn detect_breaking_changes(old_schema: Option<Jsonb>, new_schema: Option<Jsonb>) -> Jsonb {
-    let changes = breaking::detect(
-        old_schema.as_ref().map(Jsonb::root),
-        new_schema.as_ref().map(Jsonb::root),
-    )
-    .unwrap_or_else(|e| raise_schema(e));
+    let changes = breaking::detect(old_schema.as_ref().map(Jsonb::root), new_schema.as_ref().map(Jsonb::root))
+        .unwrap_or_else(|e| raise_schema(e));
     changes_to_jsonb(&changes)
 }
 
@@ -73,17 +70,13 @@ mod tests {
     use pgrx::prelude::*;
 
     fn text(sql: &str) -> String {
-        Spi::get_one::<String>(sql)
-            .expect("query runs")
-            .expect("not null")
+        Spi::get_one::<String>(sql).expect("query runs").expect("not null")
     }
 
     #[pg_test]
     fn merge_keeps_number_text_and_key_order() {
         assert_eq!(
-            text(
-                r#"SELECT pgmigrate.jsonb_deep_merge('{"bb": {"x": 1.50}, "a": 1e2}', '{"bb": {"y": -0.0}, "ccc": [1]}')::text"#
-            ),
+            text(r#"SELECT pgmigrate.jsonb_deep_merge('{"bb": {"x": 1.50}, "a": 1e2}', '{"bb": {"y": -0.0}, "ccc": [1]}')::text"#),
             r#"{"a": 100, "bb": {"x": 1.50, "y": 0.0}, "ccc": [1]}"#
         );
     }
@@ -96,15 +89,10 @@ mod tests {
                  '{"entities": {"A": {"fields": {"n": {"type": 2}, "o": {"type": "text"}}}}}')::text"#,
         );
         assert!(out.contains(r#""old_type": "1.50""#), "{out}");
-        assert!(
-            out.contains(r#""old_type": "{\"k\": [1, \"x\"]}""#),
-            "{out}"
-        );
+        assert!(out.contains(r#""old_type": "{\"k\": [1, \"x\"]}""#), "{out}");
     }
 
-    #[pg_test(
-        error = "malformed schema: new_schema at $.entities.A.fields: \"fields\" must be a JSON object, not string"
-    )]
+    #[pg_test(error = "malformed schema: new_schema at $.entities.A.fields: \"fields\" must be a JSON object, not string")]
     fn detect_refuses_malformed_fields() {
         Spi::run(r#"SELECT pgmigrate.detect_breaking_changes('{}', '{"entities": {"A": {"fields": "x"}}}')"#).unwrap();
     }

@@ -71,10 +71,7 @@ fn lex(sql: &str) -> Vec<Tok> {
             }
             i += 1;
             out.push(Tok::Ident(s));
-        } else if c == '$'
-            && (b.get(i + 1) == Some(&'$')
-                || b.get(i + 1).is_some_and(|c| c.is_alphabetic() || *c == '_'))
-        {
+        } else if c == '$' && (b.get(i + 1) == Some(&'$') || b.get(i + 1).is_some_and(|c| c.is_alphabetic() || *c == '_')) {
             // Dollar quote: $tag$ ... $tag$
             let start = i;
             let mut j = i + 1;
@@ -84,9 +81,7 @@ fn lex(sql: &str) -> Vec<Tok> {
             if j < b.len() && b[j] == '$' {
                 let tag: String = b[start..=j].iter().collect();
                 let body: String = b[j + 1..].iter().collect();
-                let end = body
-                    .find(&tag)
-                    .map(|p| j + 1 + body[..p].chars().count() + tag.chars().count());
+                let end = body.find(&tag).map(|p| j + 1 + body[..p].chars().count() + tag.chars().count());
                 i = end.unwrap_or(b.len());
                 out.push(Tok::Literal);
             } else {
@@ -151,12 +146,7 @@ impl Finding {
             recommendation: None,
         }
     }
-    fn risk(
-        mut self,
-        severity: &'static str,
-        code: &'static str,
-        recommendation: &'static str,
-    ) -> Self {
+    fn risk(mut self, severity: &'static str, code: &'static str, recommendation: &'static str) -> Self {
         self.severity = severity;
         self.code = code;
         self.recommendation = Some(recommendation);
@@ -168,16 +158,7 @@ impl Finding {
     }
 }
 
-const VOLATILE: &[&str] = &[
-    "random",
-    "clock_timestamp",
-    "gen_random_uuid",
-    "uuid_generate_v4",
-    "uuid_generate_v1",
-    "nextval",
-    "timeofday",
-    "setseed",
-];
+const VOLATILE: &[&str] = &["random", "clock_timestamp", "gen_random_uuid", "uuid_generate_v4", "uuid_generate_v1", "nextval", "timeofday", "setseed"];
 
 struct Cursor<'a> {
     t: &'a [Tok],
@@ -262,12 +243,7 @@ fn actions(t: &[Tok]) -> Vec<&[Tok]> {
 }
 
 fn volatile_default(t: &[Tok]) -> bool {
-    let Some(pos) = t
-        .iter()
-        .position(|x| matches!(x, Tok::Word(w) if w == "default"))
-    else {
-        return false;
-    };
+    let Some(pos) = t.iter().position(|x| matches!(x, Tok::Word(w) if w == "default")) else { return false };
     t[pos + 1..].windows(2).any(|w| matches!((&w[0], &w[1]), (Tok::Word(f), Tok::Sym('(')) if VOLATILE.contains(&f.as_str())))
 }
 
@@ -302,13 +278,9 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
             if x.eat("constraint") {
                 x.name();
             }
-            let is_constraint = ["check", "foreign", "unique", "primary", "exclude"]
-                .iter()
-                .any(|k| x.is(k));
+            let is_constraint = ["check", "foreign", "unique", "primary", "exclude"].iter().any(|k| x.is(k));
             if is_constraint {
-                let not_valid = a
-                    .windows(2)
-                    .any(|w| w == [Tok::Word("not".into()), Tok::Word("valid".into())]);
+                let not_valid = a.windows(2).any(|w| w == [Tok::Word("not".into()), Tok::Word("valid".into())]);
                 if x.is("foreign") {
                     let f = Finding::new("ADD FOREIGN KEY", "SHARE ROW EXCLUSIVE");
                     if not_valid {
@@ -334,13 +306,8 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
                 x.skip_if_exists();
                 let col = x.name();
                 let generated = has_word(a, "generated") && has_word(a, "stored");
-                let serial = ["serial", "bigserial", "smallserial"]
-                    .iter()
-                    .any(|s| x.is(s));
-                let mut f = Finding {
-                    column: col,
-                    ..Finding::new("ADD COLUMN", ae)
-                };
+                let serial = ["serial", "bigserial", "smallserial"].iter().any(|s| x.is(s));
+                let mut f = Finding { column: col, ..Finding::new("ADD COLUMN", ae) };
                 if volatile_default(a) || generated || serial {
                     f.rewrite = true;
                     f = f.risk("HIGH", "TABLE_REWRITE", "Add the column without a volatile default, backfill it in batches, then set the default.");
@@ -362,15 +329,9 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
                     "Add CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL (it reuses the validated constraint).",
                 )
             } else if x.eat_all(&["drop", "not", "null"]) || x.is("set") || x.is("drop") {
-                Finding {
-                    column: col,
-                    ..Finding::new("ALTER COLUMN", ae)
-                }
+                Finding { column: col, ..Finding::new("ALTER COLUMN", ae) }
             } else {
-                Finding {
-                    column: col,
-                    ..Finding::new("ALTER COLUMN", ae)
-                }
+                Finding { column: col, ..Finding::new("ALTER COLUMN", ae) }
             }
         } else if x.eat("drop") {
             if x.eat("constraint") {
@@ -382,32 +343,13 @@ fn alter_table(c: &mut Cursor, out: &mut Vec<Finding>) {
                     .risk("HIGH", "DATA_LOSS", "Stop reading and writing the column first (deprecate it), back it up, and drop it in a later release.")
             }
         } else if x.eat_all(&["validate", "constraint"]) {
-            Finding {
-                scan: true,
-                ..Finding::new("VALIDATE CONSTRAINT", "SHARE UPDATE EXCLUSIVE")
-            }
+            Finding { scan: true, ..Finding::new("VALIDATE CONSTRAINT", "SHARE UPDATE EXCLUSIVE") }
         } else if x.eat("rename") {
             Finding::new("RENAME", ae).risk("MEDIUM", "BREAKS_READERS", "Renames break running clients; add the new name alongside (a view or a generated column) and switch readers first.")
         } else if x.eat_all(&["set", "tablespace"]) {
-            Finding {
-                rewrite: true,
-                ..Finding::new("SET TABLESPACE", ae)
-            }
-            .risk(
-                "HIGH",
-                "TABLE_REWRITE",
-                "Move the table during a maintenance window.",
-            )
+            Finding { rewrite: true, ..Finding::new("SET TABLESPACE", ae) }.risk("HIGH", "TABLE_REWRITE", "Move the table during a maintenance window.")
         } else if x.eat_all(&["set", "logged"]) || x.eat_all(&["set", "unlogged"]) {
-            Finding {
-                rewrite: true,
-                ..Finding::new("SET LOGGED/UNLOGGED", ae)
-            }
-            .risk(
-                "HIGH",
-                "TABLE_REWRITE",
-                "Change persistence during a maintenance window.",
-            )
+            Finding { rewrite: true, ..Finding::new("SET LOGGED/UNLOGGED", ae) }.risk("HIGH", "TABLE_REWRITE", "Change persistence during a maintenance window.")
         } else {
             Finding::new("ALTER TABLE", ae)
         };
@@ -436,26 +378,15 @@ pub fn classify(sql: &str) -> Vec<Finding> {
             c.eat("on");
             c.eat("only");
             let table = c.name();
-            let action = if unique {
-                "CREATE UNIQUE INDEX"
-            } else {
-                "CREATE INDEX"
-            };
+            let action = if unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" };
             if concurrently {
                 Finding { scan: true, needs_autocommit: true, ..Finding::new(action, "SHARE UPDATE EXCLUSIVE") }
                     .on(table)
                     .risk("MEDIUM", "NEEDS_AUTOCOMMIT", "CONCURRENTLY cannot run inside a transaction block: run it outside the migration engine.")
             } else {
-                Finding {
-                    scan: true,
-                    ..Finding::new(action, "SHARE")
-                }
-                .on(table)
-                .risk(
-                    "HIGH",
-                    "BLOCKS_WRITES",
-                    "Use CREATE INDEX CONCURRENTLY so writes continue while the index builds.",
-                )
+                Finding { scan: true, ..Finding::new(action, "SHARE") }
+                    .on(table)
+                    .risk("HIGH", "BLOCKS_WRITES", "Use CREATE INDEX CONCURRENTLY so writes continue while the index builds.")
             }
         } else {
             Finding::new("CREATE", "none")
@@ -477,19 +408,9 @@ pub fn classify(sql: &str) -> Vec<Finding> {
     } else if c.eat("truncate") {
         c.eat("table");
         c.eat("only");
-        Finding {
-            data_loss: true,
-            ..Finding::new("TRUNCATE", ae)
-        }
-        .on(c.name())
-        .risk(
-            "HIGH",
-            "DATA_LOSS",
-            "Delete in batches with a WHERE clause after a backup, or keep the rows.",
-        )
+        Finding { data_loss: true, ..Finding::new("TRUNCATE", ae) }.on(c.name()).risk("HIGH", "DATA_LOSS", "Delete in batches with a WHERE clause after a backup, or keep the rows.")
     } else if c.eat("vacuum") {
-        let full =
-            c.eat("full") || has_word(c.rest(), "full") && c.rest().first() == Some(&Tok::Sym('('));
+        let full = c.eat("full") || has_word(c.rest(), "full") && c.rest().first() == Some(&Tok::Sym('('));
         if c.rest().first() == Some(&Tok::Sym('(')) {
             while c.i < toks.len() && toks[c.i] != Tok::Sym(')') {
                 c.i += 1;
@@ -498,53 +419,24 @@ pub fn classify(sql: &str) -> Vec<Finding> {
         }
         let table = c.name();
         if full {
-            Finding {
-                rewrite: true,
-                needs_autocommit: true,
-                ..Finding::new("VACUUM FULL", ae)
-            }
-            .on(table)
-            .risk(
-                "HIGH",
-                "TABLE_REWRITE",
-                "Use pg_repack or pg_squeeze to reclaim space online.",
-            )
+            Finding { rewrite: true, needs_autocommit: true, ..Finding::new("VACUUM FULL", ae) }
+                .on(table)
+                .risk("HIGH", "TABLE_REWRITE", "Use pg_repack or pg_squeeze to reclaim space online.")
         } else {
-            Finding {
-                needs_autocommit: true,
-                ..Finding::new("VACUUM", "SHARE UPDATE EXCLUSIVE")
-            }
-            .on(table)
+            Finding { needs_autocommit: true, ..Finding::new("VACUUM", "SHARE UPDATE EXCLUSIVE") }.on(table)
         }
     } else if c.eat("cluster") {
-        Finding {
-            rewrite: true,
-            ..Finding::new("CLUSTER", ae)
-        }
-        .on(c.name())
-        .risk(
-            "HIGH",
-            "TABLE_REWRITE",
-            "Use pg_repack to reorder the table online.",
-        )
+        Finding { rewrite: true, ..Finding::new("CLUSTER", ae) }.on(c.name()).risk("HIGH", "TABLE_REWRITE", "Use pg_repack to reorder the table online.")
     } else if c.eat("reindex") {
         let kind = c.word(0).unwrap_or("").to_string();
         c.i += 1;
         let concurrently = c.eat("concurrently");
         let target = c.name();
         if concurrently {
-            Finding {
-                needs_autocommit: true,
-                ..Finding::new("REINDEX CONCURRENTLY", "SHARE UPDATE EXCLUSIVE")
-            }
-            .on(target)
+            Finding { needs_autocommit: true, ..Finding::new("REINDEX CONCURRENTLY", "SHARE UPDATE EXCLUSIVE") }.on(target)
         } else {
             let lock = if kind == "index" { ae } else { "SHARE" };
-            Finding::new("REINDEX", lock).on(target).risk(
-                "MEDIUM",
-                "BLOCKS_WRITES",
-                "Use REINDEX ... CONCURRENTLY.",
-            )
+            Finding::new("REINDEX", lock).on(target).risk("MEDIUM", "BLOCKS_WRITES", "Use REINDEX ... CONCURRENTLY.")
         }
     } else if c.eat("refresh") {
         c.eat_all(&["materialized", "view"]);
@@ -553,27 +445,13 @@ pub fn classify(sql: &str) -> Vec<Finding> {
         if concurrently {
             Finding::new("REFRESH MATERIALIZED VIEW CONCURRENTLY", "EXCLUSIVE").on(target)
         } else {
-            Finding::new("REFRESH MATERIALIZED VIEW", ae)
-                .on(target)
-                .risk(
-                    "MEDIUM",
-                    "BLOCKS_READS",
-                    "Add a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY.",
-                )
+            Finding::new("REFRESH MATERIALIZED VIEW", ae).on(target).risk("MEDIUM", "BLOCKS_READS", "Add a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY.")
         }
     } else if c.eat("lock") {
         c.eat("table");
         let target = c.name();
-        let mode = if has_word(c.rest(), "share") && !has_word(c.rest(), "exclusive") {
-            "SHARE"
-        } else {
-            ae
-        };
-        Finding::new("LOCK TABLE", mode).on(target).risk(
-            "MEDIUM",
-            "EXPLICIT_LOCK",
-            "Keep explicit locks short and set lock_timeout.",
-        )
+        let mode = if has_word(c.rest(), "share") && !has_word(c.rest(), "exclusive") { "SHARE" } else { ae };
+        Finding::new("LOCK TABLE", mode).on(target).risk("MEDIUM", "EXPLICIT_LOCK", "Keep explicit locks short and set lock_timeout.")
     } else if c.eat("update") {
         c.eat("only");
         let table = c.name();
@@ -586,17 +464,9 @@ pub fn classify(sql: &str) -> Vec<Finding> {
     } else if c.eat_all(&["delete", "from"]) {
         c.eat("only");
         let table = c.name();
-        let f = Finding {
-            data_loss: true,
-            ..Finding::new("DELETE", "ROW EXCLUSIVE")
-        }
-        .on(table);
+        let f = Finding { data_loss: true, ..Finding::new("DELETE", "ROW EXCLUSIVE") }.on(table);
         if has_word(c.rest(), "where") {
-            f.risk(
-                "MEDIUM",
-                "DATA_LOSS",
-                "Keep a copy of the deleted rows (DELETE ... RETURNING into an archive table).",
-            )
+            f.risk("MEDIUM", "DATA_LOSS", "Keep a copy of the deleted rows (DELETE ... RETURNING into an archive table).")
         } else {
             Finding { scan: true, ..f }.risk("HIGH", "DATA_LOSS", "A DELETE without WHERE empties the table: archive the rows first or add a WHERE clause.")
         }
@@ -623,56 +493,27 @@ mod tests {
         assert!(f.rewrite && f.severity == "HIGH" && f.table.as_deref() == Some("users"));
         let f = one("ALTER TABLE users ADD COLUMN created timestamptz DEFAULT now()");
         assert!(!f.rewrite && f.severity == "LOW");
-        assert_eq!(
-            one("alter table s.\"Users\" add column n bigserial")
-                .table
-                .as_deref(),
-            Some("s.\"Users\"")
-        );
+        assert_eq!(one("alter table s.\"Users\" add column n bigserial").table.as_deref(), Some("s.\"Users\""));
         assert!(one("ALTER TABLE t ADD COLUMN n int NOT NULL").severity == "MEDIUM");
     }
 
     #[test]
     fn constraints_and_types() {
-        assert_eq!(
-            one("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)").code,
-            "CONSTRAINT_SCAN"
-        );
-        assert_eq!(
-            one("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID").severity,
-            "LOW"
-        );
-        assert_eq!(
-            one("ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u (id)").lock,
-            "SHARE ROW EXCLUSIVE"
-        );
+        assert_eq!(one("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)").code, "CONSTRAINT_SCAN");
+        assert_eq!(one("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID").severity, "LOW");
+        assert_eq!(one("ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u (id)").lock, "SHARE ROW EXCLUSIVE");
         let f = one("ALTER TABLE t ALTER COLUMN price TYPE numeric(12, 2) USING price::numeric");
-        assert_eq!(
-            (f.column.as_deref(), f.new_type.as_deref()),
-            (Some("price"), Some("numeric(12,2)"))
-        );
-        assert_eq!(
-            one("ALTER TABLE t ALTER COLUMN a SET NOT NULL").code,
-            "FULL_SCAN_UNDER_LOCK"
-        );
-        let many =
-            classify("ALTER TABLE t ADD COLUMN a int, DROP COLUMN b, ALTER COLUMN c SET DEFAULT 1");
-        assert_eq!(
-            many.iter().map(|f| f.action).collect::<Vec<_>>(),
-            ["ADD COLUMN", "DROP COLUMN", "ALTER COLUMN"]
-        );
+        assert_eq!((f.column.as_deref(), f.new_type.as_deref()), (Some("price"), Some("numeric(12,2)")));
+        assert_eq!(one("ALTER TABLE t ALTER COLUMN a SET NOT NULL").code, "FULL_SCAN_UNDER_LOCK");
+        let many = classify("ALTER TABLE t ADD COLUMN a int, DROP COLUMN b, ALTER COLUMN c SET DEFAULT 1");
+        assert_eq!(many.iter().map(|f| f.action).collect::<Vec<_>>(), ["ADD COLUMN", "DROP COLUMN", "ALTER COLUMN"]);
     }
 
     #[test]
     fn other_statements() {
         assert_eq!(one("CREATE INDEX idx ON t (a)").lock, "SHARE");
         assert!(one("CREATE INDEX CONCURRENTLY IF NOT EXISTS idx ON ONLY t (a)").needs_autocommit);
-        assert_eq!(
-            one("CREATE INDEX CONCURRENTLY idx ON t (a)")
-                .table
-                .as_deref(),
-            Some("t")
-        );
+        assert_eq!(one("CREATE INDEX CONCURRENTLY idx ON t (a)").table.as_deref(), Some("t"));
         assert!(one("DROP TABLE IF EXISTS old_users").data_loss);
         assert!(one("TRUNCATE TABLE logs").data_loss);
         assert!(one("VACUUM FULL big").rewrite);
@@ -688,13 +529,7 @@ mod tests {
     #[test]
     fn lexer_skips_literals_and_comments() {
         // Keywords inside strings, comments and dollar quotes do not count.
-        assert_eq!(
-            one("UPDATE t SET note = 'where' -- where\n").code,
-            "FULL_TABLE_UPDATE"
-        );
-        assert_eq!(
-            one("UPDATE t SET note = $x$ where $x$ /* where */").code,
-            "FULL_TABLE_UPDATE"
-        );
+        assert_eq!(one("UPDATE t SET note = 'where' -- where\n").code, "FULL_TABLE_UPDATE");
+        assert_eq!(one("UPDATE t SET note = $x$ where $x$ /* where */").code, "FULL_TABLE_UPDATE");
     }
 }

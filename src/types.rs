@@ -104,17 +104,10 @@ fn split_modifiers(s: &str) -> Option<(String, Vec<u32>)> {
         return Some((s.to_string(), Vec::new()));
     };
     let close = open + s[open..].find(')')?;
-    let mods = s[open + 1..close]
-        .split(',')
-        .map(|a| a.parse::<u32>().ok())
-        .collect::<Option<Vec<_>>>()?;
+    let mods = s[open + 1..close].split(',').map(|a| a.parse::<u32>().ok()).collect::<Option<Vec<_>>>()?;
     // `timestamp(3) with time zone` carries its modifier in the middle.
     let rest = s[close + 1..].trim_start();
-    let name = if rest.is_empty() {
-        s[..open].to_string()
-    } else {
-        format!("{} {rest}", &s[..open])
-    };
+    let name = if rest.is_empty() { s[..open].to_string() } else { format!("{} {rest}", &s[..open]) };
     Some((name, mods))
 }
 
@@ -208,9 +201,7 @@ pub fn widens(old: &Ty, new: &Ty) -> bool {
             integer_digits(old).is_some_and(|d| p - s.min(p) >= d)
         }
         (Numeric(_), Numeric(None) | JNumber) => true,
-        (Numeric(Some((p, s))), Numeric(Some((p2, s2)))) => {
-            s2 >= s && p2 - s2.min(p2) >= p - s.min(p)
-        }
+        (Numeric(Some((p, s))), Numeric(Some((p2, s2)))) => s2 >= s && p2 - s2.min(p2) >= p - s.min(p),
         (Real, Double) => true,
         (Varchar(Some(n)), Varchar(Some(m))) => m >= n,
         (Varchar(_), Varchar(None) | Text | JString) => true,
@@ -269,11 +260,7 @@ pub fn is_compatible(old: &str, new: &str) -> bool {
 /// `type_change_info(old, new)`.
 pub fn change_info(old: &str, new: &str) -> ChangeInfo {
     let (o, n) = (parse(old), parse(new));
-    ChangeInfo {
-        backward: widens(&o, &n),
-        forward: widens(&n, &o),
-        rewrite: rewrite(&o, &n),
-    }
+    ChangeInfo { backward: widens(&o, &n), forward: widens(&n, &o), rewrite: rewrite(&o, &n) }
 }
 
 #[cfg(test)]
@@ -287,10 +274,7 @@ mod tests {
         assert_eq!(parse("character   varying ( 10 )"), Ty::Varchar(Some(10)));
         assert_eq!(parse("varchar(10)"), Ty::Varchar(Some(10)));
         assert_eq!(parse("timestamp without time zone"), Ty::Timestamp(None));
-        assert_eq!(
-            parse("timestamp(3) with time zone"),
-            Ty::TimestampTz(Some(3))
-        );
+        assert_eq!(parse("timestamp(3) with time zone"), Ty::TimestampTz(Some(3)));
         assert_eq!(parse("double precision"), Ty::Double);
         assert_eq!(parse("float"), Ty::Double);
         assert_eq!(parse("float(10)"), Ty::Real);
@@ -315,12 +299,7 @@ mod tests {
 
     #[test]
     fn integer_ladder_and_lossy_floats() {
-        for (o, n) in [
-            ("smallint", "integer"),
-            ("int2", "int8"),
-            ("int", "numeric"),
-            ("bigint", "numeric"),
-        ] {
+        for (o, n) in [("smallint", "integer"), ("int2", "int8"), ("int", "numeric"), ("bigint", "numeric")] {
             assert!(is_compatible(o, n), "{o} -> {n}");
         }
         assert!(is_compatible("real", "double precision"));

@@ -41,12 +41,7 @@ pub(crate) fn become_role(role: pg_sys::Oid, search_path: Option<&str>) -> Saved
         pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
         let guc_nest = search_path.map(|path| {
             let path = CString::new(path).unwrap_or_else(|_| {
-                raise(
-                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                    "search_path contains a NUL byte",
-                    None,
-                    None,
-                )
+                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search_path contains a NUL byte", None, None)
             });
             let nest = pg_sys::NewGUCNestLevel();
             pg_sys::set_config_option(
@@ -62,11 +57,7 @@ pub(crate) fn become_role(role: pg_sys::Oid, search_path: Option<&str>) -> Saved
             nest
         });
         pg_sys::SetUserIdAndSecContext(role, sec | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
-        Saved {
-            user,
-            sec,
-            guc_nest,
-        }
+        Saved { user, sec, guc_nest }
     }
 }
 
@@ -87,14 +78,7 @@ pub(crate) fn restore(saved: Saved) {
 fn _exec_as(author: pg_sys::Oid, search_path: Option<&str>, sql: &str) -> i64 {
     let saved = become_role(author, search_path);
     let rows = Spi::connect_mut(|client| client.update(sql, None, &[]).map(|t| t.len() as i64))
-        .unwrap_or_else(|e| {
-            raise(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                format!("running a stored step: {e}"),
-                None,
-                None,
-            )
-        });
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("running a stored step: {e}"), None, None));
     restore(saved);
     rows
 }
@@ -111,14 +95,7 @@ fn _query_as(author: pg_sys::Oid, search_path: Option<&str>, sql: &str) -> Optio
         }
         table.first().get::<String>(1)
     })
-    .unwrap_or_else(|e| {
-        raise(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("running a stored query: {e}"),
-            None,
-            None,
-        )
-    });
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("running a stored query: {e}"), None, None));
     restore(saved);
     value
 }

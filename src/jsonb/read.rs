@@ -124,11 +124,7 @@ impl<'a> Container<'a> {
     /// The container's total size in bytes, from its own header and entries.
     pub(crate) fn byte_len(&self) -> usize {
         let n = self.n_entries();
-        let data_len = if n == 0 {
-            0
-        } else {
-            self.end(n - 1, self.offset(n - 1))
-        };
+        let data_len = if n == 0 { 0 } else { self.end(n - 1, self.offset(n - 1)) };
         4 + 4 * n + data_len
     }
 
@@ -194,10 +190,7 @@ impl<'a> Value<'a> {
     /// # Safety
     /// `ptr` must point to a jsonb container that outlives `'a`.
     pub(crate) unsafe fn container(ptr: *const u8) -> Self {
-        let c = Container {
-            ptr,
-            _doc: std::marker::PhantomData,
-        };
+        let c = Container { ptr, _doc: std::marker::PhantomData };
         if c.is_object() {
             Value::Object(c)
         } else {
@@ -273,10 +266,7 @@ impl<'a> JsonView<'a> for Value<'a> {
     }
 
     fn entries(&self) -> Vec<(&'a str, Self)> {
-        self.pairs()
-            .into_iter()
-            .map(|(k, v)| (utf8(k), v))
-            .collect()
+        self.pairs().into_iter().map(|(k, v)| (utf8(k), v)).collect()
     }
 
     fn text(&self) -> Option<Cow<'a, str>> {
@@ -287,22 +277,13 @@ impl<'a> JsonView<'a> for Value<'a> {
             Value::Number(n) => {
                 // SAFETY: `n` is an aligned numeric varlena inside the document.
                 let s: &CStr = unsafe {
-                    pgrx::direct_function_call(
-                        pg_sys::numeric_out,
-                        &[Some(pg_sys::Datum::from(n.as_ptr()))],
-                    )?
+                    pgrx::direct_function_call(pg_sys::numeric_out, &[Some(pg_sys::Datum::from(n.as_ptr()))])?
                 };
                 Some(Cow::Owned(s.to_string_lossy().into_owned()))
             }
             Value::Object(c) | Value::Array(c) => {
                 // SAFETY: JsonbToCString only reads the container.
-                let s = unsafe {
-                    CStr::from_ptr(pg_sys::JsonbToCString(
-                        std::ptr::null_mut(),
-                        c.ptr as *mut _,
-                        64,
-                    ))
-                };
+                let s = unsafe { CStr::from_ptr(pg_sys::JsonbToCString(std::ptr::null_mut(), c.ptr as *mut _, 64)) };
                 Some(Cow::Owned(s.to_string_lossy().into_owned()))
             }
         }

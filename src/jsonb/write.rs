@@ -48,9 +48,7 @@ fn too_big() -> ! {
 impl Writer {
     /// The varlena bytes of `root` (an object or array), header set.
     fn build(root: &Out<'_>) -> Vec<u8> {
-        let mut w = Writer {
-            buf: vec![0; pg_sys::VARHDRSZ],
-        };
+        let mut w = Writer { buf: vec![0; pg_sys::VARHDRSZ] };
         w.value(root);
         let len = w.buf.len();
         if len > MAX_ALLOC_SIZE {
@@ -78,9 +76,7 @@ impl Writer {
         let buf = Self::build(root);
         let mut words = vec![0u32; buf.len().div_ceil(4)];
         // SAFETY: `words` has at least buf.len() bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(buf.as_ptr(), words.as_mut_ptr().cast::<u8>(), buf.len())
-        };
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), words.as_mut_ptr().cast::<u8>(), buf.len()) };
         words
     }
 
@@ -115,19 +111,12 @@ impl Writer {
             Out::Value(Value::Object(c) | Value::Array(c)) => {
                 self.pad();
                 // SAFETY: a container is byte_len() contiguous, self-relative bytes.
-                self.buf.extend_from_slice(unsafe {
-                    std::slice::from_raw_parts(c.as_ptr(), c.byte_len())
-                });
+                self.buf.extend_from_slice(unsafe { std::slice::from_raw_parts(c.as_ptr(), c.byte_len()) });
                 JENTRY_ISCONTAINER
             }
             Out::Object(pairs) => {
                 self.pad();
-                self.container(
-                    pairs.len(),
-                    JB_FOBJECT,
-                    pairs.iter().map(|(k, _)| Out::Value(Value::String(k))),
-                    pairs.iter().map(|(_, v)| v),
-                );
+                self.container(pairs.len(), JB_FOBJECT, pairs.iter().map(|(k, _)| Out::Value(Value::String(k))), pairs.iter().map(|(_, v)| v));
                 JENTRY_ISCONTAINER
             }
             Out::Array(items) => {
@@ -140,13 +129,7 @@ impl Writer {
 
     /// A container: header, JEntries (every 32nd holds an end offset, the rest
     /// lengths), then the keys' and values' data.
-    fn container<'x, 'o: 'x>(
-        &mut self,
-        n: usize,
-        flag: u32,
-        keys: impl Iterator<Item = Out<'o>>,
-        values: impl Iterator<Item = &'x Out<'o>>,
-    ) {
+    fn container<'x, 'o: 'x>(&mut self, n: usize, flag: u32, keys: impl Iterator<Item = Out<'o>>, values: impl Iterator<Item = &'x Out<'o>>) {
         // Nested output ends in a clean "stack depth limit exceeded" ERROR.
         // SAFETY: plain call into PostgreSQL; errors are raised through pgrx's guard.
         unsafe { pg_sys::check_stack_depth() };
@@ -168,11 +151,7 @@ impl Writer {
             if total > JENTRY_OFFLENMASK as usize {
                 too_big();
             }
-            let field = if index % pg_sys::JB_OFFSET_STRIDE as usize == 0 {
-                total as u32 | JENTRY_HAS_OFF
-            } else {
-                len as u32
-            };
+            let field = if index % pg_sys::JB_OFFSET_STRIDE as usize == 0 { total as u32 | JENTRY_HAS_OFF } else { len as u32 };
             w.u32_at(start + 4 + 4 * index, ty | field);
             index += 1;
         };
