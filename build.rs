@@ -10,24 +10,14 @@ fn main() {
         .or_else(|_| std::env::var("PGM_PG_CONFIG"))
         .unwrap_or_else(|_| {
             let debian = "/usr/lib/postgresql/15/bin/pg_config";
-            if std::path::Path::new(debian).exists() {
-                debian.into()
-            } else {
-                "pg_config".into()
-            }
+            if std::path::Path::new(debian).exists() { debian.into() } else { "pg_config".into() }
         });
     let out = Command::new(&pg_config)
         .arg("--includedir-server")
         .output()
         .unwrap_or_else(|e| panic!("running {pg_config} --includedir-server: {e}"));
-    assert!(
-        out.status.success(),
-        "{pg_config} --includedir-server failed"
-    );
-    let include = String::from_utf8(out.stdout)
-        .expect("utf-8 path")
-        .trim()
-        .to_string();
+    assert!(out.status.success(), "{pg_config} --includedir-server failed");
+    let include = String::from_utf8(out.stdout).expect("utf-8 path").trim().to_string();
     cc::Build::new()
         .file("src/engine/step_timer.c")
         .include(&include)
