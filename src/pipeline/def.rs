@@ -117,7 +117,19 @@ struct RawStep {
     #[serde(default)]
     condition: Option<String>,
     #[serde(default)]
-    error_handling: ErrorMode,
+    error_handling: Option<String>,
+}
+
+fn error_mode(v: Option<&str>, path: &str) -> Result<ErrorMode, DefError> {
+    match v {
+        None | Some("FAIL") => Ok(ErrorMode::Fail),
+        Some("SKIP") => Ok(ErrorMode::Skip),
+        Some("RETRY") => Ok(ErrorMode::Retry),
+        Some(other) => err(
+            path,
+            format!("unknown errorHandling \"{other}\", expected one of SKIP, RETRY, FAIL"),
+        ),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -404,10 +416,14 @@ pub fn parse(definition: &Value) -> Result<Pipeline, DefError> {
                 format!("step name \"{name}\" is used twice"),
             );
         }
+        let error_handling = error_mode(
+            rs.error_handling.as_deref(),
+            &format!("{path}.errorHandling"),
+        )?;
         steps.push(Step {
             name,
             condition: rs.condition,
-            error_handling: rs.error_handling,
+            error_handling,
             kind,
         });
     }
@@ -984,6 +1000,10 @@ mod tests {
             json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "a", "target": "b"}, {"type": "NOPE"}]}}]}),
         );
         assert_eq!(d.path, "$.steps[0].config.mappingRules[1].type");
+        let d = e(
+            json!({"name": "p", "steps": [{"type": "FILTER", "errorHandling": "IGNORE", "config": {"condition": "true"}}]}),
+        );
+        assert_eq!(d.path, "$.steps[0].errorHandling");
         let d = e(json!({"name": "p", "bogus": 1, "steps": []}));
         assert!(d.message.contains("bogus"), "{d}");
         let d = e(
