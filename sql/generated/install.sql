@@ -1964,15 +1964,17 @@ CREATE INDEX pipeline_runs_by_pipeline ON pgmigrate.pipeline_runs (pipeline_id, 
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_runs', '');
 
 -- ---- pipeline/pipeline_batches.sql ----
--- A run's batches, planned when it starts: entity ids in [lo, hi) (NULL = unbounded).
+-- A run's batches, planned when it starts: the entity ids of each batch (NULL: every
+-- current document of the type, for a pipeline that sees its whole input at once). A
+-- batch loads the current versions of its entities by id, through the entity store's
+-- current-version index, whatever other entity types share the store.
 -- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
 -- batch's own transaction, so each batch is processed exactly once. The run's counters
 -- are sums over its DONE batches (pipeline_runs holds a copy, refreshed as batches finish).
 CREATE TABLE pgmigrate.pipeline_batches (
     run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
     batch_no    integer NOT NULL,
-    lo          uuid,
-    hi          uuid,
+    ids         uuid[],
     status      text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DONE')),
     docs_in     integer,
     docs_out    integer,
@@ -2070,11 +2072,13 @@ END $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_temp(regrole) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_load.sql ----
--- Load current, live documents of an entity type with entity_id in [lo, hi) into the
--- batch's input table (at most lim of them), locking them (lock) against concurrent
--- writers for the batch: a short lock_timeout, retried with capped jittered backoff.
+-- Load the current, live documents of an entity type (those of entity ids `ids`, or all
+-- when NULL) into the batch's input table (at most lim of them, by entity id), locking
+-- them (lock) against concurrent writers for the batch: a short lock_timeout, retried
+-- with capped jittered backoff. (Separate statements per case, so a cached generic plan
+-- never trades the current-version index for a scan of the whole store.)
 
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, lo uuid, hi uuid, lim integer, lock boolean, lock_timeout_ms integer)
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, ids uuid[], lim integer, lock boolean, lock_timeout_ms integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2086,7 +2090,6 @@ BEGIN
         SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
             SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
              WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
-               AND (lo IS NULL OR t.entity_id >= lo) AND (hi IS NULL OR t.entity_id < hi)
              ORDER BY t.entity_id LIMIT lim) q;
         GET DIAGNOSTICS n = ROW_COUNT;
         RETURN n;
@@ -2094,12 +2097,20 @@ BEGIN
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
     LOOP
         BEGIN
-            INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
-            SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
-                SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
-                 WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                   AND (lo IS NULL OR t.entity_id >= lo) AND (hi IS NULL OR t.entity_id < hi)
-                 ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
+            IF ids IS NULL THEN
+                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+                     WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
+            ELSE
+                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+                     WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
+                       AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
+                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
+            END IF;
             GET DIAGNOSTICS n = ROW_COUNT;
             RETURN n;
         EXCEPTION WHEN lock_not_available THEN
@@ -2112,7 +2123,7 @@ BEGIN
     END LOOP;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid, uuid, integer, boolean, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid[], integer, boolean, integer) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_transform.sql ----
 -- Run a compiled pipeline over the batch items ord lo..hi as its author, output into
@@ -2297,9 +2308,10 @@ END $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_plan.sql ----
--- Plan a run's batches over the current documents of an entity type: batch k covers
--- entity ids [first id of batch k, first id of batch k+1), the first starting and the
--- last ending unbounded, so entities inserted after planning fall in some batch.
+-- Plan a run's batches over the current documents of an entity type: batch k holds the
+-- k-th batch_size entity ids in id order. Entities created after the run started are not
+-- in it (documents written by then are the application's, in the new shape; run the
+-- pipeline again to sweep stragglers). bs = 0: one batch of every document (ids NULL).
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_plan(run uuid, etype text, bs integer) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -2307,16 +2319,18 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     nb integer;
 BEGIN
-    INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, lo, hi)
-    SELECT run, b.batch_no, CASE WHEN b.batch_no = 1 THEN NULL ELSE b.lo END,
-           lead(b.lo) OVER (ORDER BY b.batch_no)
-      FROM (SELECT ((q.n - 1) / bs + 1)::int AS batch_no, min(q.entity_id::text)::uuid AS lo
-              FROM (SELECT t.entity_id, row_number() OVER (ORDER BY t.entity_id) AS n FROM pgmigrate.temporal_entities t
-                     WHERE t.entity_type = etype AND t.valid_to = 'infinity' AND NOT t.is_deleted) q
-             GROUP BY 1) b;
+    IF bs = 0 THEN
+        INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, ids) VALUES (run, 1, NULL);
+        RETURN 1;
+    END IF;
+    INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, ids)
+    SELECT run, ((q.n - 1) / bs + 1)::int, array_agg(q.entity_id ORDER BY q.entity_id)
+      FROM (SELECT t.entity_id, row_number() OVER (ORDER BY t.entity_id) AS n FROM pgmigrate.temporal_entities t
+             WHERE t.entity_type = etype AND t.valid_to = 'infinity' AND NOT t.is_deleted) q
+     GROUP BY 2;
     GET DIAGNOSTICS nb = ROW_COUNT;
     IF nb = 0 THEN
-        INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, lo, hi) VALUES (run, 1, NULL, NULL);
+        INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, ids) VALUES (run, 1, '{}');
         nb := 1;
     END IF;
     RETURN nb;
@@ -2475,7 +2489,7 @@ BEGIN
         RAISE EXCEPTION 'pipeline "%" names no entity type to read', name USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Give "entityType" in the definition or in the run options.';
     END IF;
-    bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 1000000
+    bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
     INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
                                          author, author_search_path, started_by)
@@ -2539,7 +2553,7 @@ BEGIN
         RETURN jsonb_build_object('done', true, 'run_id', run);
     END IF;
     PERFORM pgmigrate._pipeline_temp(r.author);
-    n_in := pgmigrate._pipeline_load(r.entity_type, b.lo, b.hi, 2147483647, true,
+    n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
                                      coalesce((r.options->>'lockTimeoutMs')::int, 1000));
     retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
     n_written := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
@@ -2722,7 +2736,7 @@ BEGIN
     END IF;
     BEGIN
         PERFORM pgmigrate._pipeline_temp(author);
-        PERFORM pgmigrate._pipeline_load(etype, NULL, NULL, sample, false, 0);
+        PERFORM pgmigrate._pipeline_load(etype, NULL, sample, false, 0);
         PERFORM pgmigrate._pipeline_apply(c, author, author_path, etype, opts->>'outputEntityType');
         SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', x.entity_id, 'before', x.before, 'after', x.after, 'errors', x.errors)
                                   ORDER BY x.k1, x.k2), '[]') INTO result
@@ -2897,7 +2911,7 @@ BEGIN
         RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" names no entity type to read', step->>'name', c->>'name'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Give "entityType" in the definition or in the step''s options.';
     END IF;
-    bs := CASE WHEN (c->>'wholeInput')::boolean THEN 1000000
+    bs := CASE WHEN (c->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (c->>'batchSize')::int) END;
     INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
                                          author, author_search_path, started_by)

@@ -41,7 +41,7 @@ BEGIN
         RETURN jsonb_build_object('done', true, 'run_id', run);
     END IF;
     PERFORM pgmigrate._pipeline_temp(r.author);
-    n_in := pgmigrate._pipeline_load(r.entity_type, b.lo, b.hi, 2147483647, true,
+    n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
                                      coalesce((r.options->>'lockTimeoutMs')::int, 1000));
     retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
     n_written := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);

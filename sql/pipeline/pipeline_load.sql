@@ -1,8 +1,10 @@
--- Load current, live documents of an entity type with entity_id in [lo, hi) into the
--- batch's input table (at most lim of them), locking them (lock) against concurrent
--- writers for the batch: a short lock_timeout, retried with capped jittered backoff.
+-- Load the current, live documents of an entity type (those of entity ids `ids`, or all
+-- when NULL) into the batch's input table (at most lim of them, by entity id), locking
+-- them (lock) against concurrent writers for the batch: a short lock_timeout, retried
+-- with capped jittered backoff. (Separate statements per case, so a cached generic plan
+-- never trades the current-version index for a scan of the whole store.)
 
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, lo uuid, hi uuid, lim integer, lock boolean, lock_timeout_ms integer)
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, ids uuid[], lim integer, lock boolean, lock_timeout_ms integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -14,7 +16,6 @@ BEGIN
         SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
             SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
              WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
-               AND (lo IS NULL OR t.entity_id >= lo) AND (hi IS NULL OR t.entity_id < hi)
              ORDER BY t.entity_id LIMIT lim) q;
         GET DIAGNOSTICS n = ROW_COUNT;
         RETURN n;
@@ -22,12 +23,20 @@ BEGIN
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
     LOOP
         BEGIN
-            INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
-            SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
-                SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
-                 WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                   AND (lo IS NULL OR t.entity_id >= lo) AND (hi IS NULL OR t.entity_id < hi)
-                 ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
+            IF ids IS NULL THEN
+                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+                     WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
+            ELSE
+                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+                     WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
+                       AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
+                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
+            END IF;
             GET DIAGNOSTICS n = ROW_COUNT;
             RETURN n;
         EXCEPTION WHEN lock_not_available THEN
@@ -40,4 +49,4 @@ BEGIN
     END LOOP;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid, uuid, integer, boolean, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid[], integer, boolean, integer) FROM PUBLIC;

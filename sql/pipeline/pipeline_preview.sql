@@ -47,7 +47,7 @@ BEGIN
     END IF;
     BEGIN
         PERFORM pgmigrate._pipeline_temp(author);
-        PERFORM pgmigrate._pipeline_load(etype, NULL, NULL, sample, false, 0);
+        PERFORM pgmigrate._pipeline_load(etype, NULL, sample, false, 0);
         PERFORM pgmigrate._pipeline_apply(c, author, author_path, etype, opts->>'outputEntityType');
         SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', x.entity_id, 'before', x.before, 'after', x.after, 'errors', x.errors)
                                   ORDER BY x.k1, x.k2), '[]') INTO result

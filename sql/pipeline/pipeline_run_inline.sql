@@ -43,7 +43,7 @@ BEGIN
         RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" names no entity type to read', step->>'name', c->>'name'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Give "entityType" in the definition or in the step''s options.';
     END IF;
-    bs := CASE WHEN (c->>'wholeInput')::boolean THEN 1000000
+    bs := CASE WHEN (c->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (c->>'batchSize')::int) END;
     INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
                                          author, author_search_path, started_by)

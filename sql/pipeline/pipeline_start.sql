@@ -46,7 +46,7 @@ BEGIN
         RAISE EXCEPTION 'pipeline "%" names no entity type to read', name USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Give "entityType" in the definition or in the run options.';
     END IF;
-    bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 1000000
+    bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
     INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
                                          author, author_search_path, started_by)
