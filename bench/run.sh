@@ -8,7 +8,7 @@ psql="$(scripts/pg_config.sh --bindir)/psql -X -q -h 127.0.0.1 -p $port -U postg
 scripts/cluster.sh start >/dev/null
 $psql -d postgres -c 'DROP DATABASE IF EXISTS pg_migrate_bench' -c 'CREATE DATABASE pg_migrate_bench'
 $psql -d pg_migrate_bench -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pg_migrate' -f tests/reference/reference.sql
-for f in bench/core.sql bench/engine.sql bench/triggers.sh bench/bluegreen.sh bench/canary.sh; do
+for f in bench/core.sql bench/engine.sql bench/triggers.sh bench/bluegreen.sh bench/canary.sh bench/pipeline.sql; do
     echo "==> $f"
     case "$f" in *.sql) $psql -d pg_migrate_bench -v ON_ERROR_STOP=1 -f "$f" ;; *) "$f" ;; esac
 done

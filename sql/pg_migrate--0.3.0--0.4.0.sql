@@ -873,9 +873,13 @@ BEGIN
             RAISE EXCEPTION '%[%] must be a step object', what, n USING ERRCODE = 'invalid_parameter_value';
         END IF;
         kind := upper(coalesce(s->>'type', 'SQL'));
-        IF kind NOT IN ('SQL', 'FUNCTION', 'VALIDATE') THEN
+        IF kind NOT IN ('SQL', 'FUNCTION', 'VALIDATE', 'TRANSFORM') THEN
             RAISE EXCEPTION '%[%] has unknown step type "%"', what, n, s->>'type'
-                USING ERRCODE = 'invalid_parameter_value', HINT = 'Step types are SQL, FUNCTION and VALIDATE.';
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Step types are SQL, FUNCTION, VALIDATE and TRANSFORM.';
+        END IF;
+        IF kind = 'TRANSFORM' AND coalesce(jsonb_typeof(s->'pipeline'), '') NOT IN ('string', 'object') THEN
+            RAISE EXCEPTION '%[%] (TRANSFORM) needs a "pipeline": a registered pipeline''s name or an inline definition', what, n
+                USING ERRCODE = 'invalid_parameter_value';
         END IF;
         IF kind IN ('SQL', 'VALIDATE') AND coalesce(jsonb_typeof(s->'script'), '') <> 'string' THEN
             RAISE EXCEPTION '%[%] (%) needs a "script" string', what, n, kind USING ERRCODE = 'invalid_parameter_value';
@@ -926,7 +930,10 @@ DECLARE
     dep_id uuid;
     new_id uuid;
     prio numeric;
-    script_of constant text := $q$SELECT string_agg(coalesce(s->>'script', 'SELECT ' || (s->>'function') || '(...)'), E';\n')
+    script_of constant text := $q$SELECT string_agg(coalesce(s->>'script', CASE WHEN s->>'type' = 'TRANSFORM'
+                                        THEN format('SELECT %L::text AS transform_pipeline', CASE jsonb_typeof(s->'pipeline')
+                                             WHEN 'string' THEN s->>'pipeline' ELSE coalesce(s->'pipeline'->>'name', 'inline') END)
+                                        ELSE 'SELECT ' || (s->>'function') || '(...)' END), E';\n')
                                     FROM jsonb_array_elements($1) s$q$;
     forward_text text;
     rollback_text text;
@@ -1677,6 +1684,8 @@ BEGIN
             rows := pgmigrate._exec_as(m.stored_by, m.stored_search_path,
                       format('SELECT %s(%s)', fn, CASE WHEN step ? 'parameters' THEN format('%L::jsonb', step->'parameters') ELSE '' END));
             rows := 0;
+        WHEN 'TRANSFORM' THEN
+            rows := pgmigrate._pipeline_run_inline(step, m.stored_by, m.stored_search_path);
         WHEN 'VALIDATE' THEN
             -- Passes when every row is one boolean true (or there is no row).
             bad_row := pgmigrate._query_as(m.stored_by, m.stored_search_path,
@@ -5063,4 +5072,1035 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.grant_canary_client(regrole) FROM PUBLIC;
+
+-- Transformation pipelines (new in 0.4.0)
+-- ---- pipeline/pipelines.sql ----
+-- Registered transformation pipelines. definition is what the author registered;
+-- compiled is its parsed form and SQL (src/pipeline). The pipeline's SQL (functions,
+-- lookup and join tables) runs as author with author_search_path, never as the runner.
+CREATE TABLE pgmigrate.pipelines (
+    pipeline_id        uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name               text NOT NULL UNIQUE CHECK (name <> ''),
+    definition         jsonb NOT NULL,
+    compiled           jsonb NOT NULL,
+    author             regrole NOT NULL,
+    author_search_path text NOT NULL,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    updated_at         timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipelines', '');
+
+-- ---- pipeline/pipeline_runs.sql ----
+-- One row per run of a pipeline: status, counts and checkpoint, visible while it runs.
+CREATE TABLE pgmigrate.pipeline_runs (
+    run_id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    pipeline_id        uuid REFERENCES pgmigrate.pipelines ON DELETE CASCADE,  -- NULL: an inline pipeline (TRANSFORM step)
+    pipeline_name      text NOT NULL,
+    status             text NOT NULL DEFAULT 'RUNNING'
+                       CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'ABANDONED', 'ROLLED_BACK')),
+    entity_type        text NOT NULL,
+    output_entity_type text,
+    options            jsonb NOT NULL DEFAULT '{}',
+    compiled           jsonb NOT NULL,
+    batch_size         integer NOT NULL,
+    batches_total      integer NOT NULL DEFAULT 0,
+    batches_done       integer NOT NULL DEFAULT 0,
+    docs_in            bigint NOT NULL DEFAULT 0,
+    docs_out           bigint NOT NULL DEFAULT 0,
+    docs_written       bigint NOT NULL DEFAULT 0,
+    docs_failed        bigint NOT NULL DEFAULT 0,
+    retries            bigint NOT NULL DEFAULT 0,
+    checkpoint         integer,
+    last_error         text,
+    last_sqlstate      text,
+    author             regrole NOT NULL,
+    author_search_path text NOT NULL,
+    started_by         regrole NOT NULL,
+    started_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at        timestamptz,
+    duration           interval GENERATED ALWAYS AS (coalesce(finished_at, updated_at) - started_at) STORED
+);
+CREATE INDEX pipeline_runs_by_pipeline ON pgmigrate.pipeline_runs (pipeline_id, started_at);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_runs', '');
+
+-- ---- pipeline/pipeline_batches.sql ----
+-- A run's batches, planned when it starts: the entity ids of each batch (NULL: every
+-- current document of the type, for a pipeline that sees its whole input at once). A
+-- batch loads the current versions of its entities by id, through the entity store's
+-- current-version index, whatever other entity types share the store.
+-- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
+-- batch's own transaction, so each batch is processed exactly once. The run's counters
+-- are sums over its DONE batches (pipeline_runs holds a copy, refreshed as batches finish).
+CREATE TABLE pgmigrate.pipeline_batches (
+    run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
+    batch_no    integer NOT NULL,
+    ids         uuid[],
+    status      text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DONE')),
+    docs_in     integer,
+    docs_out    integer,
+    docs_written integer,
+    docs_failed integer,
+    retries     integer,
+    done_by     integer,
+    done_at     timestamptz,
+    PRIMARY KEY (run_id, batch_no)
+);
+CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_batches', '');
+
+-- ---- pipeline/pipeline_errors.sql ----
+-- Items a run skipped (errorHandling SKIP) or failed on: the document as it was read.
+CREATE TABLE pgmigrate.pipeline_errors (
+    error_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
+    entity_id   uuid,
+    step        text NOT NULL,
+    error       text NOT NULL,
+    sqlstate    text NOT NULL,
+    original    jsonb,
+    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX pipeline_errors_by_run ON pgmigrate.pipeline_errors (run_id, step);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_errors', '');
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_errors_error_id_seq', '');
+
+-- ---- pipeline/pipeline_changes.sql ----
+-- What a run wrote: for each entity, the version it closed (NULL for a document the run
+-- created) and the version it wrote. rollback_pipeline restores from it.
+CREATE TABLE pgmigrate.pipeline_changes (
+    run_id     uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
+    entity_id  uuid NOT NULL,
+    old_row_id bigint,
+    new_row_id bigint NOT NULL,
+    PRIMARY KEY (run_id, entity_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_changes', '');
+
+-- ---- pipeline/pipeline_compile.sql ----
+-- Parse a pipeline definition (serde, unknown fields refused naming their JSON path) and
+-- compile it to SQL; and check run options. Native: src/pipeline.
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_compile(definition jsonb) RETURNS jsonb
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_pipeline_compile_wrapper';
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_options(options jsonb) RETURNS jsonb
+IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_pipeline_options_wrapper';
+
+-- ---- pipeline/pipeline_sql.sql ----
+-- The statement that runs a compiled pipeline's first `upto` steps over the batch items
+-- ord lo..hi: inserting the output (insert) or only evaluating it (a probe).
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_sql(c jsonb, lo integer, hi integer, upto integer, insert boolean) RETURNS text
+IMMUTABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
+                  lo, hi)
+        || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n)
+             WHERE s.n <= upto)
+        || CASE WHEN insert
+                THEN ' INSERT INTO pg_temp._pgm_pipe_out (ord, entity_id, doc) SELECT o.ord, o.entity_id, o.doc FROM '
+                ELSE ' SELECT pg_catalog.count(*) FROM ' END
+        || (c->'stepOut'->>(upto - 1)) || ' o';
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_sql(jsonb, integer, integer, integer, boolean) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_temp.sql ----
+-- The session's work tables for a batch: input (ord, entity id, row, document), output,
+-- and skipped items. Created by the extension's owner, readable/writable by the pipeline's
+-- author only as far as the author's own query needs. Emptied at every commit.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_temp(author regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF to_regclass('pg_temp._pgm_pipe_in') IS NULL THEN
+        CREATE TEMP TABLE _pgm_pipe_in (ord integer PRIMARY KEY, entity_id uuid, row_id bigint, doc jsonb) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE _pgm_pipe_out (ord integer, entity_id uuid, doc jsonb) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE _pgm_pipe_err (ord integer, entity_id uuid, step text, error text, sqlstate text, original jsonb)
+            ON COMMIT DELETE ROWS;
+    ELSE
+        DELETE FROM pg_temp._pgm_pipe_in;
+        DELETE FROM pg_temp._pgm_pipe_out;
+        DELETE FROM pg_temp._pgm_pipe_err;
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_in', 'SELECT') THEN
+        EXECUTE format('GRANT SELECT ON pg_temp._pgm_pipe_in TO %s', author);
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_out', 'INSERT') THEN
+        EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_out TO %s', author);
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_temp(regrole) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_load.sql ----
+-- Load the current, live documents of an entity type (those of entity ids `ids`, or all
+-- when NULL) into the batch's input table (at most lim of them, by entity id), locking
+-- them (lock) against concurrent writers for the batch: a short lock_timeout, retried
+-- with capped jittered backoff. (Separate statements per case, so a cached generic plan
+-- never trades the current-version index for a scan of the whole store.)
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, ids uuid[], lim integer, lock boolean, lock_timeout_ms integer)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    n integer;
+    attempt integer := 0;
+BEGIN
+    IF NOT lock THEN
+        INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+        SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+            SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+             WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
+             ORDER BY t.entity_id LIMIT lim) q;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        RETURN n;
+    END IF;
+    PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
+    LOOP
+        BEGIN
+            IF ids IS NULL THEN
+                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+                     WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
+            ELSE
+                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+                     WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
+                       AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
+                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
+            END IF;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            RETURN n;
+        EXCEPTION WHEN lock_not_available THEN
+            attempt := attempt + 1;
+            IF attempt >= 10 THEN
+                RAISE;
+            END IF;
+            PERFORM pg_sleep(least(0.05 * power(2, attempt), 2.0) * (0.5 + random() / 2));
+        END;
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid[], integer, boolean, integer) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_transform.sql ----
+-- Run a compiled pipeline over the batch items ord lo..hi as its author, output into
+-- pg_temp._pgm_pipe_out. The whole slice runs as one statement. On an error: a transient
+-- one (serialization failure, deadlock, lock timeout) is retried with capped, jittered
+-- backoff when a step asks RETRY; otherwise, when a step asks SKIP, the slice is halved
+-- and each half run (a bad item costs O(log n) statements, good items are written once);
+-- a single failing item is attributed to the first step whose prefix fails on it, and
+-- handled as that step says: SKIP records it in pg_temp._pgm_pipe_err, RETRY (exhausted
+-- or not transient) and FAIL raise, undoing the batch. Returns the retries made.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_transform(c jsonb, author regrole, author_path text, lo integer, hi integer)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    n_steps integer := jsonb_array_length(c->'steps');
+    body text;
+    err text;
+    state text;
+    detail text;
+    attempt integer := 0;
+    retries integer := 0;
+    has_skip boolean := (c->'steps') @> '[{"errorHandling": "SKIP"}]';
+    has_retry boolean := (c->'steps') @> '[{"errorHandling": "RETRY"}]';
+    failed integer;
+    mode text;
+    mid integer;
+    who text;
+BEGIN
+    IF lo > hi THEN
+        RETURN 0;
+    END IF;
+    body := pgmigrate._pipeline_sql(c, lo, hi, n_steps, true);
+    -- Memoize would hash every (1 KB+) document of the lateral rule chain for nothing.
+    PERFORM set_config('enable_memoize', 'off', true);
+    LOOP
+        BEGIN
+            PERFORM pgmigrate._exec_as(author, author_path, body);
+            RETURN retries;
+        EXCEPTION WHEN others THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
+        END;
+        IF state IN ('40001', '40P01', '55P03') AND has_retry AND attempt < (c->>'maxRetries')::int THEN
+            attempt := attempt + 1;
+            retries := retries + 1;
+            PERFORM pg_sleep(least(0.01 * power(2, attempt), 1.0) * (0.5 + random() / 2));
+            CONTINUE;
+        END IF;
+        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean THEN
+            mid := lo + (hi - lo) / 2;
+            retries := retries + pgmigrate._pipeline_transform(c, author, author_path, lo, mid);
+            RETURN retries + pgmigrate._pipeline_transform(c, author, author_path, mid + 1, hi);
+        END IF;
+        -- The failing step: the first whose prefix fails on this slice (probes roll back).
+        failed := n_steps;
+        FOR k IN 1 .. n_steps - 1 LOOP
+            BEGIN
+                PERFORM pgmigrate._exec_as(author, author_path, pgmigrate._pipeline_sql(c, lo, hi, k, false));
+                RAISE EXCEPTION 'pg_migrate probe passed';
+            EXCEPTION WHEN others THEN
+                IF SQLERRM <> 'pg_migrate probe passed' THEN
+                    failed := k;
+                    EXIT;
+                END IF;
+            END;
+        END LOOP;
+        mode := c->'steps'->(failed - 1)->>'errorHandling';
+        IF mode = 'SKIP' THEN
+            INSERT INTO pg_temp._pgm_pipe_err (ord, entity_id, step, error, sqlstate, original)
+            SELECT i.ord, i.entity_id, c->'steps'->(failed - 1)->>'name', err, state, i.doc
+              FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN lo AND hi;
+            RETURN retries;
+        END IF;
+        SELECT CASE WHEN lo = hi THEN format(' on entity %s', i.entity_id) ELSE '' END INTO who
+          FROM pg_temp._pgm_pipe_in i WHERE i.ord = lo;
+        RAISE EXCEPTION 'pipeline "%" step "%" failed%: %', c->>'name', c->'steps'->(failed - 1)->>'name', coalesce(who, ''), err
+            USING ERRCODE = state, DETAIL = coalesce(detail, ''),
+                  HINT = CASE WHEN mode = 'RETRY' THEN format('Transient errors were retried %s times. ', attempt) ELSE '' END
+                      || 'With errorHandling SKIP a failing item is recorded in pgmigrate.pipeline_errors and the run goes on.';
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_transform(jsonb, regrole, text, integer, integer) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_apply.sql ----
+-- Transform the loaded batch: input validation, the pipeline as its author, output
+-- validation. Items failing validation are recorded (SKIP) or fail the batch (FAIL).
+-- Returns {retries}.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_apply(c jsonb, author regrole, author_path text, entity_type text, output_type text)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    n integer;
+    retries integer;
+    bad record;
+    on_error text := coalesce(c->'validation'->>'errorHandling', 'FAIL');
+BEGIN
+    IF (c->'validation'->>'input')::boolean THEN
+        FOR bad IN SELECT i.ord, i.entity_id, i.doc, v FROM pg_temp._pgm_pipe_in i,
+                          LATERAL pgmigrate.document_violations(entity_type, i.doc) v
+                    WHERE cardinality(v) > 0 LOOP
+            IF on_error <> 'SKIP' THEN
+                RAISE EXCEPTION 'pipeline "%": input document % does not match the active schema: %', c->>'name', bad.entity_id,
+                      array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
+                      HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
+            END IF;
+            INSERT INTO pg_temp._pgm_pipe_err VALUES (bad.ord, bad.entity_id, 'validation.input', array_to_string(bad.v, '; '), '23514', bad.doc);
+            DELETE FROM pg_temp._pgm_pipe_in i WHERE i.ord = bad.ord;
+        END LOOP;
+    END IF;
+    SELECT max(i.ord) INTO n FROM pg_temp._pgm_pipe_in i;
+    retries := pgmigrate._pipeline_transform(c, author, author_path, 1, coalesce(n, 0));
+    IF (c->'validation'->>'output')::boolean THEN
+        FOR bad IN SELECT o.ctid AS tid, o.entity_id, i.doc, v FROM pg_temp._pgm_pipe_out o
+                          LEFT JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord,
+                          LATERAL pgmigrate.document_violations(CASE WHEN o.entity_id IS NULL THEN coalesce(output_type, entity_type)
+                                                                     ELSE entity_type END, o.doc) v
+                    WHERE cardinality(v) > 0 LOOP
+            IF on_error <> 'SKIP' THEN
+                RAISE EXCEPTION 'pipeline "%": output document % does not match the active schema: %', c->>'name',
+                      coalesce(bad.entity_id::text, '(new)'), array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
+                      HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
+            END IF;
+            INSERT INTO pg_temp._pgm_pipe_err (entity_id, step, error, sqlstate, original)
+            VALUES (bad.entity_id, 'validation.output', array_to_string(bad.v, '; '), '23514', bad.doc);
+            DELETE FROM pg_temp._pgm_pipe_out o WHERE o.ctid = bad.tid;
+        END LOOP;
+    END IF;
+    RETURN retries;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_apply(jsonb, regrole, text, text, text) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_write.sql ----
+-- Write a transformed batch as new temporal versions: each changed document's current
+-- row is closed and a new current row written (same instant), recorded in
+-- pipeline_changes for rollback_pipeline; documents the pipeline created (AGGREGATE,
+-- batch CUSTOM) are inserted as new entities of output_type. Unchanged documents and
+-- documents the pipeline dropped (FILTER, INNER JOIN) are left alone. Returns rows written.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    ts timestamptz := clock_timestamp();
+    n bigint;
+    m bigint := 0;
+BEGIN
+    WITH chg AS (
+        SELECT o.entity_id, o.doc, i.row_id FROM pg_temp._pgm_pipe_out o
+          JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord AND i.entity_id = o.entity_id
+         WHERE o.doc IS DISTINCT FROM i.doc),
+    closed AS (
+        UPDATE pgmigrate.temporal_entities t SET valid_to = ts FROM chg
+         WHERE t.row_id = chg.row_id AND t.valid_to = 'infinity'
+        RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, chg.doc),
+    ins AS (
+        INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
+        SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
+        RETURNING row_id, entity_id)
+    INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
+    SELECT run, ins.entity_id, c.row_id, ins.row_id FROM ins JOIN closed c USING (entity_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL) THEN
+        IF output_type IS NULL THEN
+            RAISE EXCEPTION 'pipeline "%" creates new documents, and no entity type was named for them', pipeline
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'AGGREGATE and batch CUSTOM steps make new documents: name {"outputEntityType": "..."} in the run options.';
+        END IF;
+        WITH ins AS (
+            INSERT INTO pgmigrate.temporal_entities (entity_type, content, valid_from)
+            SELECT output_type, o.doc, ts FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL
+            RETURNING row_id, entity_id)
+        INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
+        SELECT run, ins.entity_id, NULL, ins.row_id FROM ins;
+        GET DIAGNOSTICS m = ROW_COUNT;
+    END IF;
+    RETURN n + m;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_plan.sql ----
+-- Plan a run's batches over the current documents of an entity type: batch k holds the
+-- k-th batch_size entity ids in id order. Entities created after the run started are not
+-- in it (documents written by then are the application's, in the new shape; run the
+-- pipeline again to sweep stragglers). bs = 0: one batch of every document (ids NULL).
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_plan(run uuid, etype text, bs integer) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    nb integer;
+BEGIN
+    IF bs = 0 THEN
+        INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, ids) VALUES (run, 1, NULL);
+        RETURN 1;
+    END IF;
+    INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, ids)
+    SELECT run, ((q.n - 1) / bs + 1)::int, array_agg(q.entity_id ORDER BY q.entity_id)
+      FROM (SELECT t.entity_id, row_number() OVER (ORDER BY t.entity_id) AS n FROM pgmigrate.temporal_entities t
+             WHERE t.entity_type = etype AND t.valid_to = 'infinity' AND NOT t.is_deleted) q
+     GROUP BY 2;
+    GET DIAGNOSTICS nb = ROW_COUNT;
+    IF nb = 0 THEN
+        INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, ids) VALUES (run, 1, '{}');
+        nb := 1;
+    END IF;
+    RETURN nb;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_plan(uuid, text, integer) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_tally.sql ----
+-- Refresh a run's counters from its DONE batches (the source of truth). wait = false
+-- skips the refresh when another session holds the run's row. (NO KEY UPDATE: batches
+-- still insert rows referencing the run.)
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_tally(run uuid, wait boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+    IF wait THEN
+        PERFORM 1 FROM pgmigrate.pipeline_runs x WHERE x.run_id = run FOR NO KEY UPDATE;
+    ELSE
+        PERFORM 1 FROM pgmigrate.pipeline_runs x WHERE x.run_id = run FOR NO KEY UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
+    UPDATE pgmigrate.pipeline_runs x
+       SET (batches_done, docs_in, docs_out, docs_written, docs_failed, retries, checkpoint) =
+           (SELECT count(*), coalesce(sum(b.docs_in), 0), coalesce(sum(b.docs_out), 0), coalesce(sum(b.docs_written), 0),
+                   coalesce(sum(b.docs_failed), 0), coalesce(sum(b.retries), 0), max(b.batch_no)
+              FROM pgmigrate.pipeline_batches b WHERE b.run_id = run AND b.status = 'DONE'),
+           updated_at = clock_timestamp()
+     WHERE x.run_id = run;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_tally(uuid, boolean) FROM PUBLIC;
+
+-- ---- pipeline/register_pipeline.sql ----
+-- register_pipeline(definition) → pipeline id. The caller becomes the pipeline's author:
+-- its functions, lookups and joins run with the caller's privileges and search_path.
+-- Re-registering a name replaces it (only its author, or a member of the author's role).
+
+CREATE OR REPLACE FUNCTION pgmigrate._register_pipeline(definition jsonb, caller regrole, caller_path text) RETURNS uuid
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    c jsonb;
+    item jsonb;
+    old pgmigrate.pipelines;
+    new_id uuid;
+BEGIN
+    IF definition IS NULL THEN
+        RAISE EXCEPTION 'a pipeline definition is required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    c := pgmigrate._pipeline_compile(definition);
+    -- Every predicate is PostgreSQL's own jsonpath.
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'jsonpaths') LOOP
+        BEGIN
+            PERFORM (item->>1)::jsonpath;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: "%" is not a jsonpath predicate', item->>0, item->>1
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM,
+                      HINT = 'Conditions are SQL/JSON path predicates, e.g. $.age >= 18 && $.country == "NL".';
+        END;
+    END LOOP;
+    -- Functions and tables resolve as the author sees them.
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
+        BEGIN
+            PERFORM pgmigrate._query_as(caller, caller_path,
+                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'));
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
+                USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
+                      HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
+                                 ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
+        END;
+    END LOOP;
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'tables') LOOP
+        BEGIN
+            PERFORM pgmigrate._query_as(caller, caller_path, format('SELECT %L::pg_catalog.regclass::pg_catalog.text', item->>1));
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: table % does not exist', item->>0, item->>1
+                USING ERRCODE = 'undefined_table', DETAIL = SQLERRM;
+        END;
+    END LOOP;
+    SELECT * INTO old FROM pgmigrate.pipelines p WHERE p.name = c->>'name' FOR UPDATE;
+    IF FOUND THEN
+        IF NOT pg_has_role(caller, old.author, 'MEMBER') THEN
+            RAISE EXCEPTION 'pipeline "%" belongs to %', old.name, old.author
+                USING ERRCODE = 'insufficient_privilege', HINT = 'Only its author (or a member of that role) can replace a pipeline.';
+        END IF;
+        UPDATE pgmigrate.pipelines p SET definition = _register_pipeline.definition, compiled = c, author = caller,
+               author_search_path = caller_path, updated_at = now()
+         WHERE p.pipeline_id = old.pipeline_id;
+        new_id := old.pipeline_id;
+    ELSE
+        INSERT INTO pgmigrate.pipelines (name, definition, compiled, author, author_search_path)
+        VALUES (c->>'name', definition, c, caller, caller_path) RETURNING pipeline_id INTO new_id;
+    END IF;
+    PERFORM pgmigrate._audit(CASE WHEN old.pipeline_id IS NULL THEN 'pipeline.registered' ELSE 'pipeline.replaced' END,
+        jsonb_build_object('pipeline', c->>'name', 'pipeline_id', new_id, 'author', caller::text), caller);
+    RETURN new_id;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._register_pipeline(jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.register_pipeline(definition jsonb) RETURNS uuid
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_start.sql ----
+-- Start a run of a pipeline, or resume its unfinished one (RUNNING after a crash, FAILED,
+-- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts.
+-- Returns {run_id, parallel, resumed, batches}.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    opts jsonb := pgmigrate._pipeline_options(options);
+    p pgmigrate.pipelines;
+    r pgmigrate.pipeline_runs;
+    etype text;
+    bs integer;
+    run uuid;
+    nb integer;
+BEGIN
+    SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = _pipeline_start.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', name USING ERRCODE = 'undefined_object',
+            HINT = 'Register it with pgmigrate.register_pipeline(definition).';
+    END IF;
+    -- Joining a RUNNING run takes no lock (sessions working its batches hold its row).
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x
+     WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'FAILED', 'CANCELLED')
+     ORDER BY x.started_at DESC LIMIT 1;
+    IF FOUND AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+    END IF;
+    IF FOUND AND (opts->>'restart')::boolean THEN
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+         WHERE x.run_id = r.run_id;
+        PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
+    ELSIF FOUND THEN
+        IF r.status <> 'RUNNING' THEN
+            UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
+                   updated_at = clock_timestamp()
+             WHERE x.run_id = r.run_id;
+            PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
+                'checkpoint', r.checkpoint), caller);
+        END IF;
+        RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
+                                  'batches', r.batches_total);
+    END IF;
+    etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
+    IF etype IS NULL THEN
+        RAISE EXCEPTION 'pipeline "%" names no entity type to read', name USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give "entityType" in the definition or in the run options.';
+    END IF;
+    bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
+               ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
+                                         author, author_search_path, started_by)
+    VALUES (p.pipeline_id, p.name, etype, opts->>'outputEntityType', opts, p.compiled, bs, p.author, p.author_search_path, caller)
+    RETURNING run_id INTO run;
+    nb := pgmigrate._pipeline_plan(run, etype, bs);
+    UPDATE pgmigrate.pipeline_runs x SET batches_total = nb WHERE x.run_id = run;
+    PERFORM pgmigrate._audit('pipeline.started', jsonb_build_object('pipeline', name, 'run_id', run, 'entity_type', etype,
+        'batches', nb, 'batch_size', bs, 'author', p.author::text), caller);
+    RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_start(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_start(name text, options jsonb) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_start(text, jsonb) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_batch.sql ----
+-- One batch of a run: claim the next PENDING batch (FOR UPDATE SKIP LOCKED, so sessions
+-- sharing a parallel run never take the same one), load and lock its documents,
+-- transform them as the pipeline's author, write new versions, record skipped items,
+-- mark the batch DONE, all in the caller's transaction (run_pipeline commits it).
+-- Returns {done} when no batch is left to claim (and completes the run when none is left
+-- at all), else the batch's counts.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_batch(run uuid, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    r pgmigrate.pipeline_runs;
+    b pgmigrate.pipeline_batches;
+    n_in integer;
+    n_out integer;
+    n_err integer;
+    n_written bigint;
+    retries integer;
+BEGIN
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
+    END IF;
+    IF r.status <> 'RUNNING' THEN
+        RAISE EXCEPTION 'pipeline run % is %', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'CALL pgmigrate.run_pipeline(name) resumes a FAILED or CANCELLED run from its checkpoint.';
+    END IF;
+    SELECT * INTO b FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING'
+     ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        IF NOT EXISTS (SELECT 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING') THEN
+            PERFORM pgmigrate._pipeline_tally(run, true);
+            UPDATE pgmigrate.pipeline_runs x SET status = 'COMPLETED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+             WHERE x.run_id = run AND x.status = 'RUNNING'
+            RETURNING * INTO r;
+            IF FOUND THEN
+                PERFORM pgmigrate._audit('pipeline.completed', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
+                    'docs_in', r.docs_in, 'docs_written', r.docs_written, 'docs_failed', r.docs_failed), caller);
+            END IF;
+        END IF;
+        RETURN jsonb_build_object('done', true, 'run_id', run);
+    END IF;
+    PERFORM pgmigrate._pipeline_temp(r.author);
+    n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
+                                     coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+    retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
+    n_written := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
+    SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
+    INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
+    SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
+    GET DIAGNOSTICS n_err = ROW_COUNT;
+    UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = n_written,
+           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp()
+     WHERE x.run_id = run AND x.batch_no = b.batch_no;
+    -- The run row is shared by every session on the run: refreshed only when no other
+    -- session's batch holds it (a later batch or the run's completion catches up).
+    PERFORM pgmigrate._pipeline_tally(run, false);
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+    RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
+        'docs_in', n_in, 'docs_out', n_out, 'docs_written', n_written, 'docs_failed', n_err, 'retries', retries,
+        'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_batch(uuid, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_batch(run uuid) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_batch(uuid) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_stop.sql ----
+-- Record that a run stopped (FAILED on an error, CANCELLED on a cancel): its committed
+-- batches stay, and the next CALL run_pipeline resumes from the checkpoint.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_stop(run uuid, status text, error text, sqlstate text, caller regrole, caller_path text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+BEGIN
+    PERFORM pgmigrate._pipeline_tally(run, true);
+    IF status NOT IN ('FAILED', 'CANCELLED') THEN
+        RAISE EXCEPTION 'a run stops as FAILED or CANCELLED, not %', status USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE pgmigrate.pipeline_runs x SET status = _pipeline_stop.status, last_error = error, last_sqlstate = sqlstate,
+           finished_at = clock_timestamp(), updated_at = clock_timestamp()
+     WHERE x.run_id = run AND x.status = 'RUNNING';
+    IF FOUND THEN
+        PERFORM pgmigrate._audit(CASE status WHEN 'FAILED' THEN 'pipeline.failed' ELSE 'pipeline.cancelled' END,
+            jsonb_build_object('run_id', run, 'error', error, 'sqlstate', sqlstate), caller);
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_stop(uuid, text, text, text, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_stop(run uuid, status text, error text, sqlstate text) RETURNS void
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_stop(uuid, text, text, text) FROM PUBLIC;
+
+-- ---- pipeline/run_pipeline.sql ----
+-- CALL run_pipeline(name, options): run (or resume) a pipeline over the current documents
+-- of its entity type, one committed batch at a time, with a progress NOTICE per batch.
+-- Several sessions may CALL it on a parallel pipeline and share the batches. On an error
+-- the batch is undone and the run is FAILED (a cancel: CANCELLED); CALL again to resume.
+-- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one; search_path is
+-- pinned for its own statements and the caller's restored before every COMMIT.)
+
+CREATE OR REPLACE PROCEDURE pgmigrate.run_pipeline(name text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    started jsonb;
+    run uuid;
+    res jsonb;
+    err text;
+    state text;
+    detail text;
+    hint text;
+    stop_as text;
+    locked boolean := false;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    started := pgmigrate.pipeline_start(name, options);
+    run := (started->>'run_id')::uuid;
+    IF NOT (started->>'parallel')::boolean THEN
+        -- A non-parallel run is worked by one session at a time.
+        IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text)) THEN
+            RAISE EXCEPTION 'pipeline "%" run % is being worked by another session', name, run
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Only a pipeline defined with "parallel": true can be shared by several sessions.';
+        END IF;
+        locked := true;
+    END IF;
+    RAISE NOTICE 'pipeline %: % run %, % batches', name, CASE WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END,
+        run, started->>'batches';
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        stop_as := NULL;
+        BEGIN
+            res := pgmigrate.pipeline_batch(run);
+        EXCEPTION
+            WHEN query_canceled THEN
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                stop_as := 'CANCELLED';
+            WHEN others THEN
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                stop_as := 'FAILED';
+        END;
+        IF stop_as IS NOT NULL THEN
+            PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+            IF locked THEN
+                PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+            END IF;
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            COMMIT;
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
+                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
+                           pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+        END IF;
+        EXIT WHEN (res->>'done')::boolean;
+        RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
+            res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+    END LOOP;
+    IF locked THEN
+        PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    RAISE NOTICE 'pipeline %: run % finished this session''s work', name, run;
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_preview.sql ----
+-- pipeline_preview(pipeline, sample, options): a dry run over the first `sample` current
+-- documents (by entity id) of the pipeline's entity type; writes nothing (the work runs
+-- in a subtransaction that is always rolled back, so even a pipeline function that writes
+-- leaves nothing). `pipeline` is a registered name (its SQL runs as its author) or a
+-- definition as JSON text (run with the caller's privileges).
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_preview_json(pipeline text, sample integer, options jsonb, caller regrole, caller_path text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    p pgmigrate.pipelines;
+    c jsonb;
+    author regrole := caller;
+    author_path text := caller_path;
+    opts jsonb := pgmigrate._pipeline_options(options);
+    etype text;
+    result jsonb;
+    item jsonb;
+BEGIN
+    IF sample IS NULL OR sample < 1 OR sample > 100000 THEN
+        RAISE EXCEPTION 'sample must be between 1 and 100000, not %', sample USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF ltrim(pipeline) LIKE '{%' THEN
+        c := pgmigrate._pipeline_compile(pipeline::jsonb);
+        FOR item IN SELECT * FROM jsonb_array_elements(c->'jsonpaths') LOOP
+            BEGIN
+                PERFORM (item->>1)::jsonpath;
+            EXCEPTION WHEN others THEN
+                RAISE EXCEPTION 'invalid pipeline definition at %: "%" is not a jsonpath predicate', item->>0, item->>1
+                    USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM;
+            END;
+        END LOOP;
+    ELSE
+        SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = pipeline;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'pipeline "%" does not exist', pipeline USING ERRCODE = 'undefined_object',
+                HINT = 'Pass a registered pipeline''s name or a definition as JSON.';
+        END IF;
+        c := p.compiled;
+        author := p.author;
+        author_path := p.author_search_path;
+    END IF;
+    etype := coalesce(opts->>'entityType', c->>'entityType');
+    IF etype IS NULL THEN
+        RAISE EXCEPTION 'pipeline "%" names no entity type to read', c->>'name' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give "entityType" in the definition or in the options.';
+    END IF;
+    BEGIN
+        PERFORM pgmigrate._pipeline_temp(author);
+        PERFORM pgmigrate._pipeline_load(etype, NULL, sample, false, 0);
+        PERFORM pgmigrate._pipeline_apply(c, author, author_path, etype, opts->>'outputEntityType');
+        SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', x.entity_id, 'before', x.before, 'after', x.after, 'errors', x.errors)
+                                  ORDER BY x.k1, x.k2), '[]') INTO result
+          FROM (SELECT i.ord AS k1, 0 AS k2, i.entity_id, i.doc AS before, o.doc AS after,
+                       (SELECT jsonb_agg(jsonb_build_object('step', e.step, 'error', e.error, 'sqlstate', e.sqlstate))
+                          FROM pg_temp._pgm_pipe_err e WHERE e.ord = i.ord OR (e.ord IS NULL AND e.entity_id = i.entity_id)) AS errors
+                  FROM pg_temp._pgm_pipe_in i LEFT JOIN pg_temp._pgm_pipe_out o ON o.ord = i.ord AND o.entity_id = i.entity_id
+                UNION ALL
+                SELECT 2147483647, row_number() OVER (), NULL, NULL, o.doc, NULL
+                  FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL
+                UNION ALL
+                SELECT e.ord, 0, e.entity_id, e.original, NULL,
+                       jsonb_build_array(jsonb_build_object('step', e.step, 'error', e.error, 'sqlstate', e.sqlstate))
+                  FROM pg_temp._pgm_pipe_err e WHERE e.step = 'validation.input') x;
+        RAISE EXCEPTION 'pg_migrate preview done';
+    EXCEPTION WHEN others THEN
+        IF SQLERRM <> 'pg_migrate preview done' THEN
+            RAISE;
+        END IF;
+    END;
+    RETURN result;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_preview_json(text, integer, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_preview_json(pipeline text, sample integer, options jsonb) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_preview_json(text, integer, jsonb) FROM PUBLIC;
+
+-- No SET clause, so the trampoline sees the caller's search_path (an inline definition's
+-- functions resolve as the caller would); everything here is schema-qualified.
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_preview(pipeline text, sample integer DEFAULT 10, options jsonb DEFAULT '{}')
+RETURNS TABLE (entity_id uuid, before jsonb, after jsonb, errors jsonb)
+LANGUAGE sql VOLATILE AS $$
+    SELECT (e OPERATOR(pg_catalog.->>) 'entity_id')::pg_catalog.uuid, e OPERATOR(pg_catalog.->) 'before',
+           NULLIF(e OPERATOR(pg_catalog.->) 'after', 'null'::pg_catalog.jsonb),
+           NULLIF(e OPERATOR(pg_catalog.->) 'errors', 'null'::pg_catalog.jsonb)
+      FROM pg_catalog.jsonb_array_elements(pgmigrate.pipeline_preview_json(pipeline, sample, options)) e;
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_preview(text, integer, jsonb) FROM PUBLIC;
+
+-- ---- pipeline/rollback_pipeline.sql ----
+-- rollback_pipeline(run_id, force) → documents restored: every document the run changed
+-- gets its pre-run content back as a new version; documents it created are closed. If a
+-- document was changed (or deleted) after the run wrote it, the rollback is refused,
+-- naming them, unless force (then the run's before-image wins over the later change).
+
+CREATE OR REPLACE FUNCTION pgmigrate._rollback_pipeline(run uuid, force boolean, caller regrole, caller_path text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    r pgmigrate.pipeline_runs;
+    changed uuid[];
+    n_changed bigint;
+    ts timestamptz := clock_timestamp();
+    n bigint;
+    attempt integer := 0;
+BEGIN
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
+    END IF;
+    IF r.status = 'ROLLED_BACK' THEN
+        RAISE EXCEPTION 'pipeline run % is already rolled back', run USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF r.status = 'RUNNING' THEN
+        RAISE EXCEPTION 'pipeline run % is still RUNNING', run USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
+    END IF;
+    -- Lock the current versions of every document the run touched (short lock_timeout, retried).
+    PERFORM set_config('lock_timeout', '1000', true);
+    LOOP
+        BEGIN
+            PERFORM 1 FROM pgmigrate.pipeline_changes ch JOIN pgmigrate.temporal_entities t
+                ON t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
+             WHERE ch.run_id = run FOR UPDATE OF t;
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            attempt := attempt + 1;
+            IF attempt >= 10 THEN
+                RAISE;
+            END IF;
+            PERFORM pg_sleep(least(0.05 * power(2, attempt), 2.0) * (0.5 + random() / 2));
+        END;
+    END LOOP;
+    SELECT array_agg(ch.entity_id ORDER BY ch.entity_id) FILTER (WHERE true), count(*) INTO changed, n_changed
+      FROM (SELECT ch.entity_id FROM pgmigrate.pipeline_changes ch
+             WHERE ch.run_id = run
+               AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                                WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted)
+             ORDER BY ch.entity_id LIMIT 20) ch;
+    IF n_changed > 0 AND NOT coalesce(force, false) THEN
+        SELECT count(*) INTO n_changed FROM pgmigrate.pipeline_changes ch
+         WHERE ch.run_id = run
+           AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                            WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted);
+        RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
+              array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+    END IF;
+    -- Close the current versions, then write the before-images (documents the run created
+    -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it).
+    WITH cur AS (
+        UPDATE pgmigrate.temporal_entities t SET valid_to = ts
+          FROM pgmigrate.pipeline_changes ch
+         WHERE ch.run_id = run AND t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
+        RETURNING t.entity_id, ch.old_row_id)
+    INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
+    SELECT o.entity_id, o.entity_type, o.content, o.metadata, ts
+      FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
+     WHERE NOT o.is_deleted;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+    PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
+        'documents_restored', n, 'forced', coalesce(force, false)), caller);
+    RETURN n;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._rollback_pipeline(uuid, boolean, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.rollback_pipeline(run uuid, force boolean DEFAULT false) RETURNS bigint
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.rollback_pipeline(uuid, boolean) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_run_inline.sql ----
+-- A migration's TRANSFORM step: {type: "TRANSFORM", pipeline: name | {definition},
+-- options: {...}} runs the whole pipeline inside the migration's transaction (no commits:
+-- a failure undoes the migration with everything the pipeline wrote). A named pipeline's
+-- SQL runs as its author; an inline one's as the migration's author. Returns rows written.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_inline(step jsonb, author regrole, author_path text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    p pgmigrate.pipelines;
+    c jsonb;
+    who regrole := author;
+    who_path text := author_path;
+    opts jsonb := pgmigrate._pipeline_options(step->'options');
+    etype text;
+    bs integer;
+    run uuid;
+    res jsonb;
+    item jsonb;
+BEGIN
+    IF jsonb_typeof(step->'pipeline') = 'string' THEN
+        SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = step->>'pipeline';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" does not exist', step->>'name', step->>'pipeline'
+                USING ERRCODE = 'undefined_object', HINT = 'Register it with pgmigrate.register_pipeline(definition), or give it inline.';
+        END IF;
+        c := p.compiled;
+        who := p.author;
+        who_path := p.author_search_path;
+    ELSE
+        c := pgmigrate._pipeline_compile(step->'pipeline');
+        FOR item IN SELECT * FROM jsonb_array_elements(c->'jsonpaths') LOOP
+            BEGIN
+                PERFORM (item->>1)::jsonpath;
+            EXCEPTION WHEN others THEN
+                RAISE EXCEPTION 'invalid pipeline definition at %: "%" is not a jsonpath predicate', item->>0, item->>1
+                    USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM;
+            END;
+        END LOOP;
+    END IF;
+    etype := coalesce(opts->>'entityType', c->>'entityType');
+    IF etype IS NULL THEN
+        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" names no entity type to read', step->>'name', c->>'name'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give "entityType" in the definition or in the step''s options.';
+    END IF;
+    bs := CASE WHEN (c->>'wholeInput')::boolean THEN 0
+               ELSE coalesce((opts->>'batchSize')::int, (c->>'batchSize')::int) END;
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
+                                         author, author_search_path, started_by)
+    VALUES (p.pipeline_id, c->>'name', etype, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
+    RETURNING run_id INTO run;
+    UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
+    LOOP
+        res := pgmigrate._pipeline_batch(run, author, author_path);
+        EXIT WHEN (res->>'done')::boolean;
+    END LOOP;
+    RETURN (SELECT x.docs_written FROM pgmigrate.pipeline_runs x WHERE x.run_id = run);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_inline(jsonb, regrole, text) FROM PUBLIC;
+
+-- ---- pipeline/grant_pipeline_admin.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate.grant_pipeline_admin(grantee regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb), pgmigrate.pipeline_start(text, jsonb),
+        pgmigrate.pipeline_batch(uuid), pgmigrate.pipeline_stop(uuid, text, text, text), pgmigrate.rollback_pipeline(uuid, boolean),
+        pgmigrate.pipeline_preview_json(text, integer, jsonb), pgmigrate.pipeline_preview(text, integer, jsonb) TO %s', grantee);
+    EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) TO %s', grantee);
+    EXECUTE format('GRANT SELECT ON pgmigrate.pipelines, pgmigrate.pipeline_runs, pgmigrate.pipeline_batches,
+        pgmigrate.pipeline_errors, pgmigrate.pipeline_changes, pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
+    PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_pipeline_admin'),
+                             current_user::regrole);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.grant_pipeline_admin(regrole) FROM PUBLIC;
 

@@ -19,6 +19,7 @@ pub mod canary;
 pub mod engine;
 pub mod jsonb;
 pub mod pg;
+pub mod pipeline;
 pub mod safety;
 pub mod schema;
 

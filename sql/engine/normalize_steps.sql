@@ -30,9 +30,13 @@ BEGIN
             RAISE EXCEPTION '%[%] must be a step object', what, n USING ERRCODE = 'invalid_parameter_value';
         END IF;
         kind := upper(coalesce(s->>'type', 'SQL'));
-        IF kind NOT IN ('SQL', 'FUNCTION', 'VALIDATE') THEN
+        IF kind NOT IN ('SQL', 'FUNCTION', 'VALIDATE', 'TRANSFORM') THEN
             RAISE EXCEPTION '%[%] has unknown step type "%"', what, n, s->>'type'
-                USING ERRCODE = 'invalid_parameter_value', HINT = 'Step types are SQL, FUNCTION and VALIDATE.';
+                USING ERRCODE = 'invalid_parameter_value', HINT = 'Step types are SQL, FUNCTION, VALIDATE and TRANSFORM.';
+        END IF;
+        IF kind = 'TRANSFORM' AND coalesce(jsonb_typeof(s->'pipeline'), '') NOT IN ('string', 'object') THEN
+            RAISE EXCEPTION '%[%] (TRANSFORM) needs a "pipeline": a registered pipeline''s name or an inline definition', what, n
+                USING ERRCODE = 'invalid_parameter_value';
         END IF;
         IF kind IN ('SQL', 'VALIDATE') AND coalesce(jsonb_typeof(s->'script'), '') <> 'string' THEN
             RAISE EXCEPTION '%[%] (%) needs a "script" string', what, n, kind USING ERRCODE = 'invalid_parameter_value';

@@ -13,7 +13,10 @@ DECLARE
     dep_id uuid;
     new_id uuid;
     prio numeric;
-    script_of constant text := $q$SELECT string_agg(coalesce(s->>'script', 'SELECT ' || (s->>'function') || '(...)'), E';\n')
+    script_of constant text := $q$SELECT string_agg(coalesce(s->>'script', CASE WHEN s->>'type' = 'TRANSFORM'
+                                        THEN format('SELECT %L::text AS transform_pipeline', CASE jsonb_typeof(s->'pipeline')
+                                             WHEN 'string' THEN s->>'pipeline' ELSE coalesce(s->'pipeline'->>'name', 'inline') END)
+                                        ELSE 'SELECT ' || (s->>'function') || '(...)' END), E';\n')
                                     FROM jsonb_array_elements($1) s$q$;
     forward_text text;
     rollback_text text;

@@ -56,6 +56,8 @@ BEGIN
             rows := pgmigrate._exec_as(m.stored_by, m.stored_search_path,
                       format('SELECT %s(%s)', fn, CASE WHEN step ? 'parameters' THEN format('%L::jsonb', step->'parameters') ELSE '' END));
             rows := 0;
+        WHEN 'TRANSFORM' THEN
+            rows := pgmigrate._pipeline_run_inline(step, m.stored_by, m.stored_search_path);
         WHEN 'VALIDATE' THEN
             -- Passes when every row is one boolean true (or there is no row).
             bad_row := pgmigrate._query_as(m.stored_by, m.stored_search_path,

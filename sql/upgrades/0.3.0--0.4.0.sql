@@ -218,3 +218,27 @@ ALTER TABLE pgmigrate.migration_execution_state ADD COLUMN phase_number integer;
 \ir ../canary/canary_run.sql
 \ir ../canary/grant_canary_admin.sql
 \ir ../canary/grant_canary_client.sql
+-- Transformation pipelines (new in 0.4.0)
+\ir ../pipeline/pipelines.sql
+\ir ../pipeline/pipeline_runs.sql
+\ir ../pipeline/pipeline_batches.sql
+\ir ../pipeline/pipeline_errors.sql
+\ir ../pipeline/pipeline_changes.sql
+\ir ../pipeline/pipeline_compile.sql
+\ir ../pipeline/pipeline_sql.sql
+\ir ../pipeline/pipeline_temp.sql
+\ir ../pipeline/pipeline_load.sql
+\ir ../pipeline/pipeline_transform.sql
+\ir ../pipeline/pipeline_apply.sql
+\ir ../pipeline/pipeline_write.sql
+\ir ../pipeline/pipeline_plan.sql
+\ir ../pipeline/pipeline_tally.sql
+\ir ../pipeline/register_pipeline.sql
+\ir ../pipeline/pipeline_start.sql
+\ir ../pipeline/pipeline_batch.sql
+\ir ../pipeline/pipeline_stop.sql
+\ir ../pipeline/run_pipeline.sql
+\ir ../pipeline/pipeline_preview.sql
+\ir ../pipeline/rollback_pipeline.sql
+\ir ../pipeline/pipeline_run_inline.sql
+\ir ../pipeline/grant_pipeline_admin.sql

@@ -1,0 +1,48 @@
+-- Transform the loaded batch: input validation, the pipeline as its author, output
+-- validation. Items failing validation are recorded (SKIP) or fail the batch (FAIL).
+-- Returns {retries}.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_apply(c jsonb, author regrole, author_path text, entity_type text, output_type text)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    n integer;
+    retries integer;
+    bad record;
+    on_error text := coalesce(c->'validation'->>'errorHandling', 'FAIL');
+BEGIN
+    IF (c->'validation'->>'input')::boolean THEN
+        FOR bad IN SELECT i.ord, i.entity_id, i.doc, v FROM pg_temp._pgm_pipe_in i,
+                          LATERAL pgmigrate.document_violations(entity_type, i.doc) v
+                    WHERE cardinality(v) > 0 LOOP
+            IF on_error <> 'SKIP' THEN
+                RAISE EXCEPTION 'pipeline "%": input document % does not match the active schema: %', c->>'name', bad.entity_id,
+                      array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
+                      HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
+            END IF;
+            INSERT INTO pg_temp._pgm_pipe_err VALUES (bad.ord, bad.entity_id, 'validation.input', array_to_string(bad.v, '; '), '23514', bad.doc);
+            DELETE FROM pg_temp._pgm_pipe_in i WHERE i.ord = bad.ord;
+        END LOOP;
+    END IF;
+    SELECT max(i.ord) INTO n FROM pg_temp._pgm_pipe_in i;
+    retries := pgmigrate._pipeline_transform(c, author, author_path, 1, coalesce(n, 0));
+    IF (c->'validation'->>'output')::boolean THEN
+        FOR bad IN SELECT o.ctid AS tid, o.entity_id, i.doc, v FROM pg_temp._pgm_pipe_out o
+                          LEFT JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord,
+                          LATERAL pgmigrate.document_violations(CASE WHEN o.entity_id IS NULL THEN coalesce(output_type, entity_type)
+                                                                     ELSE entity_type END, o.doc) v
+                    WHERE cardinality(v) > 0 LOOP
+            IF on_error <> 'SKIP' THEN
+                RAISE EXCEPTION 'pipeline "%": output document % does not match the active schema: %', c->>'name',
+                      coalesce(bad.entity_id::text, '(new)'), array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
+                      HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
+            END IF;
+            INSERT INTO pg_temp._pgm_pipe_err (entity_id, step, error, sqlstate, original)
+            VALUES (bad.entity_id, 'validation.output', array_to_string(bad.v, '; '), '23514', bad.doc);
+            DELETE FROM pg_temp._pgm_pipe_out o WHERE o.ctid = bad.tid;
+        END LOOP;
+    END IF;
+    RETURN retries;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_apply(jsonb, regrole, text, text, text) FROM PUBLIC;

@@ -1,0 +1,69 @@
+-- One batch of a run: claim the next PENDING batch (FOR UPDATE SKIP LOCKED, so sessions
+-- sharing a parallel run never take the same one), load and lock its documents,
+-- transform them as the pipeline's author, write new versions, record skipped items,
+-- mark the batch DONE, all in the caller's transaction (run_pipeline commits it).
+-- Returns {done} when no batch is left to claim (and completes the run when none is left
+-- at all), else the batch's counts.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_batch(run uuid, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    r pgmigrate.pipeline_runs;
+    b pgmigrate.pipeline_batches;
+    n_in integer;
+    n_out integer;
+    n_err integer;
+    n_written bigint;
+    retries integer;
+BEGIN
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
+    END IF;
+    IF r.status <> 'RUNNING' THEN
+        RAISE EXCEPTION 'pipeline run % is %', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'CALL pgmigrate.run_pipeline(name) resumes a FAILED or CANCELLED run from its checkpoint.';
+    END IF;
+    SELECT * INTO b FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING'
+     ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        IF NOT EXISTS (SELECT 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING') THEN
+            PERFORM pgmigrate._pipeline_tally(run, true);
+            UPDATE pgmigrate.pipeline_runs x SET status = 'COMPLETED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+             WHERE x.run_id = run AND x.status = 'RUNNING'
+            RETURNING * INTO r;
+            IF FOUND THEN
+                PERFORM pgmigrate._audit('pipeline.completed', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
+                    'docs_in', r.docs_in, 'docs_written', r.docs_written, 'docs_failed', r.docs_failed), caller);
+            END IF;
+        END IF;
+        RETURN jsonb_build_object('done', true, 'run_id', run);
+    END IF;
+    PERFORM pgmigrate._pipeline_temp(r.author);
+    n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
+                                     coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+    retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
+    n_written := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
+    SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
+    INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
+    SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
+    GET DIAGNOSTICS n_err = ROW_COUNT;
+    UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = n_written,
+           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp()
+     WHERE x.run_id = run AND x.batch_no = b.batch_no;
+    -- The run row is shared by every session on the run: refreshed only when no other
+    -- session's batch holds it (a later batch or the run's completion catches up).
+    PERFORM pgmigrate._pipeline_tally(run, false);
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+    RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
+        'docs_in', n_in, 'docs_out', n_out, 'docs_written', n_written, 'docs_failed', n_err, 'retries', retries,
+        'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_batch(uuid, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_batch(run uuid) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_batch(uuid) FROM PUBLIC;

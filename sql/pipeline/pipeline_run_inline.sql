@@ -1,0 +1,60 @@
+-- A migration's TRANSFORM step: {type: "TRANSFORM", pipeline: name | {definition},
+-- options: {...}} runs the whole pipeline inside the migration's transaction (no commits:
+-- a failure undoes the migration with everything the pipeline wrote). A named pipeline's
+-- SQL runs as its author; an inline one's as the migration's author. Returns rows written.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_inline(step jsonb, author regrole, author_path text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    p pgmigrate.pipelines;
+    c jsonb;
+    who regrole := author;
+    who_path text := author_path;
+    opts jsonb := pgmigrate._pipeline_options(step->'options');
+    etype text;
+    bs integer;
+    run uuid;
+    res jsonb;
+    item jsonb;
+BEGIN
+    IF jsonb_typeof(step->'pipeline') = 'string' THEN
+        SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = step->>'pipeline';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" does not exist', step->>'name', step->>'pipeline'
+                USING ERRCODE = 'undefined_object', HINT = 'Register it with pgmigrate.register_pipeline(definition), or give it inline.';
+        END IF;
+        c := p.compiled;
+        who := p.author;
+        who_path := p.author_search_path;
+    ELSE
+        c := pgmigrate._pipeline_compile(step->'pipeline');
+        FOR item IN SELECT * FROM jsonb_array_elements(c->'jsonpaths') LOOP
+            BEGIN
+                PERFORM (item->>1)::jsonpath;
+            EXCEPTION WHEN others THEN
+                RAISE EXCEPTION 'invalid pipeline definition at %: "%" is not a jsonpath predicate', item->>0, item->>1
+                    USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM;
+            END;
+        END LOOP;
+    END IF;
+    etype := coalesce(opts->>'entityType', c->>'entityType');
+    IF etype IS NULL THEN
+        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" names no entity type to read', step->>'name', c->>'name'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give "entityType" in the definition or in the step''s options.';
+    END IF;
+    bs := CASE WHEN (c->>'wholeInput')::boolean THEN 0
+               ELSE coalesce((opts->>'batchSize')::int, (c->>'batchSize')::int) END;
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
+                                         author, author_search_path, started_by)
+    VALUES (p.pipeline_id, c->>'name', etype, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
+    RETURNING run_id INTO run;
+    UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
+    LOOP
+        res := pgmigrate._pipeline_batch(run, author, author_path);
+        EXIT WHEN (res->>'done')::boolean;
+    END LOOP;
+    RETURN (SELECT x.docs_written FROM pgmigrate.pipeline_runs x WHERE x.run_id = run);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_inline(jsonb, regrole, text) FROM PUBLIC;

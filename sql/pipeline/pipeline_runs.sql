@@ -1,0 +1,32 @@
+-- One row per run of a pipeline: status, counts and checkpoint, visible while it runs.
+CREATE TABLE pgmigrate.pipeline_runs (
+    run_id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    pipeline_id        uuid REFERENCES pgmigrate.pipelines ON DELETE CASCADE,  -- NULL: an inline pipeline (TRANSFORM step)
+    pipeline_name      text NOT NULL,
+    status             text NOT NULL DEFAULT 'RUNNING'
+                       CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'ABANDONED', 'ROLLED_BACK')),
+    entity_type        text NOT NULL,
+    output_entity_type text,
+    options            jsonb NOT NULL DEFAULT '{}',
+    compiled           jsonb NOT NULL,
+    batch_size         integer NOT NULL,
+    batches_total      integer NOT NULL DEFAULT 0,
+    batches_done       integer NOT NULL DEFAULT 0,
+    docs_in            bigint NOT NULL DEFAULT 0,
+    docs_out           bigint NOT NULL DEFAULT 0,
+    docs_written       bigint NOT NULL DEFAULT 0,
+    docs_failed        bigint NOT NULL DEFAULT 0,
+    retries            bigint NOT NULL DEFAULT 0,
+    checkpoint         integer,
+    last_error         text,
+    last_sqlstate      text,
+    author             regrole NOT NULL,
+    author_search_path text NOT NULL,
+    started_by         regrole NOT NULL,
+    started_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at         timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at        timestamptz,
+    duration           interval GENERATED ALWAYS AS (coalesce(finished_at, updated_at) - started_at) STORED
+);
+CREATE INDEX pipeline_runs_by_pipeline ON pgmigrate.pipeline_runs (pipeline_id, started_at);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_runs', '');

@@ -1,0 +1,67 @@
+-- Start a run of a pipeline, or resume its unfinished one (RUNNING after a crash, FAILED,
+-- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts.
+-- Returns {run_id, parallel, resumed, batches}.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    opts jsonb := pgmigrate._pipeline_options(options);
+    p pgmigrate.pipelines;
+    r pgmigrate.pipeline_runs;
+    etype text;
+    bs integer;
+    run uuid;
+    nb integer;
+BEGIN
+    SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = _pipeline_start.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', name USING ERRCODE = 'undefined_object',
+            HINT = 'Register it with pgmigrate.register_pipeline(definition).';
+    END IF;
+    -- Joining a RUNNING run takes no lock (sessions working its batches hold its row).
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x
+     WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'FAILED', 'CANCELLED')
+     ORDER BY x.started_at DESC LIMIT 1;
+    IF FOUND AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+    END IF;
+    IF FOUND AND (opts->>'restart')::boolean THEN
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+         WHERE x.run_id = r.run_id;
+        PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
+    ELSIF FOUND THEN
+        IF r.status <> 'RUNNING' THEN
+            UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
+                   updated_at = clock_timestamp()
+             WHERE x.run_id = r.run_id;
+            PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
+                'checkpoint', r.checkpoint), caller);
+        END IF;
+        RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
+                                  'batches', r.batches_total);
+    END IF;
+    etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
+    IF etype IS NULL THEN
+        RAISE EXCEPTION 'pipeline "%" names no entity type to read', name USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give "entityType" in the definition or in the run options.';
+    END IF;
+    bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
+               ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
+                                         author, author_search_path, started_by)
+    VALUES (p.pipeline_id, p.name, etype, opts->>'outputEntityType', opts, p.compiled, bs, p.author, p.author_search_path, caller)
+    RETURNING run_id INTO run;
+    nb := pgmigrate._pipeline_plan(run, etype, bs);
+    UPDATE pgmigrate.pipeline_runs x SET batches_total = nb WHERE x.run_id = run;
+    PERFORM pgmigrate._audit('pipeline.started', jsonb_build_object('pipeline', name, 'run_id', run, 'entity_type', etype,
+        'batches', nb, 'batch_size', bs, 'author', p.author::text), caller);
+    RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_start(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_start(name text, options jsonb) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_start(text, jsonb) FROM PUBLIC;

@@ -1,0 +1,26 @@
+-- The session's work tables for a batch: input (ord, entity id, row, document), output,
+-- and skipped items. Created by the extension's owner, readable/writable by the pipeline's
+-- author only as far as the author's own query needs. Emptied at every commit.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_temp(author regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF to_regclass('pg_temp._pgm_pipe_in') IS NULL THEN
+        CREATE TEMP TABLE _pgm_pipe_in (ord integer PRIMARY KEY, entity_id uuid, row_id bigint, doc jsonb) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE _pgm_pipe_out (ord integer, entity_id uuid, doc jsonb) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE _pgm_pipe_err (ord integer, entity_id uuid, step text, error text, sqlstate text, original jsonb)
+            ON COMMIT DELETE ROWS;
+    ELSE
+        DELETE FROM pg_temp._pgm_pipe_in;
+        DELETE FROM pg_temp._pgm_pipe_out;
+        DELETE FROM pg_temp._pgm_pipe_err;
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_in', 'SELECT') THEN
+        EXECUTE format('GRANT SELECT ON pg_temp._pgm_pipe_in TO %s', author);
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_out', 'INSERT') THEN
+        EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_out TO %s', author);
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_temp(regrole) FROM PUBLIC;

@@ -1,0 +1,47 @@
+-- Write a transformed batch as new temporal versions: each changed document's current
+-- row is closed and a new current row written (same instant), recorded in
+-- pipeline_changes for rollback_pipeline; documents the pipeline created (AGGREGATE,
+-- batch CUSTOM) are inserted as new entities of output_type. Unchanged documents and
+-- documents the pipeline dropped (FILTER, INNER JOIN) are left alone. Returns rows written.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    ts timestamptz := clock_timestamp();
+    n bigint;
+    m bigint := 0;
+BEGIN
+    WITH chg AS (
+        SELECT o.entity_id, o.doc, i.row_id FROM pg_temp._pgm_pipe_out o
+          JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord AND i.entity_id = o.entity_id
+         WHERE o.doc IS DISTINCT FROM i.doc),
+    closed AS (
+        UPDATE pgmigrate.temporal_entities t SET valid_to = ts FROM chg
+         WHERE t.row_id = chg.row_id AND t.valid_to = 'infinity'
+        RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, chg.doc),
+    ins AS (
+        INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
+        SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
+        RETURNING row_id, entity_id)
+    INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
+    SELECT run, ins.entity_id, c.row_id, ins.row_id FROM ins JOIN closed c USING (entity_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL) THEN
+        IF output_type IS NULL THEN
+            RAISE EXCEPTION 'pipeline "%" creates new documents, and no entity type was named for them', pipeline
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'AGGREGATE and batch CUSTOM steps make new documents: name {"outputEntityType": "..."} in the run options.';
+        END IF;
+        WITH ins AS (
+            INSERT INTO pgmigrate.temporal_entities (entity_type, content, valid_from)
+            SELECT output_type, o.doc, ts FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL
+            RETURNING row_id, entity_id)
+        INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
+        SELECT run, ins.entity_id, NULL, ins.row_id FROM ins;
+        GET DIAGNOSTICS m = ROW_COUNT;
+    END IF;
+    RETURN n + m;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text) FROM PUBLIC;

@@ -1,0 +1,76 @@
+-- CALL run_pipeline(name, options): run (or resume) a pipeline over the current documents
+-- of its entity type, one committed batch at a time, with a progress NOTICE per batch.
+-- Several sessions may CALL it on a parallel pipeline and share the batches. On an error
+-- the batch is undone and the run is FAILED (a cancel: CANCELLED); CALL again to resume.
+-- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one; search_path is
+-- pinned for its own statements and the caller's restored before every COMMIT.)
+
+CREATE OR REPLACE PROCEDURE pgmigrate.run_pipeline(name text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    started jsonb;
+    run uuid;
+    res jsonb;
+    err text;
+    state text;
+    detail text;
+    hint text;
+    stop_as text;
+    locked boolean := false;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    started := pgmigrate.pipeline_start(name, options);
+    run := (started->>'run_id')::uuid;
+    IF NOT (started->>'parallel')::boolean THEN
+        -- A non-parallel run is worked by one session at a time.
+        IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text)) THEN
+            RAISE EXCEPTION 'pipeline "%" run % is being worked by another session', name, run
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Only a pipeline defined with "parallel": true can be shared by several sessions.';
+        END IF;
+        locked := true;
+    END IF;
+    RAISE NOTICE 'pipeline %: % run %, % batches', name, CASE WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END,
+        run, started->>'batches';
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        stop_as := NULL;
+        BEGIN
+            res := pgmigrate.pipeline_batch(run);
+        EXCEPTION
+            WHEN query_canceled THEN
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                stop_as := 'CANCELLED';
+            WHEN others THEN
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                stop_as := 'FAILED';
+        END;
+        IF stop_as IS NOT NULL THEN
+            PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+            IF locked THEN
+                PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+            END IF;
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            COMMIT;
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
+                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
+                           pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+        END IF;
+        EXIT WHEN (res->>'done')::boolean;
+        RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
+            res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+    END LOOP;
+    IF locked THEN
+        PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    RAISE NOTICE 'pipeline %: run % finished this session''s work', name, run;
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) FROM PUBLIC;

@@ -1,0 +1,72 @@
+//! The thin PostgreSQL layer of pipelines: parse and compile a definition for the
+//! PL/pgSQL runner, raising 22023 naming the JSON path of anything wrong.
+
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::json;
+
+use super::compile::compile;
+use super::def::{parse, parse_options, ErrorMode};
+use crate::pg::errors::raise;
+
+fn mode(m: ErrorMode) -> &'static str {
+    match m {
+        ErrorMode::Skip => "SKIP",
+        ErrorMode::Retry => "RETRY",
+        ErrorMode::Fail => "FAIL",
+    }
+}
+
+/// `_pipeline_compile(definition) → jsonb`: the definition's settings and its SQL.
+#[pg_extern(immutable, parallel_safe, sql = false)]
+fn _pipeline_compile(definition: JsonB) -> JsonB {
+    let p = parse(&definition.0).unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid pipeline definition at {}: {}", e.path, e.message),
+            None,
+            Some("See docs/pipelines.md for the definition's shape: {name, steps: [{name, type, config, condition, errorHandling}], batchSize, parallel, validation}."),
+        )
+    });
+    let c = compile(&p);
+    let steps: Vec<_> = p
+        .steps
+        .iter()
+        .map(|s| json!({"name": s.name, "errorHandling": mode(s.error_handling)}))
+        .collect();
+    JsonB(json!({
+        "name": p.name,
+        "description": p.description,
+        "batchSize": p.batch_size,
+        "parallel": p.parallel,
+        "maxRetries": p.max_retries,
+        "entityType": p.entity_type,
+        "validation": {
+            "input": p.validation.input,
+            "output": p.validation.output,
+            "errorHandling": mode(p.validation.error_handling),
+        },
+        "steps": steps,
+        "stepsSql": c.steps_sql,
+        "stepOut": c.step_out,
+        "jsonpaths": c.jsonpaths,
+        "functions": c.functions,
+        "tables": c.tables,
+        "wholeInput": c.whole_input,
+    }))
+}
+
+/// `_pipeline_options(options) → jsonb`: run options checked and normalized.
+#[pg_extern(immutable, parallel_safe, sql = false)]
+fn _pipeline_options(options: Option<JsonB>) -> JsonB {
+    let v = options.map_or(serde_json::Value::Null, |j| j.0);
+    let o = parse_options(&v).unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid pipeline option at {}: {}", e.path, e.message),
+            None,
+            Some("Options: entityType, outputEntityType, batchSize, restart, lockTimeoutMs."),
+        )
+    });
+    JsonB(serde_json::to_value(o).unwrap_or_default())
+}
