@@ -21,14 +21,8 @@ fn main() {
         .arg("--includedir-server")
         .output()
         .unwrap_or_else(|e| panic!("running {pg_config} --includedir-server: {e}"));
-    assert!(
-        out.status.success(),
-        "{pg_config} --includedir-server failed"
-    );
-    let include = String::from_utf8(out.stdout)
-        .expect("utf-8 path")
-        .trim()
-        .to_string();
+    assert!(out.status.success(), "{pg_config} --includedir-server failed");
+    let include = String::from_utf8(out.stdout).expect("utf-8 path").trim().to_string();
     cc::Build::new()
         .file("src/engine/step_timer.c")
         .file("src/engine/job_worker.c")

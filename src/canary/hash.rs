@@ -93,10 +93,7 @@ mod tests {
         let key = "k".repeat(300);
         let mut joined = b"s:".to_vec();
         joined.extend_from_slice(key.as_bytes());
-        assert_eq!(
-            bucket(b"s", key.as_bytes()),
-            (murmur3_x86_32(&joined, 0) % 100) as i32 + 1
-        );
+        assert_eq!(bucket(b"s", key.as_bytes()), (murmur3_x86_32(&joined, 0) % 100) as i32 + 1);
         assert_eq!(bucket(b"s", key.as_bytes()), 64); // mmh3
     }
 }

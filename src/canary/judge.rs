@@ -124,10 +124,7 @@ pub fn evaluate(o: &CanaryOptions, obs: &Observation) -> Evaluation {
     let mut reasons = vec![];
     let mut metrics = vec![];
     if obs.canary.requests < o.min_samples {
-        reasons.push(format!(
-            "{} canary samples of the {} required",
-            obs.canary.requests, o.min_samples
-        ));
+        reasons.push(format!("{} canary samples of the {} required", obs.canary.requests, o.min_samples));
         return Evaluation {
             verdict: Verdict::Inconclusive,
             score: None,
@@ -141,24 +138,13 @@ pub fn evaluate(o: &CanaryOptions, obs: &Observation) -> Evaluation {
     let tol = o.baseline_tolerance;
     for m in &o.metrics {
         let (weight, value, baseline, slack) = match m.as_str() {
-            "error_rate" => (
-                o.weights.error_rate,
-                rate(&obs.canary),
-                baseline_ok.then(|| rate(&obs.baseline)),
-                0.005,
-            ),
-            "response_time" => (
-                o.weights.response_time,
-                mean(&obs.canary),
-                baseline_ok.then(|| mean(&obs.baseline)),
-                5.0,
-            ),
+            "error_rate" => (o.weights.error_rate, rate(&obs.canary), baseline_ok.then(|| rate(&obs.baseline)), 0.005),
+            "response_time" => (o.weights.response_time, mean(&obs.canary), baseline_ok.then(|| mean(&obs.baseline)), 5.0),
             "throughput" => {
                 // Canary versus baseline requests per routed key (shares of the key space).
                 let p = f64::from(obs.percentage.min(100));
                 if p <= 0.0 || p >= 100.0 || obs.baseline.requests == 0 {
-                    reasons
-                        .push("throughput not judged: no baseline side at this percentage".into());
+                    reasons.push("throughput not judged: no baseline side at this percentage".into());
                     continue;
                 }
                 let c = obs.canary.requests as f64 / p;
@@ -186,16 +172,11 @@ pub fn evaluate(o: &CanaryOptions, obs: &Observation) -> Evaluation {
         let mut critical = false;
         if m == "error_rate" && value > o.max_error_rate {
             critical = true;
-            reasons.push(format!(
-                "critical: error_rate {value:.4} above maxErrorRate {}",
-                o.max_error_rate
-            ));
+            reasons.push(format!("critical: error_rate {value:.4} above maxErrorRate {}", o.max_error_rate));
         }
         if m == "data_consistency" && score == 0.0 {
             critical = true;
-            reasons.push(format!(
-                "critical: data_consistency {value:.4} is not above 0.99"
-            ));
+            reasons.push(format!("critical: data_consistency {value:.4} is not above 0.99"));
         }
         critical_failed |= critical;
         metrics.push(MetricResult {
@@ -209,11 +190,7 @@ pub fn evaluate(o: &CanaryOptions, obs: &Observation) -> Evaluation {
         });
     }
     for c in &o.custom_metrics {
-        let value = obs
-            .custom
-            .iter()
-            .find(|(n, _)| *n == c.name)
-            .and_then(|(_, v)| *v);
+        let value = obs.custom.iter().find(|(n, _)| *n == c.name).and_then(|(_, v)| *v);
         let Some(value) = value else {
             reasons.push(format!("custom metric {} returned no number", c.name));
             missing = true;
@@ -223,10 +200,7 @@ pub fn evaluate(o: &CanaryOptions, obs: &Observation) -> Evaluation {
         let score = if inside { 1.0 } else { 0.0 };
         let critical = c.critical && !inside;
         if critical {
-            reasons.push(format!(
-                "critical: custom metric {} = {value} outside its range",
-                c.name
-            ));
+            reasons.push(format!("critical: custom metric {} = {value} outside its range", c.name));
         }
         critical_failed |= critical;
         metrics.push(MetricResult {
@@ -239,9 +213,7 @@ pub fn evaluate(o: &CanaryOptions, obs: &Observation) -> Evaluation {
             note: None,
         });
     }
-    let (total, weights) = metrics.iter().fold((0.0, 0.0), |(t, w), m| {
-        (t + m.score * m.weight, w + m.weight)
-    });
+    let (total, weights) = metrics.iter().fold((0.0, 0.0), |(t, w), m| (t + m.score * m.weight, w + m.weight));
     let score = if weights > 0.0 { total / weights } else { 0.0 };
     let verdict = if critical_failed {
         Verdict::Fail
@@ -253,16 +225,10 @@ pub fn evaluate(o: &CanaryOptions, obs: &Observation) -> Evaluation {
     } else if score >= o.success_threshold {
         Verdict::Pass
     } else if score <= o.marginal_threshold {
-        reasons.push(format!(
-            "score {score:.4} at or below marginalThreshold {}",
-            o.marginal_threshold
-        ));
+        reasons.push(format!("score {score:.4} at or below marginalThreshold {}", o.marginal_threshold));
         Verdict::Fail
     } else {
-        reasons.push(format!(
-            "score {score:.4} below successThreshold {}",
-            o.success_threshold
-        ));
+        reasons.push(format!("score {score:.4} below successThreshold {}", o.success_threshold));
         Verdict::Marginal
     };
     Evaluation {
@@ -328,41 +294,19 @@ pub fn decide(o: &CanaryOptions, current: u32, ev: &Evaluation, p: &Progress) ->
     };
     if p.remaining < 0.0 {
         let pct = if o.rollback_on_failure { 0 } else { current };
-        return d(
-            Action::TimeOut,
-            pct,
-            p.failed_checks,
-            false,
-            "maxDuration exceeded".into(),
-        );
+        return d(Action::TimeOut, pct, p.failed_checks, false, "maxDuration exceeded".into());
     }
     let why = ev.reasons.join("; ");
     match ev.verdict {
-        Verdict::Fail => fail(
-            if why.is_empty() {
-                "canary failed".into()
-            } else {
-                why
-            },
-            p.failed_checks + 1,
-        ),
+        Verdict::Fail => fail(if why.is_empty() { "canary failed".into() } else { why }, p.failed_checks + 1),
         Verdict::Inconclusive => {
             if p.step_age >= o.progress_deadline.0 && p.window_age >= o.interval.0 {
                 fail(
-                    format!(
-                        "progress deadline: no verdict after {:.0} s at {current}% ({why})",
-                        p.step_age
-                    ),
+                    format!("progress deadline: no verdict after {:.0} s at {current}% ({why})", p.step_age),
                     p.failed_checks,
                 )
             } else {
-                d(
-                    Action::Hold,
-                    current,
-                    p.failed_checks,
-                    false,
-                    format!("inconclusive: {why}"),
-                )
+                d(Action::Hold, current, p.failed_checks, false, format!("inconclusive: {why}"))
             }
         }
         _ if p.window_age < o.interval.0 => d(
@@ -376,10 +320,7 @@ pub fn decide(o: &CanaryOptions, current: u32, ev: &Evaluation, p: &Progress) ->
             let checks = p.failed_checks + 1;
             if checks >= o.failed_check_limit {
                 fail(
-                    format!(
-                        "{checks} failed checks reach failedCheckLimit {} ({why})",
-                        o.failed_check_limit
-                    ),
+                    format!("{checks} failed checks reach failedCheckLimit {} ({why})", o.failed_check_limit),
                     checks,
                 )
             } else {
@@ -393,27 +334,9 @@ pub fn decide(o: &CanaryOptions, current: u32, ev: &Evaluation, p: &Progress) ->
             }
         }
         Verdict::Pass => match o.step_list().into_iter().find(|s| *s > current) {
-            _ if current >= 100 => d(
-                Action::Promote,
-                100,
-                p.failed_checks,
-                false,
-                "passed at 100%".into(),
-            ),
-            Some(next) => d(
-                Action::StepUp,
-                next,
-                p.failed_checks,
-                true,
-                format!("passed at {current}%"),
-            ),
-            None => d(
-                Action::Promote,
-                100,
-                p.failed_checks,
-                false,
-                format!("passed at {current}%"),
-            ),
+            _ if current >= 100 => d(Action::Promote, 100, p.failed_checks, false, "passed at 100%".into()),
+            Some(next) => d(Action::StepUp, next, p.failed_checks, true, format!("passed at {current}%")),
+            None => d(Action::Promote, 100, p.failed_checks, false, format!("passed at {current}%")),
         },
     }
 }
@@ -512,9 +435,7 @@ mod tests {
     #[test]
     fn critical_metric_fails_a_high_score() {
         // Error rate 6% scores 0 on 0.4 weight: 0.6 — with consistency critical too.
-        let o = opts(
-            json!({"metrics": ["response_time", "throughput", "data_consistency"], "marginalThreshold": 0.0, "successThreshold": 0.5}),
-        );
+        let o = opts(json!({"metrics": ["response_time", "throughput", "data_consistency"], "marginalThreshold": 0.0, "successThreshold": 0.5}));
         let obs = Observation {
             percentage: 50,
             canary: side(100, 0, 10.0),
@@ -601,10 +522,7 @@ mod tests {
         // Manual percentage between steps: the next step above it.
         assert_eq!(decide(&o, 7, &pass, &p).percentage, 50);
         // The interval holds a pass...
-        let early = Progress {
-            window_age: 5.0,
-            ..p
-        };
+        let early = Progress { window_age: 5.0, ..p };
         assert_eq!(decide(&o, 5, &pass, &early).action, Action::Hold);
         // ...but not a failure.
         let failed = Evaluation {
@@ -616,10 +534,7 @@ mod tests {
         let dec = decide(&o2, 5, &failed, &early);
         assert_eq!((dec.action, dec.percentage), (Action::Pause, 5));
         // Timeout first.
-        let late = Progress {
-            remaining: -1.0,
-            ..p
-        };
+        let late = Progress { remaining: -1.0, ..p };
         assert_eq!(decide(&o, 50, &pass, &late).action, Action::TimeOut);
         assert_eq!(decide(&o, 50, &pass, &late).percentage, 0);
         assert_eq!(decide(&o2, 50, &pass, &late).percentage, 50);
@@ -639,19 +554,8 @@ mod tests {
             ..Default::default()
         };
         let d1 = decide(&o, 10, &marginal, &p);
-        assert_eq!(
-            (d1.action, d1.failed_checks, d1.new_window),
-            (Action::Hold, 1, true)
-        );
-        let d2 = decide(
-            &o,
-            10,
-            &marginal,
-            &Progress {
-                failed_checks: 1,
-                ..p
-            },
-        );
+        assert_eq!((d1.action, d1.failed_checks, d1.new_window), (Action::Hold, 1, true));
+        let d2 = decide(&o, 10, &marginal, &Progress { failed_checks: 1, ..p });
         assert_eq!(d2.action, Action::Rollback);
     }
 }

@@ -5,12 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The metrics the database knows how to measure and score (the sketch's four).
-pub const BUILTIN_METRICS: [&str; 4] = [
-    "error_rate",
-    "response_time",
-    "throughput",
-    "data_consistency",
-];
+pub const BUILTIN_METRICS: [&str; 4] = ["error_rate", "response_time", "throughput", "data_consistency"];
 
 /// A duration: seconds as a number, or a string "<number><unit>" with unit ms, s, min/m, h.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -25,18 +20,13 @@ impl<'de> Deserialize<'de> for Seconds {
             N(f64),
             S(String),
         }
-        let secs = match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom(
-                "expected seconds (a number) or a duration like \"30s\", \"5min\", \"2h\"",
-            )
-        })? {
-            Raw::N(n) => n,
-            Raw::S(s) => parse_duration(&s).map_err(serde::de::Error::custom)?,
-        };
+        let secs =
+            match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected seconds (a number) or a duration like \"30s\", \"5min\", \"2h\""))? {
+                Raw::N(n) => n,
+                Raw::S(s) => parse_duration(&s).map_err(serde::de::Error::custom)?,
+            };
         if !secs.is_finite() || secs < 0.0 {
-            return Err(serde::de::Error::custom(
-                "expected a duration of zero or more seconds",
-            ));
+            return Err(serde::de::Error::custom("expected a duration of zero or more seconds"));
         }
         Ok(Seconds(secs))
     }
@@ -44,23 +34,15 @@ impl<'de> Deserialize<'de> for Seconds {
 
 fn parse_duration(s: &str) -> Result<f64, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("\"{s}\" is not a duration like \"30s\", \"5min\", \"2h\""))?;
+    let n: f64 = num.parse().map_err(|_| format!("\"{s}\" is not a duration like \"30s\", \"5min\", \"2h\""))?;
     let mult = match unit.trim() {
         "ms" => 0.001,
         "" | "s" | "sec" | "seconds" => 1.0,
         "m" | "min" | "minutes" => 60.0,
         "h" | "hours" => 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit \"{other}\" (use ms, s, min or h)"
-            ))
-        }
+        other => return Err(format!("unknown duration unit \"{other}\" (use ms, s, min or h)")),
     };
     Ok(n * mult)
 }
@@ -276,7 +258,10 @@ impl CanaryOptions {
         }
         for (i, m) in self.metrics.iter().enumerate() {
             if !BUILTIN_METRICS.contains(&m.as_str()) {
-                return Err(err(format!("metrics[{i}]"), format!("unknown metric \"{m}\" (built-in: error_rate, response_time, throughput, data_consistency; others go in customMetrics)")));
+                return Err(err(
+                    format!("metrics[{i}]"),
+                    format!("unknown metric \"{m}\" (built-in: error_rate, response_time, throughput, data_consistency; others go in customMetrics)"),
+                ));
             }
         }
         for (name, w) in [
@@ -292,14 +277,8 @@ impl CanaryOptions {
         let mut seen: Vec<&str> = vec![];
         for (i, c) in self.custom_metrics.iter().enumerate() {
             let at = |f: &str| format!("customMetrics[{i}].{f}");
-            if c.name.is_empty()
-                || BUILTIN_METRICS.contains(&c.name.as_str())
-                || seen.contains(&c.name.as_str())
-            {
-                return Err(err(
-                    at("name"),
-                    format!("\"{}\" is empty, built-in or repeated", c.name),
-                ));
+            if c.name.is_empty() || BUILTIN_METRICS.contains(&c.name.as_str()) || seen.contains(&c.name.as_str()) {
+                return Err(err(at("name"), format!("\"{}\" is empty, built-in or repeated", c.name)));
             }
             seen.push(&c.name);
             if c.query.trim().is_empty() {
@@ -309,20 +288,14 @@ impl CanaryOptions {
                 return Err(err(at("weight"), "a weight must be zero or more"));
             }
             if c.min.is_none() && c.max.is_none() {
-                return Err(err(
-                    at("min"),
-                    "give min, max or both: the range a good value lies in",
-                ));
+                return Err(err(at("min"), "give min, max or both: the range a good value lies in"));
             }
         }
         if self.key_column.as_deref() == Some("") {
             return Err(err("keyColumn", "must name a column"));
         }
         if self.consistency_sample == 0 || self.consistency_sample > 100_000 {
-            return Err(err(
-                "consistencySample",
-                format!("{} is not in 1..100000", self.consistency_sample),
-            ));
+            return Err(err("consistencySample", format!("{} is not in 1..100000", self.consistency_sample)));
         }
         if let Some(s) = &self.salt {
             if s.is_empty() {
@@ -335,11 +308,7 @@ impl CanaryOptions {
 
 /// Name the field at fault inside `weights` and `customMetrics[i]`.
 fn nested_error(key: &str, v: &Value) -> Option<OptionError> {
-    let check = |at: String,
-                 obj: &Map<String, Value>,
-                 fields: &[(&str, &str)],
-                 required: &[&str]|
-     -> Option<OptionError> {
+    let check = |at: String, obj: &Map<String, Value>, fields: &[(&str, &str)], required: &[&str]| -> Option<OptionError> {
         for (k, v) in obj {
             let Some((_, kind)) = fields.iter().find(|(f, _)| f == k) else {
                 return Some(err(format!("{at}.{k}"), "unknown option"));
@@ -351,16 +320,10 @@ fn nested_error(key: &str, v: &Value) -> Option<OptionError> {
                 _ => v.is_boolean(),
             };
             if !ok {
-                return Some(err(
-                    format!("{at}.{k}"),
-                    format!("expected a {}, got {v}", kind.trim_end_matches('?')),
-                ));
+                return Some(err(format!("{at}.{k}"), format!("expected a {}, got {v}", kind.trim_end_matches('?'))));
             }
         }
-        required
-            .iter()
-            .find(|r| !obj.contains_key(**r))
-            .map(|r| err(format!("{at}.{r}"), "missing"))
+        required.iter().find(|r| !obj.contains_key(**r)).map(|r| err(format!("{at}.{r}"), "missing"))
     };
     match (key, v) {
         ("weights", Value::Object(o)) => check(
@@ -425,14 +388,11 @@ mod tests {
 
     #[test]
     fn steps_and_durations() {
-        let o = CanaryOptions::parse(&json!({"step": 30, "interval": "2min", "maxDuration": 90}))
-            .unwrap();
+        let o = CanaryOptions::parse(&json!({"step": 30, "interval": "2min", "maxDuration": 90})).unwrap();
         assert_eq!(o.step_list(), vec![30, 60, 90, 100]);
         assert_eq!(o.interval, Seconds(120.0));
         assert_eq!(o.max_duration, Seconds(90.0));
-        let o =
-            CanaryOptions::parse(&json!({"steps": [1, 5, 25, 100], "progressDeadline": "500ms"}))
-                .unwrap();
+        let o = CanaryOptions::parse(&json!({"steps": [1, 5, 25, 100], "progressDeadline": "500ms"})).unwrap();
         assert_eq!(o.step_list(), vec![1, 5, 25, 100]);
         assert_eq!(o.progress_deadline, Seconds(0.5));
     }
@@ -446,47 +406,28 @@ mod tests {
         assert_eq!(fails(json!({"stepp": 10})).option, "stepp");
         assert_eq!(fails(json!({"step": "ten"})).option, "step");
         assert_eq!(fails(json!({"step": "ten"})).problem, "invalid type: string \"ten\", expected a whole number");
-        assert_eq!(
-            fails(json!({"rollbackOnFailure": "yes"})).option,
-            "rollbackOnFailure"
-        );
-        assert_eq!(
-            fails(json!({"interval": "3 fortnights"})).option,
-            "interval"
-        );
+        assert_eq!(fails(json!({"rollbackOnFailure": "yes"})).option, "rollbackOnFailure");
+        assert_eq!(fails(json!({"interval": "3 fortnights"})).option, "interval");
         assert_eq!(fails(json!({"interval": -1})).option, "interval");
-        assert_eq!(
-            fails(json!({"weights": {"latency": 1}})).option,
-            "weights.latency"
-        );
+        assert_eq!(fails(json!({"weights": {"latency": 1}})).option, "weights.latency");
         assert_eq!(fails(json!({"steps": [10, 5, 100]})).option, "steps[1]");
         assert_eq!(fails(json!({"steps": [10, 50]})).option, "steps");
         assert_eq!(fails(json!({"step": 0})).option, "step");
-        assert_eq!(
-            fails(json!({"successThreshold": 2})).option,
-            "successThreshold"
-        );
+        assert_eq!(fails(json!({"successThreshold": 2})).option, "successThreshold");
         assert_eq!(fails(json!({"metrics": ["latency"]})).option, "metrics[0]");
         assert_eq!(
             fails(json!({"customMetrics": [{"name": "x", "query": "select 1"}]})).option,
             "customMetrics[0].min"
         );
         assert_eq!(
-            fails(
-                json!({"customMetrics": [{"name": "x", "query": "select 1", "max": 1, "foo": 1}]})
-            )
-            .option,
+            fails(json!({"customMetrics": [{"name": "x", "query": "select 1", "max": 1, "foo": 1}]})).option,
             "customMetrics[0].foo"
         );
         assert_eq!(
-            fails(json!({"customMetrics": [{"name": "x", "query": "select 1", "max": "a"}]}))
-                .option,
+            fails(json!({"customMetrics": [{"name": "x", "query": "select 1", "max": "a"}]})).option,
             "customMetrics[0].max"
         );
-        assert_eq!(
-            fails(json!({"customMetrics": [{"name": "x", "max": 1}]})).option,
-            "customMetrics[0].query"
-        );
+        assert_eq!(fails(json!({"customMetrics": [{"name": "x", "max": 1}]})).option, "customMetrics[0].query");
         assert_eq!(fails(json!([1])).option, "$");
     }
 }

@@ -72,14 +72,7 @@ unsafe fn snapshot_key() -> Option<(u32, u32, u32, u32, i32, u32)> {
             return None;
         }
         let lxid = (*pg_sys::MyProc).lxid;
-        Some((
-            lxid,
-            (*s).xmin.into_inner(),
-            (*s).xmax.into_inner(),
-            (*s).xcnt,
-            (*s).subxcnt,
-            (*s).curcid,
-        ))
+        Some((lxid, (*s).xmin.into_inner(), (*s).xmax.into_inner(), (*s).xcnt, (*s).subxcnt, (*s).curcid))
     }
 }
 
@@ -103,24 +96,13 @@ fn load(fn_oid: pg_sys::Oid, name: &str) -> (String, i32, String, String) {
     // Read-only SPI throughout (Spi::get_one* would mark the transaction as writing,
     // which a hot standby refuses).
     let owner = Spi::connect(|c| {
-        c.select(
-            "SELECT proowner FROM pg_catalog.pg_proc WHERE oid = $1",
-            Some(1),
-            &[fn_oid.into()],
-        )?
-        .first()
-        .get::<pg_sys::Oid>(1)
+        c.select("SELECT proowner FROM pg_catalog.pg_proc WHERE oid = $1", Some(1), &[fn_oid.into()])?
+            .first()
+            .get::<pg_sys::Oid>(1)
     })
     .ok()
     .flatten()
-    .unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION,
-            "canary_route has no owner",
-            None,
-            None,
-        )
-    });
+    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_FUNCTION, "canary_route has no owner", None, None));
     // As the owner with a pinned search_path: the caller's operators are never resolved here.
     let saved = crate::engine::run_as::become_role(owner, Some("pg_catalog, pg_temp"));
     let row = Spi::connect(|c| {
@@ -157,12 +139,7 @@ fn load(fn_oid: pg_sys::Oid, name: &str) -> (String, i32, String, String) {
             None,
             Some("SELECT name, state FROM pgmigrate.canaries lists the canaries."),
         ),
-        Err(e) => raise(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("canary \"{name}\": {e}"),
-            None,
-            None,
-        ),
+        Err(e) => raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("canary \"{name}\": {e}"), None, None),
     }
 }
 
@@ -180,18 +157,13 @@ pub unsafe extern "C-unwind" fn canary_route(fcinfo: pg_sys::FunctionCallInfo) -
     unsafe {
         let flinfo = (*fcinfo).flinfo;
         if (*flinfo).fn_extra.is_null() {
-            (*flinfo).fn_extra = pg_sys::MemoryContextAllocZero(
-                (*flinfo).fn_mcxt,
-                std::mem::size_of::<RouteCache>(),
-            );
+            (*flinfo).fn_extra = pg_sys::MemoryContextAllocZero((*flinfo).fn_mcxt, std::mem::size_of::<RouteCache>());
         }
         let c = &mut *((*flinfo).fn_extra as *mut RouteCache);
         let name = text_arg(fcinfo, 0);
         let key = text_arg(fcinfo, 1);
         let snap = snapshot_key();
-        let hit = c.valid
-            && snap == Some((c.lxid, c.xmin, c.xmax, c.xcnt, c.subxcnt, c.curcid))
-            && std::slice::from_raw_parts(c.name, c.name_len) == name;
+        let hit = c.valid && snap == Some((c.lxid, c.xmin, c.xmax, c.xcnt, c.subxcnt, c.curcid)) && std::slice::from_raw_parts(c.name, c.name_len) == name;
         if !hit {
             let name_str = std::str::from_utf8(name).unwrap_or_else(|_| {
                 raise(
@@ -224,10 +196,7 @@ pub unsafe extern "C-unwind" fn canary_route(fcinfo: pg_sys::FunctionCallInfo) -
         } else {
             (c.baseline, c.baseline_len)
         };
-        pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(
-            p as *const std::os::raw::c_char,
-            len as i32,
-        ))
+        pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(p as *const std::os::raw::c_char, len as i32))
     }
 }
 

@@ -36,14 +36,7 @@ fn _process_alive(pid: i32) -> bool {
 /// statement that needs autocommit, 2 it needs autocommit but has more statements.
 #[pg_extern(immutable, strict, sql = false)]
 fn _autocommit_kind(sql: &str) -> i32 {
-    let sql = CString::new(sql).unwrap_or_else(|_| {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            "SQL text contains a NUL byte",
-            None,
-            None,
-        )
-    });
+    let sql = CString::new(sql).unwrap_or_else(|_| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "SQL text contains a NUL byte", None, None));
     // SAFETY: parses a NUL-terminated string; parse errors are caught in C.
     unsafe { pgm_autocommit_kind(sql.as_ptr()) }
 }
@@ -87,14 +80,7 @@ fn field<T: std::str::FromStr>(parts: &[&str], i: usize) -> T {
     parts
         .get(i)
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| {
-            raise(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "pg_migrate job worker: malformed arguments",
-                None,
-                None,
-            )
-        })
+        .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "pg_migrate job worker: malformed arguments", None, None))
 }
 
 /// The worker's entry point (bgw_function_name).
@@ -110,9 +96,6 @@ pub extern "C-unwind" fn pgmigrate_job_main(_arg: pg_sys::Datum) {
     // SAFETY: installs the backend's SIGTERM handler and unblocks signals, then the
     // documented connection call of a background worker; pgm_job_run owns the rest.
     unsafe { pgm_job_worker_setup() };
-    BackgroundWorker::connect_worker_to_spi_by_oid(
-        Some(pg_sys::Oid::from(db)),
-        Some(pg_sys::Oid::from(owner)),
-    );
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(db)), Some(pg_sys::Oid::from(owner)));
     unsafe { pgm_job_run(job, xact.as_ptr()) };
 }

@@ -24,14 +24,8 @@ impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PlanError::Duplicate(n) => write!(f, "migration \"{n}\" is defined more than once"),
-            PlanError::UnknownDependency {
-                migration,
-                dependency,
-            } => {
-                write!(
-                    f,
-                    "migration \"{migration}\" depends on unknown migration \"{dependency}\""
-                )
+            PlanError::UnknownDependency { migration, dependency } => {
+                write!(f, "migration \"{migration}\" depends on unknown migration \"{dependency}\"")
             }
             PlanError::Cycle(names) => write!(f, "dependency cycle: {}", names.join(" -> ")),
         }
@@ -62,10 +56,7 @@ pub fn order(nodes: &[Node]) -> Result<Vec<usize>, PlanError> {
         }
     }
     let key = |i: usize| (nodes[i].priority, nodes[i].name.clone(), i);
-    let mut ready: BTreeSet<_> = (0..nodes.len())
-        .filter(|&i| waiting[i] == 0)
-        .map(key)
-        .collect();
+    let mut ready: BTreeSet<_> = (0..nodes.len()).filter(|&i| waiting[i] == 0).map(key).collect();
     let mut out = Vec::with_capacity(nodes.len());
     while let Some(first) = ready.pop_first() {
         let i = first.2;
@@ -85,10 +76,7 @@ pub fn order(nodes: &[Node]) -> Result<Vec<usize>, PlanError> {
 
 /// Follow unmet dependencies from a blocked node until a name repeats.
 fn find_cycle(nodes: &[Node], index: &HashMap<&str, usize>, waiting: &[usize]) -> Vec<String> {
-    let start = (0..nodes.len())
-        .filter(|&i| waiting[i] > 0)
-        .min_by_key(|&i| &nodes[i].name)
-        .unwrap_or(0);
+    let start = (0..nodes.len()).filter(|&i| waiting[i] > 0).min_by_key(|&i| &nodes[i].name).unwrap_or(0);
     let mut path = vec![start];
     loop {
         let cur = *path.last().unwrap_or(&start);
@@ -100,8 +88,7 @@ fn find_cycle(nodes: &[Node], index: &HashMap<&str, usize>, waiting: &[usize]) -
             .min_by_key(|&j| &nodes[j].name);
         let Some(next) = next else { break };
         if let Some(pos) = path.iter().position(|&p| p == next) {
-            let mut cycle: Vec<String> =
-                path[pos..].iter().map(|&p| nodes[p].name.clone()).collect();
+            let mut cycle: Vec<String> = path[pos..].iter().map(|&p| nodes[p].name.clone()).collect();
             cycle.push(nodes[next].name.clone());
             // Dependencies point backwards in time: show the cycle in execution direction.
             cycle.reverse();
@@ -124,68 +111,32 @@ mod tests {
         }
     }
     fn names(nodes: &[Node]) -> Vec<String> {
-        order(nodes)
-            .unwrap()
-            .into_iter()
-            .map(|i| nodes[i].name.clone())
-            .collect()
+        order(nodes).unwrap().into_iter().map(|i| nodes[i].name.clone()).collect()
     }
 
     #[test]
     fn diamond_runs_dependencies_first() {
-        let nodes = [
-            n("d", &["b", "c"], 100),
-            n("b", &["a"], 100),
-            n("c", &["a"], 100),
-            n("a", &[], 100),
-        ];
+        let nodes = [n("d", &["b", "c"], 100), n("b", &["a"], 100), n("c", &["a"], 100), n("a", &[], 100)];
         assert_eq!(names(&nodes), ["a", "b", "c", "d"]);
     }
 
     #[test]
     fn ties_by_priority_then_name() {
-        let nodes = [
-            n("z", &[], 1),
-            n("b", &[], 100),
-            n("a", &[], 100),
-            n("m", &["z"], 0),
-        ];
+        let nodes = [n("z", &[], 1), n("b", &[], 100), n("a", &[], 100), n("m", &["z"], 0)];
         assert_eq!(names(&nodes), ["z", "m", "a", "b"]);
     }
 
     #[test]
     fn cycles_are_named() {
-        let nodes = [
-            n("a", &["c"], 100),
-            n("b", &["a"], 100),
-            n("c", &["b"], 100),
-            n("x", &[], 100),
-        ];
-        assert_eq!(
-            order(&nodes),
-            Err(PlanError::Cycle(vec![
-                "a".into(),
-                "b".into(),
-                "c".into(),
-                "a".into()
-            ]))
-        );
+        let nodes = [n("a", &["c"], 100), n("b", &["a"], 100), n("c", &["b"], 100), n("x", &[], 100)];
+        assert_eq!(order(&nodes), Err(PlanError::Cycle(vec!["a".into(), "b".into(), "c".into(), "a".into()])));
         let nodes = [n("self", &["self"], 100)];
-        assert_eq!(
-            order(&nodes),
-            Err(PlanError::Cycle(vec!["self".into(), "self".into()]))
-        );
+        assert_eq!(order(&nodes), Err(PlanError::Cycle(vec!["self".into(), "self".into()])));
     }
 
     #[test]
     fn unknown_and_duplicate() {
-        assert!(matches!(
-            order(&[n("a", &["ghost"], 1)]),
-            Err(PlanError::UnknownDependency { .. })
-        ));
-        assert_eq!(
-            order(&[n("a", &[], 1), n("a", &[], 2)]),
-            Err(PlanError::Duplicate("a".into()))
-        );
+        assert!(matches!(order(&[n("a", &["ghost"], 1)]), Err(PlanError::UnknownDependency { .. })));
+        assert_eq!(order(&[n("a", &[], 1), n("a", &[], 2)]), Err(PlanError::Duplicate("a".into())));
     }
 }

@@ -1,10 +1,10 @@
 //! The SQL function migration_order(graph): dependency order over the plain logic in
 //! `migration_order`.
 
-use crate::pg::errors::raise;
+use crate::engine::migration_order::{self, Node};
 use crate::jsonb::view::JsonView;
 use crate::jsonb::Jsonb;
-use crate::engine::migration_order::{self, Node};
+use crate::pg::errors::raise;
 use pgrx::prelude::*;
 
 /// `[{"name", "depends_on": [names], "priority"}]` → names in execution order.
@@ -16,11 +16,7 @@ fn migration_order(graph: Jsonb) -> Vec<String> {
         .elements()
         .into_iter()
         .map(|m| Node {
-            name: m
-                .get("name")
-                .and_then(|n| n.text())
-                .map(|n| n.into_owned())
-                .unwrap_or_default(),
+            name: m.get("name").and_then(|n| n.text()).map(|n| n.into_owned()).unwrap_or_default(),
             depends_on: m
                 .get("depends_on")
                 .map(|d| d.elements())
@@ -28,11 +24,7 @@ fn migration_order(graph: Jsonb) -> Vec<String> {
                 .iter()
                 .filter_map(|d| d.text().map(|t| t.into_owned()))
                 .collect(),
-            priority: m
-                .get("priority")
-                .and_then(|p| p.text())
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(100),
+            priority: m.get("priority").and_then(|p| p.text()).and_then(|p| p.parse().ok()).unwrap_or(100),
         })
         .collect();
     match migration_order::order(&nodes) {

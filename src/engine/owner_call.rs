@@ -77,16 +77,13 @@ pub extern "C" fn pg_finfo_pgmigrate_as_owner() -> &'static pg_sys::Pg_finfo_rec
 /// Called by the function manager with a valid `fcinfo` for a non-set-returning function.
 #[unsafe(no_mangle)]
 #[pg_guard]
-pub unsafe extern "C-unwind" fn pgmigrate_as_owner(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn pgmigrate_as_owner(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     unsafe {
         let caller = pg_sys::GetUserId();
         let flinfo = (*fcinfo).flinfo;
         if (*flinfo).fn_extra.is_null() {
             let (target, owner) = lookup((*flinfo).fn_oid);
-            let t = pg_sys::MemoryContextAllocZero((*flinfo).fn_mcxt, std::mem::size_of::<Target>())
-                as *mut Target;
+            let t = pg_sys::MemoryContextAllocZero((*flinfo).fn_mcxt, std::mem::size_of::<Target>()) as *mut Target;
             pg_sys::fmgr_info_cxt(target, &mut (*t).finfo, (*flinfo).fn_mcxt);
             (*t).owner = owner;
             (*t).nargs = (*fcinfo).nargs as usize;
@@ -103,17 +100,11 @@ pub unsafe extern "C-unwind" fn pgmigrate_as_owner(
         let target = &mut *((*flinfo).fn_extra as *mut Target);
 
         // The caller's search_path, for the few lookups that must see what the caller sees.
-        let path =
-            pg_sys::GetConfigOptionByName(c"search_path".as_ptr(), std::ptr::null_mut(), false);
-        let path_datum = pg_sys::Datum::from(pg_sys::cstring_to_text(if path.is_null() {
-            c"".as_ptr()
-        } else {
-            path
-        }));
+        let path = pg_sys::GetConfigOptionByName(c"search_path".as_ptr(), std::ptr::null_mut(), false);
+        let path_datum = pg_sys::Datum::from(pg_sys::cstring_to_text(if path.is_null() { c"".as_ptr() } else { path }));
 
         let nargs = target.nargs + 2;
-        let size = std::mem::size_of::<pg_sys::FunctionCallInfoBaseData>()
-            + nargs * std::mem::size_of::<pg_sys::NullableDatum>();
+        let size = std::mem::size_of::<pg_sys::FunctionCallInfoBaseData>() + nargs * std::mem::size_of::<pg_sys::NullableDatum>();
         let call = pg_sys::palloc0(size) as pg_sys::FunctionCallInfo;
         (*call).flinfo = &mut target.finfo;
         (*call).nargs = nargs as i16;
@@ -133,10 +124,7 @@ pub unsafe extern "C-unwind" fn pgmigrate_as_owner(
         let mut user = pg_sys::InvalidOid;
         let mut sec = 0;
         pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
-        pg_sys::SetUserIdAndSecContext(
-            target.owner,
-            sec | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-        );
+        pg_sys::SetUserIdAndSecContext(target.owner, sec | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
         let result = (target.finfo.fn_addr.expect("fmgr_info sets fn_addr"))(call);
         pg_sys::SetUserIdAndSecContext(user, sec);
         (*fcinfo).isnull = (*call).isnull;

@@ -40,9 +40,8 @@ pub(crate) fn become_role(role: pg_sys::Oid, search_path: Option<&str>) -> Saved
         let mut sec = 0;
         pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
         let guc_nest = search_path.map(|path| {
-            let path = CString::new(with_temp_schema_last(path)).unwrap_or_else(|_| {
-                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search_path contains a NUL byte", None, None)
-            });
+            let path = CString::new(with_temp_schema_last(path))
+                .unwrap_or_else(|_| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search_path contains a NUL byte", None, None));
             let nest = pg_sys::NewGUCNestLevel();
             pg_sys::set_config_option(
                 c"search_path".as_ptr(),

@@ -6,8 +6,8 @@
 //! (a too-deep pair of documents is ERROR 54001, never a crash), and the writer
 //! sizes the result as jsonb does before writing it (54000 past jsonb's limit).
 
-use crate::jsonb::view::key_order;
 use crate::jsonb::read::Container;
+use crate::jsonb::view::key_order;
 use crate::jsonb::{check_for_interrupts, check_stack_depth, vec_with_capacity, Jsonb, Out, Value, Writer};
 use std::cmp::Ordering;
 

@@ -5,9 +5,9 @@
 //! documents in the same on-disk format (`write`), copying untouched subtrees
 //! byte for byte. The format is PostgreSQL's stable storage format (jsonb.h).
 
+pub mod merge;
 #[cfg(feature = "pg_test")]
 pub mod proptests;
-pub mod merge;
 pub mod read;
 pub mod view;
 pub mod write;
@@ -106,11 +106,7 @@ impl Jsonb {
 }
 
 impl FromDatum for Jsonb {
-    unsafe fn from_polymorphic_datum(
-        datum: pg_sys::Datum,
-        is_null: bool,
-        _: pg_sys::Oid,
-    ) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
         if is_null {
             return None;
         }
@@ -121,12 +117,7 @@ impl FromDatum for Jsonb {
 
     /// Always a copy in `memory_context`: SPI hands out datums that point into its
     /// tuple table, which is freed when the SPI connection ends.
-    unsafe fn from_datum_in_memory_context(
-        mut memory_context: PgMemoryContexts,
-        datum: pg_sys::Datum,
-        is_null: bool,
-        _: pg_sys::Oid,
-    ) -> Option<Self> {
+    unsafe fn from_datum_in_memory_context(mut memory_context: PgMemoryContexts, datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
         if is_null {
             return None;
         }
@@ -166,8 +157,7 @@ unsafe impl<'fcx> ArgAbi<'fcx> for Jsonb {
     unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
         let index = arg.index();
         // SAFETY: the caller guarantees a jsonb argument.
-        unsafe { arg.unbox_arg_using_from_datum() }
-            .unwrap_or_else(|| panic!("argument {index} must not be null"))
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| panic!("argument {index} must not be null"))
     }
     unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
         // SAFETY: as above.

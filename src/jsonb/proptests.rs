@@ -68,7 +68,12 @@ fn unique(pairs: Vec<(String, J)>) -> J {
 
 /// Any document: nested objects and arrays, empty containers, scalars at the root.
 pub fn json(depth: u32, size: u32, width: usize) -> impl Strategy<Value = J> {
-    let leaf = prop_oneof![Just(J::Null), any::<bool>().prop_map(J::Bool), number().prop_map(J::Num), text().prop_map(J::Str),];
+    let leaf = prop_oneof![
+        Just(J::Null),
+        any::<bool>().prop_map(J::Bool),
+        number().prop_map(J::Num),
+        text().prop_map(J::Str),
+    ];
     leaf.prop_recursive(depth, size, width as u32, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..width).prop_map(J::Arr),
@@ -217,7 +222,12 @@ fn same_as_postgres(mine: &Jsonb, theirs: &Jsonb) -> TestCaseResult {
         &[mine.clone().into(), theirs.clone().into()],
     )
     .map_err(|e| TestCaseError::fail(format!("compare: {e}")))?;
-    let text = |d: &Jsonb| Spi::get_one_with_args::<String>("SELECT $1::text", &[d.clone().into()]).ok().flatten().unwrap_or_default();
+    let text = |d: &Jsonb| {
+        Spi::get_one_with_args::<String>("SELECT $1::text", &[d.clone().into()])
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    };
     prop_assert_eq!(eq, Some(true), "= : {} vs {}", text(mine), text(theirs));
     prop_assert_eq!(same_text, Some(true), "text: {} vs {}", text(mine), text(theirs));
     prop_assert_eq!(reloads, Some(true), "reload: {}", text(mine));
@@ -231,7 +241,12 @@ pub fn run<S: Strategy>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Test
 where
     S::Value: Debug,
 {
-    let config = Config { cases, failure_persistence: None, max_shrink_iters: 256, ..Config::default() };
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 256,
+        ..Config::default()
+    };
     let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
     let result = runner.run(&strategy, |value| {
         PgTryBuilder::new(AssertUnwindSafe(|| test(value)))
@@ -263,9 +278,12 @@ mod tests {
 
     #[pg_test]
     fn scalar_roots_are_wrapped_as_jsonb_does() {
-        for (out, text) in
-            [(Out::Str("s\"\u{1F642}"), r#""s\"🙂""#), (Out::Bool(true), "true"), (Out::Value(Value::Null), "null"), (Out::Str(""), r#""""#)]
-        {
+        for (out, text) in [
+            (Out::Str("s\"\u{1F642}"), r#""s\"🙂""#),
+            (Out::Bool(true), "true"),
+            (Out::Value(Value::Null), "null"),
+            (Out::Str(""), r#""""#),
+        ] {
             let mine = Writer::finish(&out);
             let theirs = pg_jsonb(text).unwrap();
             assert!(mine.same_bytes(&theirs), "{text}");

@@ -1,8 +1,8 @@
 //! Reading jsonb containers: header, JEntry array, then the children's data.
 
 use super::check_for_interrupts;
-use crate::pg::errors::raise;
 use crate::jsonb::view::{key_order, JsonView, Kind};
+use crate::pg::errors::raise;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::borrow::Cow;
@@ -10,7 +10,8 @@ use std::ffi::CStr;
 
 // jsonb's on-disk layout constants, from PostgreSQL's own headers (utils/jsonb.h).
 pub(crate) use pgrx::pg_sys::{
-    JB_CMASK, JB_FSCALAR, JB_FOBJECT, JB_FARRAY, JENTRY_OFFLENMASK, JENTRY_TYPEMASK, JENTRY_HAS_OFF, JENTRY_ISSTRING, JENTRY_ISNUMERIC, JENTRY_ISBOOL_FALSE, JENTRY_ISBOOL_TRUE, JENTRY_ISNULL, JENTRY_ISCONTAINER,
+    JB_CMASK, JB_FARRAY, JB_FOBJECT, JB_FSCALAR, JENTRY_HAS_OFF, JENTRY_ISBOOL_FALSE, JENTRY_ISBOOL_TRUE, JENTRY_ISCONTAINER, JENTRY_ISNULL, JENTRY_ISNUMERIC,
+    JENTRY_ISSTRING, JENTRY_OFFLENMASK, JENTRY_TYPEMASK,
 };
 
 pub(crate) fn int_align(n: usize) -> usize {
@@ -185,7 +186,10 @@ impl<'a> Value<'a> {
     /// # Safety
     /// `ptr` must point to a jsonb container that outlives `'a`.
     pub(crate) unsafe fn container(ptr: *const u8) -> Self {
-        let c = Container { ptr, _doc: std::marker::PhantomData };
+        let c = Container {
+            ptr,
+            _doc: std::marker::PhantomData,
+        };
         if c.is_object() {
             Value::Object(c)
         } else {

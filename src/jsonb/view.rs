@@ -59,11 +59,7 @@ pub fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 /// prefixes of true/false/yes/no, on/off, 1/0.
 pub fn parse_pg_bool(s: &str) -> Option<bool> {
     let v = s.trim_matches(|c: char| c.is_ascii_whitespace()).as_bytes();
-    let prefix_of = |word: &str| {
-        !v.is_empty()
-            && v.len() <= word.len()
-            && v.eq_ignore_ascii_case(&word.as_bytes()[..v.len()])
-    };
+    let prefix_of = |word: &str| !v.is_empty() && v.len() <= word.len() && v.eq_ignore_ascii_case(&word.as_bytes()[..v.len()]);
     match v.first()?.to_ascii_lowercase() {
         b't' if prefix_of("true") => Some(true),
         b'f' if prefix_of("false") => Some(false),

@@ -8,8 +8,8 @@
 
 use super::read::*;
 use super::{check_for_interrupts, check_stack_depth, Jsonb};
-use crate::pg::errors::raise;
 use crate::jsonb::view::key_order;
+use crate::pg::errors::raise;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ptr::NonNull;
@@ -34,7 +34,10 @@ impl<'a> Out<'a> {
 
     /// Numbers and containers start on a 4-byte boundary; the padding belongs to their entry.
     fn aligned(&self) -> bool {
-        matches!(self, Out::Value(Value::Number(_) | Value::Object(_) | Value::Array(_)) | Out::Object(_) | Out::Array(_))
+        matches!(
+            self,
+            Out::Value(Value::Number(_) | Value::Object(_) | Value::Array(_)) | Out::Object(_) | Out::Array(_)
+        )
     }
 
     fn is_scalar(&self) -> bool {
@@ -257,7 +260,12 @@ impl Writer<'_> {
             }
             Out::Object(pairs) => {
                 self.pad();
-                self.container(pairs.len(), JB_FOBJECT, pairs.iter().map(|(k, _)| Out::Value(Value::String(k))), pairs.iter().map(|(_, v)| v));
+                self.container(
+                    pairs.len(),
+                    JB_FOBJECT,
+                    pairs.iter().map(|(k, _)| Out::Value(Value::String(k))),
+                    pairs.iter().map(|(_, v)| v),
+                );
                 JENTRY_ISCONTAINER
             }
             Out::Array(items) => {
@@ -283,7 +291,11 @@ impl Writer<'_> {
             let before = w.pos;
             let ty = w.value(v);
             let len = w.pos - before;
-            let field = if index.is_multiple_of(pg_sys::JB_OFFSET_STRIDE as usize) { (w.pos - data_start) as u32 | JENTRY_HAS_OFF } else { len as u32 };
+            let field = if index.is_multiple_of(pg_sys::JB_OFFSET_STRIDE as usize) {
+                (w.pos - data_start) as u32 | JENTRY_HAS_OFF
+            } else {
+                len as u32
+            };
             w.u32_at(start + 4 + 4 * index, ty | field);
             index += 1;
         };

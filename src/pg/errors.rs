@@ -4,12 +4,7 @@ use crate::schema::breaking::SchemaError;
 use pgrx::prelude::*;
 
 /// Raise `ERROR` (never returns; the transaction is aborted).
-pub fn raise(
-    code: PgSqlErrorCode,
-    message: impl Into<String>,
-    detail: Option<String>,
-    hint: Option<&str>,
-) -> ! {
+pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, detail: Option<String>, hint: Option<&str>) -> ! {
     let mut report = pgrx::pg_sys::panic::ErrorReport::new(code, message.into(), "pg_migrate");
     if let Some(d) = detail {
         report = report.set_detail(d);

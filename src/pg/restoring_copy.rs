@@ -21,15 +21,9 @@ thread_local! {
 
 /// Does `text` start (after blanks) with the keyword COPY?
 fn starts_with_copy(text: &[u8]) -> bool {
-    let start = text
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(text.len());
+    let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
     let rest = &text[start..];
-    rest.len() > 4
-        && rest[..4].eq_ignore_ascii_case(b"copy")
-        && !rest[4].is_ascii_alphanumeric()
-        && rest[4] != b'_'
+    rest.len() > 4 && rest[..4].eq_ignore_ascii_case(b"copy") && !rest[4].is_ascii_alphanumeric() && rest[4] != b'_'
 }
 
 /// True when the running top-level statement is `COPY <relid> FROM ...` and the current
@@ -46,21 +40,13 @@ pub fn is_restoring_copy(relid: pg_sys::Oid) -> bool {
         return false;
     }
     // SAFETY: plain reads of backend state.
-    let key: Key = unsafe {
-        (
-            query as usize,
-            pg_sys::GetCurrentStatementStartTimestamp(),
-            relid,
-            pg_sys::GetUserId(),
-        )
-    };
+    let key: Key = unsafe { (query as usize, pg_sys::GetCurrentStatementStartTimestamp(), relid, pg_sys::GetUserId()) };
     if let Some((k, answer)) = LAST.get() {
         if k == key {
             return answer;
         }
     }
-    let answer = parse_is_copy_from(query, relid)
-        && unsafe { pg_sys::pg_class_ownercheck(relid, pg_sys::GetUserId()) };
+    let answer = parse_is_copy_from(query, relid) && unsafe { pg_sys::pg_class_ownercheck(relid, pg_sys::GetUserId()) };
     LAST.set(Some((key, answer)));
     answer
 }
@@ -75,10 +61,7 @@ fn parse_is_copy_from(query: *const std::ffi::c_char, relid: pg_sys::Oid) -> boo
             return false;
         }
         let raw = (*(*list).elements).ptr_value as *mut pg_sys::RawStmt;
-        if raw.is_null()
-            || (*raw).stmt.is_null()
-            || (*(*raw).stmt).type_ != pg_sys::NodeTag::T_CopyStmt
-        {
+        if raw.is_null() || (*raw).stmt.is_null() || (*(*raw).stmt).type_ != pg_sys::NodeTag::T_CopyStmt {
             return false;
         }
         let copy = (*raw).stmt as *mut pg_sys::CopyStmt;
@@ -110,9 +93,7 @@ mod tests {
 
     #[test]
     fn prefix_test() {
-        assert!(starts_with_copy(
-            b"COPY pgmigrate.audit_log (a) FROM stdin;"
-        ));
+        assert!(starts_with_copy(b"COPY pgmigrate.audit_log (a) FROM stdin;"));
         assert!(starts_with_copy(b"  \n copy x from stdin"));
         assert!(starts_with_copy(b"Copy\tx"));
         assert!(!starts_with_copy(b"copy"));

@@ -42,10 +42,8 @@ pub enum CompatibilityMode {
 }
 
 pub static VALIDATION: GucSetting<Validation> = GucSetting::<Validation>::new(Validation::Enforce);
-pub static DEPRECATED_POLICY: GucSetting<DeprecatedPolicy> =
-    GucSetting::<DeprecatedPolicy>::new(DeprecatedPolicy::Warn);
-pub static COMPATIBILITY_MODE: GucSetting<CompatibilityMode> =
-    GucSetting::<CompatibilityMode>::new(CompatibilityMode::Backward);
+pub static DEPRECATED_POLICY: GucSetting<DeprecatedPolicy> = GucSetting::<DeprecatedPolicy>::new(DeprecatedPolicy::Warn);
+pub static COMPATIBILITY_MODE: GucSetting<CompatibilityMode> = GucSetting::<CompatibilityMode>::new(CompatibilityMode::Backward);
 
 /// Each of these weakens or changes enforcement, so only superusers and roles granted
 /// `SET ON PARAMETER` may change them (PGC_SUSET).

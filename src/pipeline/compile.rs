@@ -70,25 +70,13 @@ fn get_text(x: &str, p: &[String]) -> String {
 /// `x` with `v` at path `p`, creating missing parent objects (a scalar parent is an error).
 fn set(x: &str, p: &[String], v: &str) -> String {
     if p.len() == 1 {
-        return format!(
-            "({x} || pg_catalog.jsonb_build_object({}, {v}))",
-            lit(&p[0])
-        );
+        return format!("({x} || pg_catalog.jsonb_build_object({}, {v}))", lit(&p[0]));
     }
     // Parents missing: build them, each level from what exists ('- {}' errors on a scalar).
-    let mut built = format!(
-        "pg_catalog.jsonb_build_object({}, {v})",
-        lit(&p[p.len() - 1])
-    );
+    let mut built = format!("pg_catalog.jsonb_build_object({}, {v})", lit(&p[p.len() - 1]));
     for i in (1..p.len()).rev() {
-        let existing = format!(
-            "(coalesce({}, '{{}}'::jsonb) - '{{}}'::text[])",
-            get(x, &p[..i])
-        );
-        built = format!(
-            "pg_catalog.jsonb_build_object({}, {existing} || {built})",
-            lit(&p[i - 1])
-        );
+        let existing = format!("(coalesce({}, '{{}}'::jsonb) - '{{}}'::text[])", get(x, &p[..i]));
+        built = format!("pg_catalog.jsonb_build_object({}, {existing} || {built})", lit(&p[i - 1]));
     }
     format!(
         "(CASE WHEN {} IS NOT NULL THEN pg_catalog.jsonb_set({x}, {}, {v}, true) ELSE {x} || {built} END)",
@@ -114,21 +102,17 @@ fn cond(x: &str, jsonpath: &str) -> String {
 
 fn transform_value(t: &Transformation, v: &str) -> String {
     let vt = format!("({v} #>> '{{}}')");
-    let strings_only = |e: String| {
-        format!("CASE WHEN pg_catalog.jsonb_typeof({v}) = 'string' THEN {e} ELSE {v} END")
-    };
+    let strings_only = |e: String| format!("CASE WHEN pg_catalog.jsonb_typeof({v}) = 'string' THEN {e} ELSE {v} END");
     let e = match t {
         Transformation::Lower => strings_only(format!("pg_catalog.to_jsonb(pg_catalog.lower({vt}))")),
         Transformation::Upper => strings_only(format!("pg_catalog.to_jsonb(pg_catalog.upper({vt}))")),
         Transformation::Trim => strings_only(format!("pg_catalog.to_jsonb(pg_catalog.btrim({vt}))")),
         Transformation::ToNumber => format!("pg_catalog.to_jsonb({vt}::numeric)"),
         Transformation::ToBoolean => format!("pg_catalog.to_jsonb({vt}::boolean)"),
-        Transformation::ToString => format!(
-            "CASE WHEN pg_catalog.jsonb_typeof({v}) IN ('object', 'array') THEN pg_catalog.to_jsonb({v}::text) ELSE pg_catalog.to_jsonb({vt}) END"
-        ),
-        Transformation::Split { separator } => {
-            strings_only(format!("pg_catalog.to_jsonb(pg_catalog.string_to_array({vt}, {}))", lit(separator)))
+        Transformation::ToString => {
+            format!("CASE WHEN pg_catalog.jsonb_typeof({v}) IN ('object', 'array') THEN pg_catalog.to_jsonb({v}::text) ELSE pg_catalog.to_jsonb({vt}) END")
         }
+        Transformation::Split { separator } => strings_only(format!("pg_catalog.to_jsonb(pg_catalog.string_to_array({vt}, {}))", lit(separator))),
         Transformation::Concat { prefix, suffix } => {
             format!("pg_catalog.to_jsonb({} || {vt} || {})", lit(prefix), lit(suffix))
         }
@@ -149,22 +133,12 @@ fn merge_value(strategy: &MergeStrategy, x: &str, sources: &[DocPath]) -> String
     match strategy {
         MergeStrategy::Concat { separator } => {
             let parts: Vec<String> = sources.iter().map(|p| get_text(x, p)).collect();
-            format!(
-                "pg_catalog.to_jsonb(pg_catalog.concat_ws({}, {}))",
-                lit(separator),
-                parts.join(", ")
-            )
+            format!("pg_catalog.to_jsonb(pg_catalog.concat_ws({}, {}))", lit(separator), parts.join(", "))
         }
         MergeStrategy::Object => {
             let parts: Vec<String> = sources
                 .iter()
-                .map(|p| {
-                    format!(
-                        "{}, {}",
-                        lit(p.last().map_or("", |s| s.as_str())),
-                        get(x, p)
-                    )
-                })
+                .map(|p| format!("{}, {}", lit(p.last().map_or("", |s| s.as_str())), get(x, p)))
                 .collect();
             format!("pg_catalog.jsonb_build_object({})", parts.join(", "))
         }
@@ -176,19 +150,13 @@ fn merge_value(strategy: &MergeStrategy, x: &str, sources: &[DocPath]) -> String
             )
         }
         MergeStrategy::FirstNonNull => {
-            let parts: Vec<String> = sources
-                .iter()
-                .map(|p| format!("nullif({}, 'null'::jsonb)", get(x, p)))
-                .collect();
+            let parts: Vec<String> = sources.iter().map(|p| format!("nullif({}, 'null'::jsonb)", get(x, p))).collect();
             format!("coalesce({}, 'null'::jsonb)", parts.join(", "))
         }
         MergeStrategy::DeepMerge => {
             let mut acc = format!("coalesce({}, '{{}}'::jsonb)", get(x, &sources[0]));
             for p in &sources[1..] {
-                acc = format!(
-                    "pgmigrate.jsonb_deep_merge({acc}, coalesce({}, '{{}}'::jsonb))",
-                    get(x, p)
-                );
+                acc = format!("pgmigrate.jsonb_deep_merge({acc}, coalesce({}, '{{}}'::jsonb))", get(x, p));
             }
             acc
         }
@@ -213,9 +181,7 @@ impl Segment {
     fn push(&mut self, expr: String) -> String {
         self.n += 1;
         let name = format!("{}_r{}", self.cte, self.n);
-        self.laterals.push(format!(
-            "CROSS JOIN LATERAL (SELECT {expr} AS v OFFSET 0) {name}"
-        ));
+        self.laterals.push(format!("CROSS JOIN LATERAL (SELECT {expr} AS v OFFSET 0) {name}"));
         format!("{name}.v")
     }
     fn doc(&mut self, expr: String, guard: Option<&str>) {
@@ -244,55 +210,29 @@ fn compile_rule(ctx: &mut Ctx, seg: &mut Segment, rule: &Rule, guard: Option<&st
             } else {
                 set(&remove(&x, source), target, &get(&x, source))
             };
-            seg.doc(
-                format!(
-                    "CASE WHEN {} IS NULL THEN {x} ELSE {e} END",
-                    get(&x, source)
-                ),
-                guard,
-            );
+            seg.doc(format!("CASE WHEN {} IS NULL THEN {x} ELSE {e} END", get(&x, source)), guard);
         }
         Rule::Transform {
             field,
             transformation: Transformation::Default { value },
         } => {
             seg.doc(
-                format!(
-                    "CASE WHEN {} IS NULL THEN {} ELSE {x} END",
-                    get(&x, field),
-                    set(&x, field, &jsonb_lit(value))
-                ),
+                format!("CASE WHEN {} IS NULL THEN {} ELSE {x} END", get(&x, field), set(&x, field, &jsonb_lit(value))),
                 guard,
             );
         }
-        Rule::Transform {
-            field,
-            transformation,
-        } => {
+        Rule::Transform { field, transformation } => {
             if let Transformation::Sql { function } = transformation {
-                ctx.out.functions.push((
-                    format!("{rpath}.transformation.sqlFunction"),
-                    qual(function),
-                    "jsonb",
-                ));
+                ctx.out.functions.push((format!("{rpath}.transformation.sqlFunction"), qual(function), "jsonb"));
             }
             let v = get(&x, field);
             let nv = transform_value(transformation, &v);
             let e = if field.len() == 1 {
-                format!(
-                    "({x} || pg_catalog.jsonb_build_object({}, {nv}))",
-                    lit(&field[0])
-                )
+                format!("({x} || pg_catalog.jsonb_build_object({}, {nv}))", lit(&field[0]))
             } else {
-                format!(
-                    "pg_catalog.jsonb_set({x}, {}, {nv}, false)",
-                    path_lit(field)
-                )
+                format!("pg_catalog.jsonb_set({x}, {}, {nv}, false)", path_lit(field))
             };
-            seg.doc(
-                format!("CASE WHEN {v} IS NULL THEN {x} ELSE {e} END"),
-                guard,
-            );
+            seg.doc(format!("CASE WHEN {v} IS NULL THEN {x} ELSE {e} END"), guard);
         }
         Rule::Merge {
             sources,
@@ -310,9 +250,7 @@ fn compile_rule(ctx: &mut Ctx, seg: &mut Segment, rule: &Rule, guard: Option<&st
             }
         }
         Rule::Conditional { condition, rules } => {
-            ctx.out
-                .jsonpaths
-                .push((format!("{rpath}.condition"), condition.clone()));
+            ctx.out.jsonpaths.push((format!("{rpath}.condition"), condition.clone()));
             let c = seg.push(cond(&x, condition));
             let g = match guard {
                 Some(g) => format!("({g} AND {c})"),
@@ -329,11 +267,7 @@ fn compile_rule(ctx: &mut Ctx, seg: &mut Segment, rule: &Rule, guard: Option<&st
 /// The keys a rule reads and writes, when it is a top-level rename or transform.
 fn flat_keys(r: &Rule) -> Option<Vec<&str>> {
     match r {
-        Rule::Rename { source, target }
-            if source.len() == 1 && target.len() == 1 && source != target =>
-        {
-            Some(vec![source[0].as_str(), target[0].as_str()])
-        }
+        Rule::Rename { source, target } if source.len() == 1 && target.len() == 1 && source != target => Some(vec![source[0].as_str(), target[0].as_str()]),
         Rule::Transform { field, .. } if field.len() == 1 => Some(vec![field[0].as_str()]),
         _ => None,
     }
@@ -366,33 +300,18 @@ fn flat_group(x: &str, rules: &[Rule]) -> String {
             Rule::Rename { source, target } => {
                 removed.push(lit(&source[0]));
                 built.push(format!("{}, {}", lit(&target[0]), get(x, source)));
-                unset.push(format!(
-                    "CASE WHEN {} IS NULL THEN {} END",
-                    get(x, source),
-                    lit(&target[0])
-                ));
+                unset.push(format!("CASE WHEN {} IS NULL THEN {} END", get(x, source), lit(&target[0])));
             }
             Rule::Transform {
                 field,
                 transformation: Transformation::Default { value },
             } => {
                 built.push(format!("{}, {}", lit(&field[0]), jsonb_lit(value)));
-                unset.push(format!(
-                    "CASE WHEN {} IS NOT NULL THEN {} END",
-                    get(x, field),
-                    lit(&field[0])
-                ));
+                unset.push(format!("CASE WHEN {} IS NOT NULL THEN {} END", get(x, field), lit(&field[0])));
             }
-            Rule::Transform {
-                field,
-                transformation,
-            } => {
+            Rule::Transform { field, transformation } => {
                 let v = get(x, field);
-                built.push(format!(
-                    "{}, {}",
-                    lit(&field[0]),
-                    transform_value(transformation, &v)
-                ));
+                built.push(format!("{}, {}", lit(&field[0]), transform_value(transformation, &v)));
                 unset.push(format!("CASE WHEN {v} IS NULL THEN {} END", lit(&field[0])));
             }
             _ => unreachable!("only flat rules are grouped"),
@@ -411,12 +330,7 @@ fn flat_group(x: &str, rules: &[Rule]) -> String {
 }
 
 /// `SELECT DISTINCT ON (k) k, v` from a lookup/join source, restricted to the batch's keys.
-fn keyed_source(
-    src: &Source,
-    key: &[String],
-    value_sql: &dyn Fn(&str) -> String,
-    keys_from: &str,
-) -> String {
+fn keyed_source(src: &Source, key: &[String], value_sql: &dyn Fn(&str) -> String, keys_from: &str) -> String {
     match src {
         Source::Table(q) => {
             let k = format!("(t.{})::text", ident(&key[0]));
@@ -438,13 +352,7 @@ fn keyed_source(
     }
 }
 
-fn compile_map(
-    ctx: &mut Ctx,
-    prev: &str,
-    step_no: usize,
-    step: &Step,
-    rules: &[Rule],
-) -> (String, String) {
+fn compile_map(ctx: &mut Ctx, prev: &str, step_no: usize, step: &Step, rules: &[Rule]) -> (String, String) {
     let mut sql = String::new();
     let mut prev = prev.to_string();
     let mut seg_no = 0;
@@ -457,23 +365,17 @@ fn compile_map(
             if let Rule::Lookup(l) = &rules[i] {
                 let rpath = format!("{}.config.mappingRules[{i}]", ctx.path);
                 let c = if first {
-                    step.condition
-                        .as_ref()
-                        .map_or("true".into(), |c| cond("p.doc", c))
+                    step.condition.as_ref().map_or("true".into(), |c| cond("p.doc", c))
                 } else {
                     "p.c".into()
                 };
                 if first {
                     if let Some(cn) = &step.condition {
-                        ctx.out
-                            .jsonpaths
-                            .push((format!("{}.condition", ctx.path), cn.clone()));
+                        ctx.out.jsonpaths.push((format!("{}.condition", ctx.path), cn.clone()));
                     }
                 }
                 if let Source::Table(q) = &l.source {
-                    ctx.out
-                        .tables
-                        .push((format!("{rpath}.lookupTable"), qual(q)));
+                    ctx.out.tables.push((format!("{rpath}.lookupTable"), qual(q)));
                 }
                 let lv = l.lookup_value.clone();
                 let is_table = matches!(l.source, Source::Table(_));
@@ -514,9 +416,7 @@ fn compile_map(
         let (cexpr, guard) = if first {
             match &step.condition {
                 Some(cn) => {
-                    ctx.out
-                        .jsonpaths
-                        .push((format!("{}.condition", ctx.path), cn.clone()));
+                    ctx.out.jsonpaths.push((format!("{}.condition", ctx.path), cn.clone()));
                     let g = seg.push(cond("s.doc", cn));
                     (g.clone(), Some(g))
                 }
@@ -537,11 +437,7 @@ fn compile_map(
                     } = r
                     {
                         let rpath = format!("{}.config.mappingRules[{}]", ctx.path, i + k);
-                        ctx.out.functions.push((
-                            format!("{rpath}.transformation.sqlFunction"),
-                            qual(function),
-                            "jsonb",
-                        ));
+                        ctx.out.functions.push((format!("{rpath}.transformation.sqlFunction"), qual(function), "jsonb"));
                     }
                 }
                 let x = seg.cur.clone();
@@ -578,27 +474,21 @@ pub fn compile(p: &Pipeline) -> Compiled {
         let (sql, last) = match &step.kind {
             StepKind::Map(rules) => compile_map(&mut ctx, &prev, n, step, rules),
             StepKind::Filter(c) => {
-                ctx.out
-                    .jsonpaths
-                    .push((format!("{path}.config.condition"), c.clone()));
-                (format!(", {cte} AS (SELECT s.ord, s.entity_id, s.doc, true AS c FROM {prev} s WHERE {})", cond("s.doc", c)), cte)
+                ctx.out.jsonpaths.push((format!("{path}.config.condition"), c.clone()));
+                (
+                    format!(
+                        ", {cte} AS (SELECT s.ord, s.entity_id, s.doc, true AS c FROM {prev} s WHERE {})",
+                        cond("s.doc", c)
+                    ),
+                    cte,
+                )
             }
             StepKind::Custom(c) if !c.batch => {
-                ctx.out.functions.push((
-                    format!("{path}.config.function"),
-                    qual(&c.function),
-                    "jsonb",
-                ));
+                ctx.out.functions.push((format!("{path}.config.function"), qual(&c.function), "jsonb"));
                 let applied = match &step.condition {
                     Some(cn) => {
-                        ctx.out
-                            .jsonpaths
-                            .push((format!("{path}.condition"), cn.clone()));
-                        format!(
-                            "CASE WHEN {} THEN {}(s.doc) ELSE s.doc END",
-                            cond("s.doc", cn),
-                            qual(&c.function)
-                        )
+                        ctx.out.jsonpaths.push((format!("{path}.condition"), cn.clone()));
+                        format!("CASE WHEN {} THEN {}(s.doc) ELSE s.doc END", cond("s.doc", cn), qual(&c.function))
                     }
                     None => format!("{}(s.doc)", qual(&c.function)),
                 };
@@ -611,11 +501,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 )
             }
             StepKind::Custom(c) => {
-                ctx.out.functions.push((
-                    format!("{path}.config.function"),
-                    qual(&c.function),
-                    "jsonb[]",
-                ));
+                ctx.out.functions.push((format!("{path}.config.function"), qual(&c.function), "jsonb[]"));
                 ctx.out.whole_input = true;
                 (
                     format!(
@@ -677,13 +563,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 let group = if ngroups == 0 {
                     String::new()
                 } else {
-                    format!(
-                        " GROUP BY {}",
-                        (1..=ngroups)
-                            .map(|i| i.to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
+                    format!(" GROUP BY {}", (1..=ngroups).map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
                 };
                 (
                     format!(
@@ -697,9 +577,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
             }
             StepKind::Join(j) => {
                 if let Source::Table(q) = &j.source {
-                    ctx.out
-                        .tables
-                        .push((format!("{path}.config.table"), qual(q)));
+                    ctx.out.tables.push((format!("{path}.config.table"), qual(q)));
                 }
                 let fields = j.fields.clone();
                 let is_table = matches!(j.source, Source::Table(_));
@@ -727,9 +605,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 let keys = format!("SELECT {} FROM {prev} s2", get_text("s2.doc", &j.left));
                 let c = match &step.condition {
                     Some(cn) => {
-                        ctx.out
-                            .jsonpaths
-                            .push((format!("{path}.condition"), cn.clone()));
+                        ctx.out.jsonpaths.push((format!("{path}.condition"), cn.clone()));
                         cond("s.doc", cn)
                     }
                     None => "true".into(),
@@ -795,10 +671,7 @@ mod tests {
         assert!(c.whole_input);
         assert_eq!(c.jsonpaths.len(), 2);
         assert_eq!(c.functions[0].1, "\"s\".\"f\"");
-        assert_eq!(
-            c.tables[0].0,
-            "$.steps[1].config.mappingRules[1].lookupTable"
-        );
+        assert_eq!(c.tables[0].0, "$.steps[1].config.mappingRules[1].lookupTable");
         let all = c.steps_sql.concat();
         assert!(all.contains("OFFSET 0"));
         assert!(all.contains("\"public\".\"countries\""));
@@ -806,22 +679,21 @@ mod tests {
 
     #[test]
     fn flat_rules_group_only_on_distinct_keys() {
-        let p = parse(
-            &json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [
+        let p = parse(&json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [
             {"type": "FIELD_RENAME", "source": "a", "target": "b"},
             {"type": "FIELD_TRANSFORM", "field": "c", "transformation": "lower"},
             {"type": "FIELD_TRANSFORM", "field": "b", "transformation": "upper"},
-            {"type": "FIELD_RENAME", "source": "x.y", "target": "z"}]}}]}),
-        )
+            {"type": "FIELD_RENAME", "source": "x.y", "target": "z"}]}}]}))
         .unwrap();
-        let StepKind::Map(rules) = &p.steps[0].kind else {
-            panic!()
-        };
+        let StepKind::Map(rules) = &p.steps[0].kind else { panic!() };
         assert_eq!(flat_group_len(rules), 2);
         assert_eq!(flat_group_len(&rules[2..]), 1);
         assert_eq!(flat_group_len(&rules[3..]), 0);
         let g = flat_group("d", &rules[..2]);
-        assert!(g.starts_with("((d - ARRAY[E'a']::text[]) || (pg_catalog.jsonb_build_object(E'b', (d -> E'a'), E'c', "), "{g}");
+        assert!(
+            g.starts_with("((d - ARRAY[E'a']::text[]) || (pg_catalog.jsonb_build_object(E'b', (d -> E'a'), E'c', "),
+            "{g}"
+        );
     }
 
     #[test]

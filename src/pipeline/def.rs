@@ -47,10 +47,7 @@ pub fn doc_path(spec: &PathSpec, path: &str) -> Result<DocPath, DefError> {
         PathSpec::Parts(p) => p.clone(),
     };
     if parts.is_empty() || parts.iter().any(|p| p.is_empty()) {
-        return err(
-            path,
-            "a field path needs non-empty segments (use an array of names for names with dots)",
-        );
+        return err(path, "a field path needs non-empty segments (use an array of names for names with dots)");
     }
     if parts.iter().any(|p| p.contains('\0')) {
         return err(path, "a field path cannot contain a NUL character");
@@ -125,10 +122,7 @@ fn error_mode(v: Option<&str>, path: &str) -> Result<ErrorMode, DefError> {
         None | Some("FAIL") => Ok(ErrorMode::Fail),
         Some("SKIP") => Ok(ErrorMode::Skip),
         Some("RETRY") => Ok(ErrorMode::Retry),
-        Some(other) => err(
-            path,
-            format!("unknown errorHandling \"{other}\", expected one of SKIP, RETRY, FAIL"),
-        ),
+        Some(other) => err(path, format!("unknown errorHandling \"{other}\", expected one of SKIP, RETRY, FAIL")),
     }
 }
 
@@ -303,10 +297,7 @@ impl QualName {
             } else {
                 while i < chars.len() && chars[i] != '.' {
                     if chars[i] == '"' || chars[i].is_whitespace() {
-                        return err(
-                            path,
-                            format!("\"{s}\" is not a valid SQL name (quote it: \"\"My Name\"\")"),
-                        );
+                        return err(path, format!("\"{s}\" is not a valid SQL name (quote it: \"\"My Name\"\")"));
                     }
                     part.extend(chars[i].to_lowercase());
                     i += 1;
@@ -333,17 +324,13 @@ impl QualName {
                 schema: Some(parts.remove(0)),
                 name: parts.remove(0),
             }),
-            _ => err(
-                path,
-                format!("\"{s}\" has too many dotted parts (schema.name at most)"),
-            ),
+            _ => err(path, format!("\"{s}\" has too many dotted parts (schema.name at most)")),
         }
     }
 }
 
 fn as_object<'a>(v: &'a Value, path: &str, what: &str) -> Result<&'a Map<String, Value>, DefError> {
-    v.as_object()
-        .map_or_else(|| err(path, format!("{what} must be a JSON object")), Ok)
+    v.as_object().map_or_else(|| err(path, format!("{what} must be a JSON object")), Ok)
 }
 
 /// The object `v` without its `"type"` key (so the variant's struct can deny unknown fields).
@@ -360,19 +347,10 @@ pub fn parse(definition: &Value) -> Result<Pipeline, DefError> {
         return err("$.name", "a pipeline needs a non-empty name");
     }
     if raw.batch_size < 1 || raw.batch_size > 1_000_000 {
-        return err(
-            "$.batchSize",
-            format!(
-                "batchSize must be between 1 and 1000000, not {}",
-                raw.batch_size
-            ),
-        );
+        return err("$.batchSize", format!("batchSize must be between 1 and 1000000, not {}", raw.batch_size));
     }
     if raw.max_retries > 100 {
-        return err(
-            "$.maxRetries",
-            format!("maxRetries must be at most 100, not {}", raw.max_retries),
-        );
+        return err("$.maxRetries", format!("maxRetries must be at most 100, not {}", raw.max_retries));
     }
     if raw.steps.is_empty() {
         return err("$.steps", "a pipeline needs at least one step");
@@ -397,29 +375,19 @@ pub fn parse(definition: &Value) -> Result<Pipeline, DefError> {
             }
         };
         if rs.condition.is_some() {
-            let refuses = matches!(kind, StepKind::Aggregate(_) | StepKind::Filter(_))
-                || matches!(&kind, StepKind::Custom(c) if c.batch);
+            let refuses = matches!(kind, StepKind::Aggregate(_) | StepKind::Filter(_)) || matches!(&kind, StepKind::Custom(c) if c.batch);
             if refuses {
                 return err(
                     &format!("{path}.condition"),
-                    format!(
-                        "a {} step does not take a condition (put a FILTER step before it)",
-                        rs.kind
-                    ),
+                    format!("a {} step does not take a condition (put a FILTER step before it)", rs.kind),
                 );
             }
         }
         let name = rs.name.unwrap_or_else(|| format!("step {}", i + 1));
         if steps.iter().any(|s: &Step| s.name == name) {
-            return err(
-                &format!("{path}.name"),
-                format!("step name \"{name}\" is used twice"),
-            );
+            return err(&format!("{path}.name"), format!("step name \"{name}\" is used twice"));
         }
-        let error_handling = error_mode(
-            rs.error_handling.as_deref(),
-            &format!("{path}.errorHandling"),
-        )?;
+        let error_handling = error_mode(rs.error_handling.as_deref(), &format!("{path}.errorHandling"))?;
         steps.push(Step {
             name,
             condition: rs.condition,
@@ -456,11 +424,7 @@ fn parse_rules(rules: &[Value], path: &str, depth: usize) -> Result<Vec<Rule>, D
     if depth > 16 {
         return err(path, "conditional rules nest more than 16 deep");
     }
-    rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| parse_rule(r, &format!("{path}[{i}]"), depth))
-        .collect()
+    rules.iter().enumerate().map(|(i, r)| parse_rule(r, &format!("{path}[{i}]"), depth)).collect()
 }
 
 #[derive(Deserialize)]
@@ -511,39 +475,28 @@ struct RawLookup {
     default: Option<Value>,
 }
 
-fn source(
-    table: Option<String>,
-    entity: Option<String>,
-    path: &str,
-    what: &str,
-) -> Result<Source, DefError> {
+fn source(table: Option<String>, entity: Option<String>, path: &str, what: &str) -> Result<Source, DefError> {
     match (table, entity) {
-        (Some(t), None) => Ok(Source::Table(QualName::parse(
-            &t,
-            &format!("{path}.{what}Table"),
-        )?)),
+        (Some(t), None) => Ok(Source::Table(QualName::parse(&t, &format!("{path}.{what}Table"))?)),
         (None, Some(e)) if !e.is_empty() => Ok(Source::Entity(e)),
-        _ => err(
-            path,
-            format!("name exactly one of {what}Table and {what}EntityType"),
-        ),
+        _ => err(path, format!("name exactly one of {what}Table and {what}EntityType")),
     }
 }
 
 fn parse_rule(r: &Value, path: &str, depth: usize) -> Result<Rule, DefError> {
     let obj = as_object(r, path, "a mapping rule")?;
     let Some(kind) = obj.get("type").and_then(Value::as_str) else {
-        return err(
-            &format!("{path}.type"),
-            "a mapping rule needs a \"type\" string",
-        );
+        return err(&format!("{path}.type"), "a mapping rule needs a \"type\" string");
     };
     let body = without_type(obj);
     let p = |f: &str| format!("{path}.{f}");
     Ok(match kind {
         "FIELD_RENAME" => {
             let raw: RawRename = typed(&body, path)?;
-            Rule::Rename { source: doc_path(&raw.source, &p("source"))?, target: doc_path(&raw.target, &p("target"))? }
+            Rule::Rename {
+                source: doc_path(&raw.source, &p("source"))?,
+                target: doc_path(&raw.target, &p("target"))?,
+            }
         }
         "FIELD_TRANSFORM" => {
             let raw: RawTransform = typed(&body, path)?;
@@ -564,7 +517,9 @@ fn parse_rule(r: &Value, path: &str, depth: usize) -> Result<Rule, DefError> {
                 .map(|(i, s)| doc_path(s, &format!("{path}.sourceFields[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
             let strategy = match raw.merge_strategy.as_str() {
-                "CONCAT" => MergeStrategy::Concat { separator: raw.separator.clone().unwrap_or_else(|| " ".into()) },
+                "CONCAT" => MergeStrategy::Concat {
+                    separator: raw.separator.clone().unwrap_or_else(|| " ".into()),
+                },
                 "OBJECT" => MergeStrategy::Object,
                 "ARRAY" => MergeStrategy::Array,
                 "FIRST_NON_NULL" => MergeStrategy::FirstNonNull,
@@ -579,15 +534,26 @@ fn parse_rule(r: &Value, path: &str, depth: usize) -> Result<Rule, DefError> {
             if raw.separator.is_some() && !matches!(strategy, MergeStrategy::Concat { .. }) {
                 return err(&p("separator"), "separator applies to the CONCAT strategy only");
             }
-            Rule::Merge { sources, target: doc_path(&raw.target_field, &p("targetField"))?, strategy, remove_sources: raw.remove_sources }
+            Rule::Merge {
+                sources,
+                target: doc_path(&raw.target_field, &p("targetField"))?,
+                strategy,
+                remove_sources: raw.remove_sources,
+            }
         }
         "CONDITIONAL_TRANSFORM" => {
             let raw: RawConditional = typed(&body, path)?;
             let rules = parse_rules(&raw.rules, &p("rules"), depth + 1)?;
             if rules.iter().any(|r| matches!(r, Rule::Lookup(_))) {
-                return err(&p("rules"), "a LOOKUP_TRANSFORM cannot sit inside a CONDITIONAL_TRANSFORM (give its step a condition instead)");
+                return err(
+                    &p("rules"),
+                    "a LOOKUP_TRANSFORM cannot sit inside a CONDITIONAL_TRANSFORM (give its step a condition instead)",
+                );
             }
-            Rule::Conditional { condition: raw.condition, rules }
+            Rule::Conditional {
+                condition: raw.condition,
+                rules,
+            }
         }
         "LOOKUP_TRANSFORM" => {
             let raw: RawLookup = typed(&body, path)?;
@@ -609,9 +575,7 @@ fn parse_rule(r: &Value, path: &str, depth: usize) -> Result<Rule, DefError> {
         other => {
             return err(
                 &p("type"),
-                format!(
-                    "unknown rule type \"{other}\", expected one of FIELD_RENAME, FIELD_TRANSFORM, FIELD_MERGE, CONDITIONAL_TRANSFORM, LOOKUP_TRANSFORM"
-                ),
+                format!("unknown rule type \"{other}\", expected one of FIELD_RENAME, FIELD_TRANSFORM, FIELD_MERGE, CONDITIONAL_TRANSFORM, LOOKUP_TRANSFORM"),
             )
         }
     })
@@ -655,20 +619,14 @@ fn parse_transformation(v: &Value, path: &str) -> Result<Transformation, DefErro
     };
     let unused = |name: &str, present: bool| -> Result<(), DefError> {
         if present {
-            err(
-                &format!("{path}.{name}"),
-                format!("option \"{name}\" does not apply to this transformation"),
-            )
+            err(&format!("{path}.{name}"), format!("option \"{name}\" does not apply to this transformation"))
         } else {
             Ok(())
         }
     };
     if let Some(f) = &raw.sql_function {
         if raw.function.is_some() {
-            return err(
-                path,
-                "give either function (a built-in) or sqlFunction, not both",
-            );
+            return err(path, "give either function (a built-in) or sqlFunction, not both");
         }
         for (n, p) in [
             ("separator", raw.separator.is_some()),
@@ -685,10 +643,7 @@ fn parse_transformation(v: &Value, path: &str) -> Result<Transformation, DefErro
         });
     }
     let Some(f) = raw.function.as_deref() else {
-        return err(
-            path,
-            "a transformation needs function (a built-in) or sqlFunction",
-        );
+        return err(path, "a transformation needs function (a built-in) or sqlFunction");
     };
     let t = match f {
         "lower" => Transformation::Lower,
@@ -717,39 +672,15 @@ fn parse_transformation(v: &Value, path: &str) -> Result<Transformation, DefErro
             )
         }
     };
-    unused(
-        "separator",
-        raw.separator.is_some() && !matches!(t, Transformation::Split { .. }),
-    )?;
-    unused(
-        "prefix",
-        raw.prefix.is_some() && !matches!(t, Transformation::Concat { .. }),
-    )?;
-    unused(
-        "suffix",
-        raw.suffix.is_some() && !matches!(t, Transformation::Concat { .. }),
-    )?;
-    unused(
-        "from",
-        raw.from.is_some() && !matches!(t, Transformation::DateFormat { .. }),
-    )?;
-    unused(
-        "to",
-        raw.to.is_some() && !matches!(t, Transformation::DateFormat { .. }),
-    )?;
-    unused(
-        "value",
-        raw.value.is_some() && !matches!(t, Transformation::Default { .. }),
-    )?;
-    for s in [&raw.separator, &raw.prefix, &raw.suffix, &raw.from, &raw.to]
-        .into_iter()
-        .flatten()
-    {
+    unused("separator", raw.separator.is_some() && !matches!(t, Transformation::Split { .. }))?;
+    unused("prefix", raw.prefix.is_some() && !matches!(t, Transformation::Concat { .. }))?;
+    unused("suffix", raw.suffix.is_some() && !matches!(t, Transformation::Concat { .. }))?;
+    unused("from", raw.from.is_some() && !matches!(t, Transformation::DateFormat { .. }))?;
+    unused("to", raw.to.is_some() && !matches!(t, Transformation::DateFormat { .. }))?;
+    unused("value", raw.value.is_some() && !matches!(t, Transformation::Default { .. }))?;
+    for s in [&raw.separator, &raw.prefix, &raw.suffix, &raw.from, &raw.to].into_iter().flatten() {
         if s.contains('\0') {
-            return err(
-                path,
-                "a transformation option cannot contain a NUL character",
-            );
+            return err(path, "a transformation option cannot contain a NUL character");
         }
     }
     Ok(t)
@@ -819,10 +750,7 @@ fn parse_aggregate(config: &Value, path: &str) -> Result<AggregateConfig, DefErr
         group_by.push((name, dp));
     }
     if raw.aggregations.is_empty() {
-        return err(
-            &format!("{path}.aggregations"),
-            "AGGREGATE needs at least one aggregation",
-        );
+        return err(&format!("{path}.aggregations"), "AGGREGATE needs at least one aggregation");
     }
     let mut aggregations = Vec::new();
     for (i, a) in raw.aggregations.iter().enumerate() {
@@ -837,39 +765,22 @@ fn parse_aggregate(config: &Value, path: &str) -> Result<AggregateConfig, DefErr
             "array" => AggOp::Array,
             "object" => AggOp::Object,
             other => {
-                return err(&format!("{ap}.op"), format!("unknown aggregation \"{other}\", expected one of count, sum, min, max, avg, array, object"))
+                return err(
+                    &format!("{ap}.op"),
+                    format!("unknown aggregation \"{other}\", expected one of count, sum, min, max, avg, array, object"),
+                )
             }
         };
-        let p = r
-            .path
-            .as_ref()
-            .map(|p| doc_path(p, &format!("{ap}.path")))
-            .transpose()?;
-        let k = r
-            .key_path
-            .as_ref()
-            .map(|p| doc_path(p, &format!("{ap}.keyPath")))
-            .transpose()?;
+        let p = r.path.as_ref().map(|p| doc_path(p, &format!("{ap}.path"))).transpose()?;
+        let k = r.key_path.as_ref().map(|p| doc_path(p, &format!("{ap}.keyPath"))).transpose()?;
         if p.is_none() && op != AggOp::Count {
-            return err(
-                &format!("{ap}.path"),
-                format!("aggregation \"{}\" needs a path", r.op),
-            );
+            return err(&format!("{ap}.path"), format!("aggregation \"{}\" needs a path", r.op));
         }
         if (op == AggOp::Object) != k.is_some() {
-            return err(
-                &format!("{ap}.keyPath"),
-                "keyPath is required by, and only by, the object aggregation",
-            );
+            return err(&format!("{ap}.keyPath"), "keyPath is required by, and only by, the object aggregation");
         }
-        if r.alias.is_empty()
-            || group_by.iter().any(|(n, _)| *n == r.alias)
-            || aggregations.iter().any(|a: &Aggregation| a.name == r.alias)
-        {
-            return err(
-                &format!("{ap}.as"),
-                format!("output name \"{}\" is empty or used twice", r.alias),
-            );
+        if r.alias.is_empty() || group_by.iter().any(|(n, _)| *n == r.alias) || aggregations.iter().any(|a: &Aggregation| a.name == r.alias) {
+            return err(&format!("{ap}.as"), format!("output name \"{}\" is empty or used twice", r.alias));
         }
         aggregations.push(Aggregation {
             name: r.alias,
@@ -878,10 +789,7 @@ fn parse_aggregate(config: &Value, path: &str) -> Result<AggregateConfig, DefErr
             key_path: k,
         });
     }
-    Ok(AggregateConfig {
-        group_by,
-        aggregations,
-    })
+    Ok(AggregateConfig { group_by, aggregations })
 }
 
 #[derive(Deserialize)]
@@ -917,20 +825,12 @@ fn parse_join(config: &Value, path: &str) -> Result<JoinConfig, DefError> {
     };
     let right = doc_path(&raw.on.right, &format!("{path}.on.right"))?;
     if matches!(src, Source::Table(_)) && right.len() != 1 {
-        return err(
-            &format!("{path}.on.right"),
-            "on.right names a column of the joined table",
-        );
+        return err(&format!("{path}.on.right"), "on.right names a column of the joined table");
     }
     let inner = match raw.kind.as_deref() {
         None | Some("LEFT") => false,
         Some("INNER") => true,
-        Some(other) => {
-            return err(
-                &format!("{path}.kind"),
-                format!("unknown join kind \"{other}\", expected INNER or LEFT"),
-            )
-        }
+        Some(other) => return err(&format!("{path}.kind"), format!("unknown join kind \"{other}\", expected INNER or LEFT")),
     };
     let mut fields = Vec::new();
     for (k, v) in raw.fields.unwrap_or_default() {
@@ -948,11 +848,7 @@ fn parse_join(config: &Value, path: &str) -> Result<JoinConfig, DefError> {
         right,
         inner,
         fields,
-        into: raw
-            .into
-            .as_ref()
-            .map(|p| doc_path(p, &format!("{path}.into")))
-            .transpose()?,
+        into: raw.into.as_ref().map(|p| doc_path(p, &format!("{path}.into"))).transpose()?,
     })
 }
 
@@ -970,12 +866,7 @@ fn parse_custom(config: &Value, path: &str) -> Result<CustomConfig, DefError> {
     let batch = match raw.mode.as_deref() {
         None | Some("document") => false,
         Some("batch") => true,
-        Some(other) => {
-            return err(
-                &format!("{path}.mode"),
-                format!("unknown mode \"{other}\", expected document or batch"),
-            )
-        }
+        Some(other) => return err(&format!("{path}.mode"), format!("unknown mode \"{other}\", expected document or batch")),
     };
     Ok(CustomConfig {
         function: QualName::parse(&raw.function, &format!("{path}.function"))?,
@@ -1000,24 +891,18 @@ mod tests {
             json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "a", "target": "b"}, {"type": "NOPE"}]}}]}),
         );
         assert_eq!(d.path, "$.steps[0].config.mappingRules[1].type");
-        let d = e(
-            json!({"name": "p", "steps": [{"type": "FILTER", "errorHandling": "IGNORE", "config": {"condition": "true"}}]}),
-        );
+        let d = e(json!({"name": "p", "steps": [{"type": "FILTER", "errorHandling": "IGNORE", "config": {"condition": "true"}}]}));
         assert_eq!(d.path, "$.steps[0].errorHandling");
         let d = e(json!({"name": "p", "bogus": 1, "steps": []}));
         assert!(d.message.contains("bogus"), "{d}");
-        let d = e(
-            json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "a", "target": "b", "x": 1}]}}]}),
-        );
+        let d =
+            e(json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "a", "target": "b", "x": 1}]}}]}));
         assert_eq!(d.path, "$.steps[0].config.mappingRules[0]");
         assert!(d.message.contains('x'));
         let d = e(
             json!({"name": "p", "steps": [{"type": "MAP", "config": {"rules": [{"type": "FIELD_TRANSFORM", "field": "a", "transformation": {"function": "lower", "separator": ","}}]}}]}),
         );
-        assert_eq!(
-            d.path,
-            "$.steps[0].config.mappingRules[0].transformation.separator"
-        );
+        assert_eq!(d.path, "$.steps[0].config.mappingRules[0].transformation.separator");
     }
 
     #[test]
@@ -1085,27 +970,16 @@ pub fn parse_options(v: &Value) -> Result<RunOptions, DefError> {
     let o: RunOptions = typed(v, "$")?;
     if let Some(b) = o.batch_size {
         if !(1..=1_000_000).contains(&b) {
-            return err(
-                "$.batchSize",
-                format!("batchSize must be between 1 and 1000000, not {b}"),
-            );
+            return err("$.batchSize", format!("batchSize must be between 1 and 1000000, not {b}"));
         }
     }
     if let Some(t) = o.lock_timeout_ms {
         if !(1..=600_000).contains(&t) {
-            return err(
-                "$.lockTimeoutMs",
-                format!("lockTimeoutMs must be between 1 and 600000, not {t}"),
-            );
+            return err("$.lockTimeoutMs", format!("lockTimeoutMs must be between 1 and 600000, not {t}"));
         }
     }
-    for (p, s) in [
-        ("$.entityType", &o.entity_type),
-        ("$.outputEntityType", &o.output_entity_type),
-    ] {
-        if s.as_deref()
-            .is_some_and(|s| s.is_empty() || s.contains('\0'))
-        {
+    for (p, s) in [("$.entityType", &o.entity_type), ("$.outputEntityType", &o.output_entity_type)] {
+        if s.as_deref().is_some_and(|s| s.is_empty() || s.contains('\0')) {
             return err(p, "an entity type must be a non-empty name");
         }
     }

@@ -83,10 +83,7 @@ pub fn analyze(steps: &[Step], search_path: Option<&str>) -> Vec<Vec<String>> {
         if let Some(cond) = &step.condition {
             let (q, offset) = condition_query(cond);
             if let Err(e) = parse_tree::parse(&q) {
-                let pos = e.position.map(|p| {
-                    p.saturating_sub(offset)
-                        .clamp(1, cond.chars().count().max(1))
-                });
+                let pos = e.position.map(|p| p.saturating_sub(offset).clamp(1, cond.chars().count().max(1)));
                 error = Some((e.message, pos, "condition"));
             }
         }
@@ -165,49 +162,27 @@ pub fn analyze(steps: &[Step], search_path: Option<&str>) -> Vec<Vec<String>> {
 
 /// JSON text as a jsonb datum (PostgreSQL's own input function).
 fn to_jsonb(text: String) -> Jsonb {
-    let c = std::ffi::CString::new(text)
-        .expect("JSON text has no NUL: js() escapes control characters");
+    let c = std::ffi::CString::new(text).expect("JSON text has no NUL: js() escapes control characters");
     // SAFETY: jsonb_in reads a NUL-terminated cstring and returns a new jsonb datum.
-    let datum = unsafe {
-        pgrx::direct_function_call_as_datum(
-            pg_sys::jsonb_in,
-            &[Some(pg_sys::Datum::from(c.as_ptr()))],
-        )
-    };
+    let datum = unsafe { pgrx::direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(pg_sys::Datum::from(c.as_ptr()))]) };
     // SAFETY: a non-null jsonb datum.
-    datum
-        .and_then(|d| unsafe { Jsonb::from_datum(d, false) })
-        .expect("jsonb_in returns a value")
+    datum.and_then(|d| unsafe { Jsonb::from_datum(d, false) }).expect("jsonb_in returns a value")
 }
 
 /// Steps as migrations hold them: `[{type, script, condition, transaction}]` or plain strings.
 fn steps_of(steps: &Jsonb) -> Vec<Step> {
     let root = steps.root();
-    let items = if root.kind() == Kind::Array {
-        root.elements()
-    } else {
-        vec![root]
-    };
+    let items = if root.kind() == Kind::Array { root.elements() } else { vec![root] };
     items
         .into_iter()
         .map(|v| match v.kind() {
             Kind::Object => Step {
-                kind: v
-                    .get("type")
-                    .and_then(|t| t.text())
-                    .map(|t| t.to_uppercase())
-                    .unwrap_or_else(|| "SQL".into()),
-                script: v
-                    .get("script")
-                    .and_then(|t| t.text())
-                    .map(|t| t.into_owned()),
-                condition: v
-                    .get("condition")
-                    .and_then(|t| t.text())
-                    .map(|t| t.into_owned()),
-                transactional: !v.get("transaction").is_some_and(|t| {
-                    t.kind() == Kind::Boolean && t.text().as_deref() == Some("false")
-                }),
+                kind: v.get("type").and_then(|t| t.text()).map(|t| t.to_uppercase()).unwrap_or_else(|| "SQL".into()),
+                script: v.get("script").and_then(|t| t.text()).map(|t| t.into_owned()),
+                condition: v.get("condition").and_then(|t| t.text()).map(|t| t.into_owned()),
+                transactional: !v
+                    .get("transaction")
+                    .is_some_and(|t| t.kind() == Kind::Boolean && t.text().as_deref() == Some("false")),
             },
             _ => Step {
                 kind: "SQL".into(),
@@ -230,14 +205,7 @@ fn analyze_steps(steps: Option<Jsonb>, search_path: Option<&str>) -> Option<Json
         .zip(&steps)
         .enumerate()
         .map(|(n, (mut members, step))| {
-            members.insert(
-                0,
-                format!(
-                    "\"step\": {}, \"transaction\": {}",
-                    n + 1,
-                    step.transactional
-                ),
-            );
+            members.insert(0, format!("\"step\": {}, \"transaction\": {}", n + 1, step.transactional));
             format!("{{{}}}", members.join(", "))
         })
         .collect();

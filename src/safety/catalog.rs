@@ -55,33 +55,20 @@ fn not_null_proven(f: &Facts) -> bool {
 /// Complete the facts of each statement from the catalog, resolving unqualified names
 /// along `search_path` when given (the caller's otherwise).
 pub fn complete(statements: &mut [Statement], search_path: Option<&str>) {
-    if statements.iter().all(|s| {
-        s.facts.iter().all(|f| {
-            !matches!(
-                f.action,
-                "ADD COLUMN" | "ALTER COLUMN TYPE" | "SET NOT NULL"
-            )
-        })
-    }) {
+    if statements
+        .iter()
+        .all(|s| s.facts.iter().all(|f| !matches!(f.action, "ADD COLUMN" | "ALTER COLUMN TYPE" | "SET NOT NULL")))
+    {
         return;
     }
     let previous = search_path.and_then(|path| {
-        let old = Spi::get_one::<String>("SELECT pg_catalog.current_setting('search_path')")
-            .ok()
-            .flatten();
-        Spi::run_with_args(
-            "SELECT pg_catalog.set_config('search_path', $1, true)",
-            &[path.into()],
-        )
-        .ok()?;
+        let old = Spi::get_one::<String>("SELECT pg_catalog.current_setting('search_path')").ok().flatten();
+        Spi::run_with_args("SELECT pg_catalog.set_config('search_path', $1, true)", &[path.into()]).ok()?;
         old
     });
     lookups(statements);
     if let Some(old) = previous {
-        let _ = Spi::run_with_args(
-            "SELECT pg_catalog.set_config('search_path', $1, true)",
-            &[old.as_str().into()],
-        );
+        let _ = Spi::run_with_args("SELECT pg_catalog.set_config('search_path', $1, true)", &[old.as_str().into()]);
     }
 }
 
@@ -90,10 +77,7 @@ fn lookups(statements: &mut [Statement]) {
         for f in st.facts.iter_mut() {
             pgrx::check_for_interrupts!();
             if f.action == "ADD COLUMN" {
-                f.volatile_default = f.serial
-                    || f.default_functions
-                        .iter()
-                        .any(|(s, n)| volatile(s.as_deref(), n));
+                f.volatile_default = f.serial || f.default_functions.iter().any(|(s, n)| volatile(s.as_deref(), n));
             }
             if f.action == "ALTER COLUMN TYPE" {
                 if let (Some(old), Some(new)) = (current_type(f), f.new_type.clone()) {

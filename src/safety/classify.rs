@@ -20,12 +20,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn risk(
-        mut self,
-        severity: &'static str,
-        code: &'static str,
-        recommendation: &'static str,
-    ) -> Self {
+    fn risk(mut self, severity: &'static str, code: &'static str, recommendation: &'static str) -> Self {
         self.severity = severity;
         self.code = code;
         self.recommendation = Some(recommendation);
@@ -56,16 +51,11 @@ pub struct Place {
 
 impl Context {
     fn is_new(&self, table: &Option<Rel>) -> bool {
-        table
-            .as_ref()
-            .is_some_and(|t| self.created.iter().any(|c| c.same(t)))
+        table.as_ref().is_some_and(|t| self.created.iter().any(|c| c.same(t)))
     }
     fn proven_not_null(&self, table: &Option<Rel>, column: &Option<String>) -> bool {
         match (table, column) {
-            (Some(t), Some(c)) => self
-                .not_null_checks
-                .iter()
-                .any(|(r, col)| r.same(t) && col == c),
+            (Some(t), Some(c)) => self.not_null_checks.iter().any(|(r, col)| r.same(t) && col == c),
             _ => false,
         }
     }
@@ -91,11 +81,9 @@ impl Context {
         };
         match f.action {
             "ADD CHECK" | "ADD FOREIGN KEY" if f.not_valid => {
-                self.not_valid
-                    .push((t.clone(), name.clone(), place.transaction));
+                self.not_valid.push((t.clone(), name.clone(), place.transaction));
                 if let Some(col) = &f.check_not_null_of {
-                    self.pending_not_null
-                        .push((t.clone(), name.clone(), col.clone()));
+                    self.pending_not_null.push((t.clone(), name.clone(), col.clone()));
                 }
             }
             "ADD CHECK" => {
@@ -300,9 +288,11 @@ impl Context {
                     )
                 }
             }
-            "DROP INDEX" if !f.concurrent => {
-                b.risk("MEDIUM", "BLOCKS_TABLE", "Use DROP INDEX CONCURRENTLY (in a step marked \"transaction\": false).")
-            }
+            "DROP INDEX" if !f.concurrent => b.risk(
+                "MEDIUM",
+                "BLOCKS_TABLE",
+                "Use DROP INDEX CONCURRENTLY (in a step marked \"transaction\": false).",
+            ),
             "DROP TABLE" | "DROP SCHEMA" | "DROP DATABASE" => Finding { data_loss: true, ..b }.risk(
                 "HIGH",
                 "DATA_LOSS",
@@ -313,14 +303,14 @@ impl Context {
                 "DATA_LOSS",
                 "CASCADE also drops the columns and tables that depend on it: drop those explicitly first, after a backup.",
             ),
-            "TRUNCATE" => Finding { data_loss: true, ..b }.risk(
-                "HIGH",
-                "DATA_LOSS",
-                "Delete in batches with a WHERE clause after a backup, or keep the rows.",
-            ),
+            "TRUNCATE" => Finding { data_loss: true, ..b }.risk("HIGH", "DATA_LOSS", "Delete in batches with a WHERE clause after a backup, or keep the rows."),
             "VACUUM FULL" => Finding { rewrite: true, ..b }.risk("HIGH", "TABLE_REWRITE", "Use pg_repack or pg_squeeze to reclaim space online."),
             "CLUSTER" => Finding { rewrite: true, ..b }.risk("HIGH", "TABLE_REWRITE", "Use pg_repack to reorder the table online."),
-            "REINDEX" if !f.concurrent => b.risk("MEDIUM", "BLOCKS_WRITES", "Use REINDEX ... CONCURRENTLY (in a step marked \"transaction\": false)."),
+            "REINDEX" if !f.concurrent => b.risk(
+                "MEDIUM",
+                "BLOCKS_WRITES",
+                "Use REINDEX ... CONCURRENTLY (in a step marked \"transaction\": false).",
+            ),
             "REFRESH MATERIALIZED VIEW" if !f.concurrent => {
                 b.risk("MEDIUM", "BLOCKS_READS", "Add a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY.")
             }
@@ -330,10 +320,17 @@ impl Context {
                 "FULL_TABLE_UPDATE",
                 "Update in batches (by key ranges) and commit between them, so locks and WAL stay small.",
             ),
-            "DELETE" if f.has_where => {
-                Finding { data_loss: true, ..b }.risk("MEDIUM", "DATA_LOSS", "Keep a copy of the deleted rows (DELETE ... RETURNING into an archive table).")
+            "DELETE" if f.has_where => Finding { data_loss: true, ..b }.risk(
+                "MEDIUM",
+                "DATA_LOSS",
+                "Keep a copy of the deleted rows (DELETE ... RETURNING into an archive table).",
+            ),
+            "DELETE" => Finding {
+                data_loss: true,
+                scan: true,
+                ..b
             }
-            "DELETE" => Finding { data_loss: true, scan: true, ..b }.risk(
+            .risk(
                 "HIGH",
                 "DATA_LOSS",
                 "A DELETE without WHERE empties the table: archive the rows first or add a WHERE clause.",
@@ -358,9 +355,10 @@ impl Context {
 /// its lock is then held through the validating scan.
 pub fn validates_in_same_transaction(ctx: &Context, f: &Facts, place: Place) -> bool {
     match (f.action, &f.table, &f.constraint) {
-        ("VALIDATE CONSTRAINT", Some(t), Some(c)) => ctx.not_valid.iter().any(|(r, n, tx)| {
-            r.same(t) && n == c && *tx == place.transaction && place.in_transaction_block
-        }),
+        ("VALIDATE CONSTRAINT", Some(t), Some(c)) => ctx
+            .not_valid
+            .iter()
+            .any(|(r, n, tx)| r.same(t) && n == c && *tx == place.transaction && place.in_transaction_block),
         _ => false,
     }
 }
@@ -368,17 +366,10 @@ pub fn validates_in_same_transaction(ctx: &Context, f: &Facts, place: Place) -> 
 /// Judge a statement: its findings, with a VALIDATE of a constraint added NOT VALID in
 /// the same transaction flagged.
 pub fn judge(ctx: &mut Context, st: &Statement, place: Place) -> Vec<Finding> {
-    let same_tx: Vec<bool> = st
-        .facts
-        .iter()
-        .map(|f| validates_in_same_transaction(ctx, f, place))
-        .collect();
+    let same_tx: Vec<bool> = st.facts.iter().map(|f| validates_in_same_transaction(ctx, f, place)).collect();
     let mut out = ctx.judge(st, place);
     if same_tx.iter().any(|b| *b) {
-        for f in out
-            .iter_mut()
-            .filter(|f| f.action == "VALIDATE CONSTRAINT" && f.code == "SAFE")
-        {
+        for f in out.iter_mut().filter(|f| f.action == "VALIDATE CONSTRAINT" && f.code == "SAFE") {
             f.severity = "HIGH";
             f.code = "VALIDATE_IN_SAME_TRANSACTION";
             f.recommendation = Some(
@@ -397,10 +388,7 @@ mod tests {
         Some(Rel::new(None, n))
     }
     fn st(facts: Vec<Facts>) -> Statement {
-        Statement {
-            sql: String::new(),
-            facts,
-        }
+        Statement { sql: String::new(), facts }
     }
     const TX: Place = Place {
         transaction: 0,
@@ -428,18 +416,10 @@ mod tests {
             TX,
         );
         let f = one(&mut ctx, idx, TX);
-        assert_eq!(
-            (f.code, f.severity, f.lock),
-            ("NEW_TABLE", "LOW", Lock::Share)
-        );
+        assert_eq!((f.code, f.severity, f.lock), ("NEW_TABLE", "LOW", Lock::Share));
         // Another schema's t is not the new one.
         assert_eq!(
-            one(
-                &mut ctx,
-                Facts::new("CREATE INDEX", Lock::Share).on(Some(Rel::new(Some("other"), "t"))),
-                TX
-            )
-            .code,
+            one(&mut ctx, Facts::new("CREATE INDEX", Lock::Share).on(Some(Rel::new(Some("other"), "t"))), TX).code,
             "BLOCKS_WRITES"
         );
     }
@@ -454,18 +434,12 @@ mod tests {
         };
         assert_eq!(one(&mut ctx, cic.clone(), TX).severity, "CRITICAL");
         let f = one(&mut ctx, cic, AUTO);
-        assert_eq!(
-            (f.severity, f.scan, f.needs_autocommit),
-            ("LOW", true, true)
-        );
+        assert_eq!((f.severity, f.scan, f.needs_autocommit), ("LOW", true, true));
         let commit = Facts {
             transaction_control: true,
             ..Facts::new("COMMIT", Lock::None)
         };
-        assert_eq!(
-            one(&mut ctx, commit.clone(), TX).code,
-            "TRANSACTION_CONTROL"
-        );
+        assert_eq!(one(&mut ctx, commit.clone(), TX).code, "TRANSACTION_CONTROL");
         assert_eq!(one(&mut ctx, commit, AUTO).code, "TRANSACTION_CONTROL");
     }
 
@@ -482,10 +456,7 @@ mod tests {
         };
         let mut ctx = Context::default();
         assert_eq!(one(&mut ctx, add.clone(), TX).severity, "LOW");
-        assert_eq!(
-            one(&mut ctx, validate.clone(), TX).code,
-            "VALIDATE_IN_SAME_TRANSACTION"
-        );
+        assert_eq!(one(&mut ctx, validate.clone(), TX).code, "VALIDATE_IN_SAME_TRANSACTION");
         let mut ctx = Context::default();
         one(&mut ctx, add, TX);
         let f = one(
@@ -555,17 +526,7 @@ mod tests {
             )
             .rewrite
         );
-        assert!(
-            one(
-                &mut ctx,
-                Facts {
-                    identity: true,
-                    ..add.clone()
-                },
-                TX
-            )
-            .rewrite
-        );
+        assert!(one(&mut ctx, Facts { identity: true, ..add.clone() }, TX).rewrite);
         assert_eq!(
             one(
                 &mut ctx,
@@ -589,32 +550,14 @@ mod tests {
         assert_eq!(fk.len(), 2);
         assert_eq!(
             (fk[1].table.as_deref(), fk[1].lock, fk[1].code),
-            (
-                Some("orgs"),
-                Lock::ShareRowExclusive,
-                "LOCKS_REFERENCED_TABLE"
-            )
+            (Some("orgs"), Lock::ShareRowExclusive, "LOCKS_REFERENCED_TABLE")
         );
-        assert_eq!(
-            one(
-                &mut ctx,
-                Facts {
-                    not_null: true,
-                    ..add
-                },
-                TX
-            )
-            .code,
-            "NOT_NULL_WITHOUT_DEFAULT"
-        );
+        assert_eq!(one(&mut ctx, Facts { not_null: true, ..add }, TX).code, "NOT_NULL_WITHOUT_DEFAULT");
     }
 
     #[test]
     fn quoting() {
-        assert_eq!(
-            Rel::new(Some("My Schema"), "t\"x").to_string(),
-            "\"My Schema\".\"t\"\"x\""
-        );
+        assert_eq!(Rel::new(Some("My Schema"), "t\"x").to_string(), "\"My Schema\".\"t\"\"x\"");
         assert_eq!(Rel::new(None, "users_2").to_string(), "users_2");
     }
 }

@@ -69,21 +69,15 @@ impl Rel {
     }
     /// The same relation, as far as the text can tell: same name, and same schema when both say one.
     pub fn same(&self, other: &Rel) -> bool {
-        self.name == other.name
-            && (self.schema.is_none() || other.schema.is_none() || self.schema == other.schema)
+        self.name == other.name && (self.schema.is_none() || other.schema.is_none() || self.schema == other.schema)
     }
 }
 
 /// An identifier quoted when it needs quotes, as `quote_ident` does (keywords aside:
 /// `to_regclass` does not need them quoted).
 pub fn quote(ident: &str) -> String {
-    let plain = ident
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && ident
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    let plain = ident.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && ident.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
     if plain {
         ident.to_string()
     } else {

@@ -43,8 +43,7 @@ pub fn parse(script: &str) -> Result<Vec<Statement>, SyntaxError> {
     unsafe { pg_sys::error_context_stack = &mut callback };
     let result = PgTryBuilder::new(|| {
         // SAFETY: raw_parser reads the NUL-terminated script and returns a List of RawStmt.
-        let list =
-            unsafe { pg_sys::raw_parser(c.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
+        let list = unsafe { pg_sys::raw_parser(c.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT) };
         // Past the parser: errors from here on are not syntax errors.
         unsafe { pg_sys::error_context_stack = callback.previous };
         let mut out = Vec::new();
@@ -53,27 +52,15 @@ pub fn parse(script: &str) -> Result<Vec<Statement>, SyntaxError> {
             let raw = raw as *const pg_sys::RawStmt;
             // SAFETY: raw_parser's list holds RawStmt nodes.
             let (start, len) = unsafe { ((*raw).stmt_location.max(0) as usize, (*raw).stmt_len) };
-            let len = if len > 0 {
-                len as usize
-            } else {
-                script.len().saturating_sub(start)
-            };
-            let sql = script
-                .get(start..start + len)
-                .unwrap_or("")
-                .trim()
-                .to_string();
+            let len = if len > 0 { len as usize } else { script.len().saturating_sub(start) };
+            let sql = script.get(start..start + len).unwrap_or("").trim().to_string();
             let facts = unsafe { statement((*raw).stmt) };
             out.push(Statement { sql, facts });
         }
         Ok(out)
     })
     .catch_others(|e| match e {
-        pg_sys::panic::CaughtError::PostgresError(ref r)
-            if is_about_the_script(r.sql_error_code()) =>
-        {
-            Err(r.message().to_string())
-        }
+        pg_sys::panic::CaughtError::PostgresError(ref r) if is_about_the_script(r.sql_error_code()) => Err(r.message().to_string()),
         e => e.rethrow(),
     })
     .finally(|| unsafe {
@@ -94,12 +81,7 @@ fn is_about_the_script(code: pgrx::PgSqlErrorCode) -> bool {
     use pgrx::PgSqlErrorCode::*;
     !matches!(
         code,
-        ERRCODE_OUT_OF_MEMORY
-            | ERRCODE_QUERY_CANCELED
-            | ERRCODE_ADMIN_SHUTDOWN
-            | ERRCODE_CRASH_SHUTDOWN
-            | ERRCODE_INTERNAL_ERROR
-            | ERRCODE_DATA_CORRUPTED
+        ERRCODE_OUT_OF_MEMORY | ERRCODE_QUERY_CANCELED | ERRCODE_ADMIN_SHUTDOWN | ERRCODE_CRASH_SHUTDOWN | ERRCODE_INTERNAL_ERROR | ERRCODE_DATA_CORRUPTED
     )
 }
 
@@ -156,9 +138,7 @@ unsafe fn option_true(options: *mut pg_sys::List, name: &str) -> bool {
         }
         let d = n as *mut pg_sys::DefElem;
         if cstr((*d).defname).as_deref() == Some(name) {
-            return PgTryBuilder::new(|| pg_sys::defGetBoolean(d))
-                .catch_others(|_| true)
-                .execute();
+            return PgTryBuilder::new(|| pg_sys::defGetBoolean(d)).catch_others(|_| true).execute();
         }
     }
     false
@@ -271,20 +251,12 @@ unsafe fn column_def(def: *mut pg_sys::ColumnDef, mut f: Facts) -> Facts {
     f.column = cstr((*def).colname);
     // No type in CREATE TABLE ... PARTITION OF / OF type column options.
     let type_name = (*def).typeName;
-    if let Some((_, ty)) = if type_name.is_null() {
-        None
-    } else {
-        name_list((*type_name).names)
-    } {
-        f.serial = matches!(
-            ty.as_str(),
-            "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
-        );
+    if let Some((_, ty)) = if type_name.is_null() { None } else { name_list((*type_name).names) } {
+        f.serial = matches!(ty.as_str(), "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8");
     }
     if !(*def).raw_default.is_null() {
         f.has_default = true;
-        f.default_functions
-            .extend(walk((*def).raw_default).functions);
+        f.default_functions.extend(walk((*def).raw_default).functions);
     }
     f.identity |= (*def).identity != 0;
     f.generated_stored |= (*def).generated != 0;
@@ -379,16 +351,10 @@ unsafe fn alter_table(s: *mut pg_sys::AlterTableStmt) -> Vec<Facts> {
             ..Facts::new(action, lock).on(table.clone())
         };
         let facts = match (*c).subtype {
-            AT_AddColumn | AT_AddColumnRecurse | AT_AddColumnToView
-                if tag(def) == Some(NodeTag::T_ColumnDef) =>
-            {
+            AT_AddColumn | AT_AddColumnRecurse | AT_AddColumnToView if tag(def) == Some(NodeTag::T_ColumnDef) => {
                 column_def(def as *mut pg_sys::ColumnDef, f("ADD COLUMN"))
             }
-            AT_ColumnDefault => f(if def.is_null() {
-                "DROP DEFAULT"
-            } else {
-                "SET DEFAULT"
-            }),
+            AT_ColumnDefault => f(if def.is_null() { "DROP DEFAULT" } else { "SET DEFAULT" }),
             AT_DropNotNull => f("DROP NOT NULL"),
             AT_SetNotNull => f("SET NOT NULL"),
             AT_DropExpression => f("DROP EXPRESSION"),
@@ -397,9 +363,7 @@ unsafe fn alter_table(s: *mut pg_sys::AlterTableStmt) -> Vec<Facts> {
             AT_SetStorage => f("SET STORAGE"),
             AT_SetCompression => f("SET COMPRESSION"),
             AT_DropColumn | AT_DropColumnRecurse => f("DROP COLUMN"),
-            AT_AddConstraint | AT_AddConstraintRecurse
-                if tag(def) == Some(NodeTag::T_Constraint) =>
-            {
+            AT_AddConstraint | AT_AddConstraintRecurse if tag(def) == Some(NodeTag::T_Constraint) => {
                 constraint(def as *mut pg_sys::Constraint, lock, table.clone())
             }
             AT_AlterConstraint => f("ALTER CONSTRAINT"),
@@ -416,10 +380,7 @@ unsafe fn alter_table(s: *mut pg_sys::AlterTableStmt) -> Vec<Facts> {
                 let using = (*d).raw_default;
                 let plain = using.is_null()
                     || (tag(using) == Some(NodeTag::T_ColumnRef)
-                        && nodes((*(using as *mut pg_sys::ColumnRef)).fields)
-                            .last()
-                            .and_then(|n| str_val(*n))
-                            == name);
+                        && nodes((*(using as *mut pg_sys::ColumnRef)).fields).last().and_then(|n| str_val(*n)) == name);
                 Facts {
                     new_type: type_text((*d).typeName),
                     using_expression: !plain,
@@ -431,26 +392,16 @@ unsafe fn alter_table(s: *mut pg_sys::AlterTableStmt) -> Vec<Facts> {
             AT_SetLogged | AT_SetUnLogged => f("SET LOGGED/UNLOGGED"),
             AT_SetAccessMethod => f("SET ACCESS METHOD"),
             AT_SetTableSpace => f("SET TABLESPACE"),
-            AT_SetRelOptions | AT_ResetRelOptions | AT_ReplaceRelOptions => {
-                f("SET STORAGE PARAMETERS")
-            }
-            AT_EnableTrig | AT_EnableAlwaysTrig | AT_EnableReplicaTrig | AT_DisableTrig
-            | AT_EnableTrigAll | AT_DisableTrigAll | AT_EnableTrigUser | AT_DisableTrigUser => {
-                f("ENABLE/DISABLE TRIGGER")
-            }
-            AT_EnableRule | AT_EnableAlwaysRule | AT_EnableReplicaRule | AT_DisableRule => {
-                f("ENABLE/DISABLE RULE")
-            }
+            AT_SetRelOptions | AT_ResetRelOptions | AT_ReplaceRelOptions => f("SET STORAGE PARAMETERS"),
+            AT_EnableTrig | AT_EnableAlwaysTrig | AT_EnableReplicaTrig | AT_DisableTrig | AT_EnableTrigAll | AT_DisableTrigAll | AT_EnableTrigUser
+            | AT_DisableTrigUser => f("ENABLE/DISABLE TRIGGER"),
+            AT_EnableRule | AT_EnableAlwaysRule | AT_EnableReplicaRule | AT_DisableRule => f("ENABLE/DISABLE RULE"),
             AT_AddInherit | AT_DropInherit => f("INHERIT"),
             AT_ReplicaIdentity => f("REPLICA IDENTITY"),
-            AT_EnableRowSecurity
-            | AT_DisableRowSecurity
-            | AT_ForceRowSecurity
-            | AT_NoForceRowSecurity => f("ROW LEVEL SECURITY"),
+            AT_EnableRowSecurity | AT_DisableRowSecurity | AT_ForceRowSecurity | AT_NoForceRowSecurity => f("ROW LEVEL SECURITY"),
             AT_AttachPartition => f("ATTACH PARTITION"),
             AT_DetachPartition => {
-                let concurrent = tag(def) == Some(NodeTag::T_PartitionCmd)
-                    && (*(def as *mut pg_sys::PartitionCmd)).concurrent;
+                let concurrent = tag(def) == Some(NodeTag::T_PartitionCmd) && (*(def as *mut pg_sys::PartitionCmd)).concurrent;
                 Facts {
                     concurrent,
                     needs_autocommit: concurrent,
@@ -471,21 +422,13 @@ unsafe fn drop(s: *mut pg_sys::DropStmt) -> Vec<Facts> {
     let cascade = (*s).behavior == pg_sys::DropBehavior::DROP_CASCADE;
     let (action, kind, lock) = match (*s).removeType {
         OBJECT_TABLE | OBJECT_FOREIGN_TABLE => ("DROP TABLE", "table", doc::DROP_TABLE),
-        OBJECT_INDEX if (*s).concurrent => {
-            ("DROP INDEX CONCURRENTLY", "index", doc::drop_index(true))
-        }
+        OBJECT_INDEX if (*s).concurrent => ("DROP INDEX CONCURRENTLY", "index", doc::drop_index(true)),
         OBJECT_INDEX => ("DROP INDEX", "index", doc::drop_index(false)),
         OBJECT_SCHEMA => ("DROP SCHEMA", "schema", Lock::AccessExclusive),
         OBJECT_VIEW => ("DROP VIEW", "view", Lock::AccessExclusive),
-        OBJECT_MATVIEW => (
-            "DROP MATERIALIZED VIEW",
-            "materialized view",
-            Lock::AccessExclusive,
-        ),
+        OBJECT_MATVIEW => ("DROP MATERIALIZED VIEW", "materialized view", Lock::AccessExclusive),
         OBJECT_SEQUENCE => ("DROP SEQUENCE", "sequence", Lock::AccessExclusive),
-        OBJECT_TRIGGER | OBJECT_RULE | OBJECT_POLICY => {
-            ("DROP ON TABLE", "table", Lock::AccessExclusive)
-        }
+        OBJECT_TRIGGER | OBJECT_RULE | OBJECT_POLICY => ("DROP ON TABLE", "table", Lock::AccessExclusive),
         OBJECT_TYPE | OBJECT_DOMAIN | OBJECT_EXTENSION => ("DROP", "type", Lock::AccessExclusive),
         _ => ("DROP", "object", Lock::None),
     };
@@ -493,10 +436,7 @@ unsafe fn drop(s: *mut pg_sys::DropStmt) -> Vec<Facts> {
     for o in nodes((*s).objects) {
         let name = match tag(o) {
             Some(NodeTag::T_List) => {
-                let mut parts: Vec<String> = nodes(o as *mut pg_sys::List)
-                    .into_iter()
-                    .filter_map(|n| str_val(n))
-                    .collect();
+                let mut parts: Vec<String> = nodes(o as *mut pg_sys::List).into_iter().filter_map(|n| str_val(n)).collect();
                 if action == "DROP ON TABLE" {
                     parts.pop(); // the trigger, rule or policy: the rest names its table
                 }
@@ -505,12 +445,8 @@ unsafe fn drop(s: *mut pg_sys::DropStmt) -> Vec<Facts> {
                     name: n.clone(),
                 })
             }
-            Some(NodeTag::T_String) => str_val(o).map(|n| Rel {
-                schema: None,
-                name: n,
-            }),
-            Some(NodeTag::T_TypeName) => name_list((*(o as *mut pg_sys::TypeName)).names)
-                .map(|(s, n)| Rel { schema: s, name: n }),
+            Some(NodeTag::T_String) => str_val(o).map(|n| Rel { schema: None, name: n }),
+            Some(NodeTag::T_TypeName) => name_list((*(o as *mut pg_sys::TypeName)).names).map(|(s, n)| Rel { schema: s, name: n }),
             _ => None,
         };
         let mut f = Facts {
@@ -534,11 +470,7 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
     let one = |f: Facts| vec![f];
     match t {
         NodeTag::T_AlterTableStmt => alter_table(node as *mut pg_sys::AlterTableStmt),
-        NodeTag::T_SelectStmt
-        | NodeTag::T_InsertStmt
-        | NodeTag::T_UpdateStmt
-        | NodeTag::T_DeleteStmt
-        | NodeTag::T_MergeStmt => {
+        NodeTag::T_SelectStmt | NodeTag::T_InsertStmt | NodeTag::T_UpdateStmt | NodeTag::T_DeleteStmt | NodeTag::T_MergeStmt => {
             let mut w = walk(node);
             if t == NodeTag::T_SelectStmt {
                 let s = node as *mut pg_sys::SelectStmt;
@@ -552,21 +484,14 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
                         },
                     );
                 } else {
-                    w.out.insert(
-                        0,
-                        Facts::new("SELECT", doc::select(!(*s).lockingClause.is_null())),
-                    );
+                    w.out.insert(0, Facts::new("SELECT", doc::select(!(*s).lockingClause.is_null())));
                 }
             }
             w.out
         }
         NodeTag::T_IndexStmt => {
             let s = node as *mut pg_sys::IndexStmt;
-            let action = if (*s).unique {
-                "CREATE UNIQUE INDEX"
-            } else {
-                "CREATE INDEX"
-            };
+            let action = if (*s).unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" };
             one(Facts {
                 concurrent: (*s).concurrent,
                 needs_autocommit: (*s).concurrent,
@@ -579,18 +504,10 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
             one(Facts {
                 needs_autocommit: true,
                 object_kind: "database",
-                ..Facts::new("DROP DATABASE", Lock::AccessExclusive).on(cstr((*s).dbname).map(
-                    |n| Rel {
-                        schema: None,
-                        name: n,
-                    },
-                ))
+                ..Facts::new("DROP DATABASE", Lock::AccessExclusive).on(cstr((*s).dbname).map(|n| Rel { schema: None, name: n }))
             })
         }
-        NodeTag::T_CreatedbStmt
-        | NodeTag::T_CreateTableSpaceStmt
-        | NodeTag::T_DropTableSpaceStmt
-        | NodeTag::T_AlterSystemStmt => one(Facts {
+        NodeTag::T_CreatedbStmt | NodeTag::T_CreateTableSpaceStmt | NodeTag::T_DropTableSpaceStmt | NodeTag::T_AlterSystemStmt => one(Facts {
             needs_autocommit: true,
             ..Facts::new("OUTSIDE TRANSACTION", Lock::None)
         }),
@@ -598,9 +515,7 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
             let s = node as *mut pg_sys::TruncateStmt;
             nodes((*s).relations)
                 .into_iter()
-                .map(|r| {
-                    Facts::new("TRUNCATE", doc::TRUNCATE).on(rel(r as *const pg_sys::RangeVar))
-                })
+                .map(|r| Facts::new("TRUNCATE", doc::TRUNCATE).on(rel(r as *const pg_sys::RangeVar)))
                 .collect()
         }
         NodeTag::T_VacuumStmt => {
@@ -622,10 +537,7 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
             let rels: Vec<Facts> = nodes((*s).rels)
                 .into_iter()
                 .filter(|r| tag(*r) == Some(NodeTag::T_VacuumRelation))
-                .map(|r| {
-                    f.clone()
-                        .on(rel((*(r as *mut pg_sys::VacuumRelation)).relation))
-                })
+                .map(|r| f.clone().on(rel((*(r as *mut pg_sys::VacuumRelation)).relation)))
                 .collect();
             if rels.is_empty() {
                 vec![f]
@@ -649,24 +561,11 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
                 REINDEX_OBJECT_TABLE => (false, false),
                 _ => (false, true),
             };
-            let target = rel((*s).relation).or_else(|| {
-                cstr((*s).name).map(|n| Rel {
-                    schema: None,
-                    name: n,
-                })
-            });
+            let target = rel((*s).relation).or_else(|| cstr((*s).name).map(|n| Rel { schema: None, name: n }));
             one(Facts {
                 concurrent,
                 needs_autocommit: concurrent || many,
-                ..Facts::new(
-                    if concurrent {
-                        "REINDEX CONCURRENTLY"
-                    } else {
-                        "REINDEX"
-                    },
-                    doc::reindex(concurrent, index),
-                )
-                .on(target)
+                ..Facts::new(if concurrent { "REINDEX CONCURRENTLY" } else { "REINDEX" }, doc::reindex(concurrent, index)).on(target)
             })
         }
         NodeTag::T_RefreshMatViewStmt => {
@@ -697,9 +596,7 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
             let created = rel((*s).relation);
             let mut out = Vec::new();
             if !(*s).partbound.is_null() {
-                let parent = nodes((*s).inhRelations)
-                    .first()
-                    .and_then(|r| rel(*r as *const pg_sys::RangeVar));
+                let parent = nodes((*s).inhRelations).first().and_then(|r| rel(*r as *const pg_sys::RangeVar));
                 out.push(Facts::new("CREATE TABLE PARTITION OF", Lock::AccessExclusive).on(parent));
             }
             out.push(Facts {
@@ -709,19 +606,9 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
             // Foreign keys lock the tables they reference.
             for e in nodes((*s).tableElts) {
                 let refs: Vec<Rel> = match tag(e) {
-                    Some(NodeTag::T_ColumnDef) => {
-                        column_def(e as *mut pg_sys::ColumnDef, Facts::default())
-                            .references
-                            .into_iter()
-                            .collect()
-                    }
-                    Some(NodeTag::T_Constraint)
-                        if (*(e as *mut pg_sys::Constraint)).contype
-                            == pg_sys::ConstrType::CONSTR_FOREIGN =>
-                    {
-                        rel((*(e as *mut pg_sys::Constraint)).pktable)
-                            .into_iter()
-                            .collect()
+                    Some(NodeTag::T_ColumnDef) => column_def(e as *mut pg_sys::ColumnDef, Facts::default()).references.into_iter().collect(),
+                    Some(NodeTag::T_Constraint) if (*(e as *mut pg_sys::Constraint)).contype == pg_sys::ConstrType::CONSTR_FOREIGN => {
+                        rel((*(e as *mut pg_sys::Constraint)).pktable).into_iter().collect()
                     }
                     _ => Vec::new(),
                 };
@@ -738,11 +625,7 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
             let s = node as *mut pg_sys::CreateTableAsStmt;
             let into = (*s).into;
             one(Facts {
-                creates: if into.is_null() {
-                    None
-                } else {
-                    rel((*into).rel)
-                },
+                creates: if into.is_null() { None } else { rel((*into).rel) },
                 ..Facts::new("CREATE TABLE AS", Lock::None)
             })
         }
@@ -756,18 +639,10 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
             let f = |a, l| Facts::new(a, l).on(domain.clone());
             one(match (*s).subtype as u8 {
                 b'C' => {
-                    let not_valid = tag((*s).def) == Some(NodeTag::T_Constraint)
-                        && (*((*s).def as *mut pg_sys::Constraint)).skip_validation;
+                    let not_valid = tag((*s).def) == Some(NodeTag::T_Constraint) && (*((*s).def as *mut pg_sys::Constraint)).skip_validation;
                     Facts {
                         not_valid,
-                        ..f(
-                            "ALTER DOMAIN ADD CONSTRAINT",
-                            if not_valid {
-                                Lock::None
-                            } else {
-                                doc::DOMAIN_CHECK
-                            },
-                        )
+                        ..f("ALTER DOMAIN ADD CONSTRAINT", if not_valid { Lock::None } else { doc::DOMAIN_CHECK })
                     }
                 }
                 b'V' => f("ALTER DOMAIN VALIDATE CONSTRAINT", doc::DOMAIN_CHECK),
@@ -779,9 +654,7 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
             let s = node as *mut pg_sys::RenameStmt;
             use pg_sys::ObjectType::*;
             let (action, lock) = match (*s).renameType {
-                OBJECT_TABLE | OBJECT_VIEW | OBJECT_MATVIEW | OBJECT_FOREIGN_TABLE => {
-                    ("RENAME TABLE", doc::rename(false))
-                }
+                OBJECT_TABLE | OBJECT_VIEW | OBJECT_MATVIEW | OBJECT_FOREIGN_TABLE => ("RENAME TABLE", doc::rename(false)),
                 OBJECT_COLUMN => ("RENAME COLUMN", doc::rename(false)),
                 OBJECT_INDEX => ("RENAME INDEX", doc::rename(true)),
                 OBJECT_TABCONSTRAINT => ("RENAME CONSTRAINT", doc::rename(false)),
@@ -807,20 +680,11 @@ unsafe fn statement(node: *mut pg_sys::Node) -> Vec<Facts> {
         }),
         NodeTag::T_CopyStmt => {
             let s = node as *mut pg_sys::CopyStmt;
-            let lock = if (*s).is_from {
-                doc::DML
-            } else {
-                doc::select(false)
-            };
-            one(
-                Facts::new(if (*s).is_from { "COPY FROM" } else { "COPY TO" }, lock)
-                    .on(rel((*s).relation)),
-            )
+            let lock = if (*s).is_from { doc::DML } else { doc::select(false) };
+            one(Facts::new(if (*s).is_from { "COPY FROM" } else { "COPY TO" }, lock).on(rel((*s).relation)))
         }
         NodeTag::T_CommentStmt => one(Facts::new("COMMENT", doc::SHARE_UPDATE_EXCLUSIVE)),
-        NodeTag::T_CreateStatsStmt => {
-            one(Facts::new("CREATE STATISTICS", doc::SHARE_UPDATE_EXCLUSIVE))
-        }
+        NodeTag::T_CreateStatsStmt => one(Facts::new("CREATE STATISTICS", doc::SHARE_UPDATE_EXCLUSIVE)),
         NodeTag::T_ExplainStmt => {
             // EXPLAIN ANALYZE runs the statement.
             let s = node as *mut pg_sys::ExplainStmt;

@@ -92,8 +92,14 @@ impl Refusal {
 
 /// Parse a field's `type` text; a refused name names the field's `type` path.
 pub fn parse_type(text: &str, field_path: &dyn Fn() -> String) -> Result<types::Ty, Refusal> {
-    types::parse(text)
-        .map_err(|e| Refusal { error: SchemaError { argument: None, path: path_key(&field_path(), "type"), problem: e.message() }, hint: Some(e.hint()) })
+    types::parse(text).map_err(|e| Refusal {
+        error: SchemaError {
+            argument: None,
+            path: path_key(&field_path(), "type"),
+            problem: e.message(),
+        },
+        hint: Some(e.hint()),
+    })
 }
 
 /// Append a key to a JSON path, quoting it unless it is a plain identifier.
@@ -117,7 +123,11 @@ pub fn path_key(path: &str, key: &str) -> String {
 }
 
 fn malformed(path: String, what: &str, kind: &str) -> SchemaError {
-    SchemaError { argument: None, path, problem: format!("{what} must be a JSON object, not {kind}") }
+    SchemaError {
+        argument: None,
+        path,
+        problem: format!("{what} must be a JSON object, not {kind}"),
+    }
 }
 
 /// A schema's `entities` object; `None` when the schema has none.
@@ -199,7 +209,11 @@ fn read_entities<'a, V: JsonView<'a>>(ents: Option<V>, tick: &mut dyn FnMut()) -
     let mut out = Vec::new();
     for (name, def) in ents.entries() {
         tick();
-        let Some(fs) = fields(def, "").map_err(|e| SchemaError { path: format!("{}{}", entity_path(name), e.path), ..e })? else {
+        let Some(fs) = fields(def, "").map_err(|e| SchemaError {
+            path: format!("{}{}", entity_path(name), e.path),
+            ..e
+        })?
+        else {
             out.push(Entity { name, fields: None });
             continue;
         };
@@ -210,14 +224,23 @@ fn read_entities<'a, V: JsonView<'a>>(ents: Option<V>, tick: &mut dyn FnMut()) -
             if !fdef.is_object() {
                 return Err(malformed(field_path(), "a field definition", fdef.kind().name()).into());
             }
-            let nullable = nullable(fdef, "").map_err(|e| SchemaError { path: format!("{}{}", field_path(), e.path), ..e })?;
+            let nullable = nullable(fdef, "").map_err(|e| SchemaError {
+                path: format!("{}{}", field_path(), e.path),
+                ..e
+            })?;
             let ty = fdef.get("type").and_then(|t| t.text());
             // Types are compared as text, as the reference does; a refused name is refused here.
             let parsed = match &ty {
                 Some(t) => Some(parse_type(t, &field_path)?),
                 None => None,
             };
-            list.push(Field { name: fname, ty, parsed, nullable, has_default: fdef.get("default").is_some() });
+            list.push(Field {
+                name: fname,
+                ty,
+                parsed,
+                nullable,
+                has_default: fdef.get("default").is_some(),
+            });
         }
         out.push(Entity { name, fields: Some(list) });
     }
@@ -242,7 +265,9 @@ fn join<'l, 'r, L, R>(left: &'l [L], right: &'r [R], lname: impl Fn(&L) -> &str,
 /// `detect_breaking_changes(old_schema, new_schema)`.
 /// `tick` runs once per entity, field and pair: the caller checks for interrupts there.
 pub fn detect<'a, V: JsonView<'a>>(old: Option<V>, new: Option<V>, tick: &mut dyn FnMut()) -> Result<Vec<Change<'a>>, Refusal> {
-    let old_entities = read_entities(entities(old).map_err(|e| e.on_arg("old_schema"))?, tick).map_err(|e| e.on_arg("old_schema"))?.unwrap_or_default();
+    let old_entities = read_entities(entities(old).map_err(|e| e.on_arg("old_schema"))?, tick)
+        .map_err(|e| e.on_arg("old_schema"))?
+        .unwrap_or_default();
     let new_entities = read_entities(entities(new).map_err(|e| e.on_arg("new_schema"))?, tick).map_err(|e| e.on_arg("new_schema"))?;
     let mut changes = Vec::new();
 
@@ -346,7 +371,10 @@ mod tests {
     }
 
     fn schema(ents: Vec<(&str, Vec<(&str, V)>)>) -> V {
-        obj(vec![("entities", obj(ents.into_iter().map(|(e, fs)| (e, obj(vec![("fields", obj(fs))]))).collect()))])
+        obj(vec![(
+            "entities",
+            obj(ents.into_iter().map(|(e, fs)| (e, obj(vec![("fields", obj(fs))]))).collect()),
+        )])
     }
 
     fn kinds(c: &[Change]) -> Vec<(&'static str, String)> {
@@ -356,10 +384,20 @@ mod tests {
     #[test]
     fn reports_in_reference_order() {
         let old = schema(vec![
-            ("User", vec![("id", field("integer", Some(false))), ("email", field("varchar", Some(true))), ("age", field("integer", None))]),
+            (
+                "User",
+                vec![
+                    ("id", field("integer", Some(false))),
+                    ("email", field("varchar", Some(true))),
+                    ("age", field("integer", None)),
+                ],
+            ),
             ("Order", vec![("id", field("integer", None))]),
         ]);
-        let new = schema(vec![("User", vec![("id", field("bigint", Some(false))), ("email", field("text", Some(false)))])]);
+        let new = schema(vec![(
+            "User",
+            vec![("id", field("bigint", Some(false))), ("email", field("text", Some(false)))],
+        )]);
         let c = detect(Some(&old), Some(&new), &mut || {}).unwrap();
         assert_eq!(
             kinds(&c),
@@ -388,7 +426,10 @@ mod tests {
     fn required_added_only_without_default() {
         let old = schema(vec![("A", vec![])]);
         let with_default = obj(vec![("type", s("string")), ("nullable", V::Bool(false)), ("default", s("x"))]);
-        let new = schema(vec![("A", vec![("a", field("string", Some(false))), ("b", with_default), ("c", field("string", Some(true)))])]);
+        let new = schema(vec![(
+            "A",
+            vec![("a", field("string", Some(false))), ("b", with_default), ("c", field("string", Some(true)))],
+        )]);
         let c = detect(Some(&old), Some(&new), &mut || {}).unwrap();
         assert_eq!(kinds(&c), vec![("FIELD_REQUIRED_ADDED", "A.a".into())]);
     }
@@ -411,7 +452,10 @@ mod tests {
         let bad = obj(vec![("entities", obj(vec![("My Entity", obj(vec![("fields", obj(vec![("f", s("text"))]))]))]))]);
         let e = detect(None, Some(&bad), &mut || {}).unwrap_err().error;
         assert_eq!(e.path, "$.entities.\"My Entity\".fields.f");
-        let bad = obj(vec![("entities", obj(vec![("A", obj(vec![("fields", obj(vec![("f", obj(vec![("nullable", s("maybe"))]))]))]))]))]);
+        let bad = obj(vec![(
+            "entities",
+            obj(vec![("A", obj(vec![("fields", obj(vec![("f", obj(vec![("nullable", s("maybe"))]))]))]))]),
+        )]);
         let e = detect(Some(&bad), None, &mut || {}).unwrap_err().error;
         assert_eq!(e.path, "$.entities.A.fields.f.nullable");
     }
@@ -430,7 +474,10 @@ mod tests {
         let deep = format!("int{}", "[]".repeat(60_000));
         let new = schema(vec![("A", vec![("f", field(&deep, None))])]);
         let r = detect(None, Some(&new), &mut || {}).unwrap_err();
-        assert_eq!((r.error.argument, r.error.path.as_str(), r.hint.is_some()), (Some("new_schema"), "$.entities.A.fields.f.type", true));
+        assert_eq!(
+            (r.error.argument, r.error.path.as_str(), r.hint.is_some()),
+            (Some("new_schema"), "$.entities.A.fields.f.type", true)
+        );
         // Texts differ, so the reference reports the change; the types are the same, so it is not HIGH.
         let old = schema(vec![("A", vec![("f", field("int[3]", None))])]);
         let new = schema(vec![("A", vec![("f", field("int[]", None))])]);

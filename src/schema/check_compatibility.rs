@@ -1,9 +1,9 @@
 //! SQL surface of compatibility checking (the registry procedures are in SQL).
 
-use crate::schema::compat::{self, History};
-use crate::pg::errors::{raise, raise_schema};
 use crate::jsonb::view::JsonView;
 use crate::jsonb::{Jsonb, Out, Writer};
+use crate::pg::errors::{raise, raise_schema};
+use crate::schema::compat::{self, History};
 use crate::schema::sql_functions::raise_refusal;
 use pgrx::prelude::*;
 
@@ -46,5 +46,9 @@ fn check_schema_compatibility(old_schema: Jsonb, new_schema: Jsonb, mode: &str, 
         })
         .collect();
     let mode_upper = mode.trim().to_ascii_uppercase();
-    Writer::finish(&Out::object(vec![("compatible", Out::Bool(compatible)), ("mode", Out::Str(&mode_upper)), ("changes", Out::Array(items))]))
+    Writer::finish(&Out::object(vec![
+        ("compatible", Out::Bool(compatible)),
+        ("mode", Out::Str(&mode_upper)),
+        ("changes", Out::Array(items)),
+    ]))
 }

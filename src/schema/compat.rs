@@ -2,8 +2,8 @@
 //! entity schemas classified as backward-compatible (new readers read old data)
 //! and/or forward-compatible (old readers read new data), judged under a mode.
 
-use crate::schema::breaking::{entities, fields, nullable, parse_type, path_key, Refusal, SchemaError};
 use crate::jsonb::view::{key_order, JsonView, Kind};
+use crate::schema::breaking::{entities, fields, nullable, parse_type, path_key, Refusal, SchemaError};
 use crate::schema::types::{self, Ty};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -149,9 +149,12 @@ struct FieldDef {
 
 fn read_field<'a, V: JsonView<'a>>(def: V, path: &dyn Fn() -> String) -> Result<FieldDef, Refusal> {
     if !def.is_object() {
-        return Err(
-            SchemaError { argument: None, path: path(), problem: format!("a field definition must be a JSON object, not {}", def.kind().name()) }.into()
-        );
+        return Err(SchemaError {
+            argument: None,
+            path: path(),
+            problem: format!("a field definition must be a JSON object, not {}", def.kind().name()),
+        }
+        .into());
     }
     let enum_values = match def.get("enum") {
         Some(e) if e.kind() == Kind::Array => Some(e.elements().into_iter().map(canonical_json).collect()),
@@ -173,7 +176,12 @@ fn read_field<'a, V: JsonView<'a>>(def: V, path: &dyn Fn() -> String) -> Result<
             hint: Some("Give the field a non-null default, or make it nullable (\"nullable\": true)."),
         });
     }
-    Ok(FieldDef { ty, required, default, enum_values })
+    Ok(FieldDef {
+        ty,
+        required,
+        default,
+        enum_values,
+    })
 }
 
 /// Is the entity closed (`"additional_fields": false`)? Anything but a JSON boolean is refused.
@@ -251,10 +259,23 @@ pub fn field_types<'a, V: JsonView<'a>>(schema: V, history: &mut History, tick: 
 /// versions; a field absent from `old` but present there with another type is a re-add.
 /// `tick` runs once per entity and field: the caller checks for interrupts there.
 pub fn compare<'a, V: JsonView<'a>>(old: V, new: V, history: &History, tick: &mut dyn FnMut()) -> Result<Vec<CompatChange<'a>>, Refusal> {
-    let old_e = entities(Some(old)).map_err(|e| e.on_arg("old_schema"))?.map(|e| e.entries()).unwrap_or_default();
-    let new_e = entities(Some(new)).map_err(|e| e.on_arg("new_schema"))?.map(|e| e.entries()).unwrap_or_default();
+    let old_e = entities(Some(old))
+        .map_err(|e| e.on_arg("old_schema"))?
+        .map(|e| e.entries())
+        .unwrap_or_default();
+    let new_e = entities(Some(new))
+        .map_err(|e| e.on_arg("new_schema"))?
+        .map(|e| e.entries())
+        .unwrap_or_default();
     let mut out = Vec::new();
-    let change = |kind, entity, field, backward, forward, detail: String| CompatChange { kind, entity, field, backward, forward, detail };
+    let change = |kind, entity, field, backward, forward, detail: String| CompatChange {
+        kind,
+        entity,
+        field,
+        backward,
+        forward,
+        detail,
+    };
 
     let (mut i, mut j) = (0, 0);
     while i < old_e.len() || j < new_e.len() {
@@ -344,29 +365,62 @@ fn compare_fields<'a, V: JsonView<'a>>(
     tick: &mut dyn FnMut(),
 ) -> Result<(), Refusal> {
     let fpath = |f: &str| path_key(&path_key(path, "fields"), f);
-    let mut push = |kind, field, backward, forward, detail: String| out.push(CompatChange { kind, entity, field: Some(field), backward, forward, detail });
+    let mut push = |kind, field, backward, forward, detail: String| {
+        out.push(CompatChange {
+            kind,
+            entity,
+            field: Some(field),
+            backward,
+            forward,
+            detail,
+        })
+    };
     // One hash lookup per field: linear in the number of fields.
     let old_by_name: HashMap<&str, V> = old.iter().copied().collect();
     let new_names: HashSet<&str> = new.iter().map(|(n, _)| *n).collect();
     // An added field breaks old readers of a closed entity; a removed field breaks new ones.
-    let old_readers_refuse = if closure.was_closed { "; old readers refuse it: the entity was closed" } else { "" };
-    let new_readers_refuse = if closure.now_closed { "; new readers refuse old documents that carry it: the entity is closed" } else { "" };
+    let old_readers_refuse = if closure.was_closed {
+        "; old readers refuse it: the entity was closed"
+    } else {
+        ""
+    };
+    let new_readers_refuse = if closure.now_closed {
+        "; new readers refuse old documents that carry it: the entity is closed"
+    } else {
+        ""
+    };
     for (f, ndef) in new {
         tick();
         let n = read_field(*ndef, &|| fpath(f)).map_err(|e| e.on_arg("new_schema"))?;
         let Some(odef) = old_by_name.get(f) else {
             if let Some(now) = &n.ty {
                 if let Some(was) = history.conflict(entity, f, now, tick) {
-                    push("FIELD_READDED_WITH_DIFFERENT_TYPE", f, false, false, format!("field {f} was removed as {was} and re-added as {}", now.0));
+                    push(
+                        "FIELD_READDED_WITH_DIFFERENT_TYPE",
+                        f,
+                        false,
+                        false,
+                        format!("field {f} was removed as {was} and re-added as {}", now.0),
+                    );
                     continue;
                 }
             }
             let fwd = !closure.was_closed;
             match (n.required, n.default.is_some()) {
-                (false, _) => push("FIELD_ADDED_OPTIONAL", f, true, fwd, format!("optional field {f} was added{old_readers_refuse}")),
-                (true, true) => {
-                    push("FIELD_ADDED_REQUIRED_WITH_DEFAULT", f, true, fwd, format!("required field {f} was added with a default{old_readers_refuse}"))
-                }
+                (false, _) => push(
+                    "FIELD_ADDED_OPTIONAL",
+                    f,
+                    true,
+                    fwd,
+                    format!("optional field {f} was added{old_readers_refuse}"),
+                ),
+                (true, true) => push(
+                    "FIELD_ADDED_REQUIRED_WITH_DEFAULT",
+                    f,
+                    true,
+                    fwd,
+                    format!("required field {f} was added with a default{old_readers_refuse}"),
+                ),
                 (true, false) => push(
                     "FIELD_ADDED_REQUIRED",
                     f,
@@ -394,7 +448,13 @@ fn compare_fields<'a, V: JsonView<'a>>(
         }
         if o.default != n.default {
             let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".to_string());
-            push("DEFAULT_CHANGED", f, true, true, format!("default {} -> {}", show(&o.default), show(&n.default)));
+            push(
+                "DEFAULT_CHANGED",
+                f,
+                true,
+                true,
+                format!("default {} -> {}", show(&o.default), show(&n.default)),
+            );
         }
         if let (Some(ov), Some(nv)) = (&o.enum_values, &n.enum_values) {
             let added: Vec<_> = nv.difference(ov).cloned().collect();
@@ -415,9 +475,21 @@ fn compare_fields<'a, V: JsonView<'a>>(
         let o = read_field(*odef, &|| fpath(f)).map_err(|e| e.on_arg("old_schema"))?;
         let bwd = !closure.now_closed;
         if o.required && o.default.is_none() {
-            push("FIELD_REMOVED_REQUIRED", f, bwd, false, format!("required field {f} was removed: old readers expect it{new_readers_refuse}"));
+            push(
+                "FIELD_REMOVED_REQUIRED",
+                f,
+                bwd,
+                false,
+                format!("required field {f} was removed: old readers expect it{new_readers_refuse}"),
+            );
         } else {
-            push("FIELD_REMOVED_OPTIONAL", f, bwd, true, format!("optional field {f} was removed{new_readers_refuse}"));
+            push(
+                "FIELD_REMOVED_OPTIONAL",
+                f,
+                bwd,
+                true,
+                format!("optional field {f} was removed{new_readers_refuse}"),
+            );
         }
     }
     Ok(())
@@ -435,10 +507,18 @@ mod tests {
         obj(vec![("type", s(ty)), ("nullable", V::Bool(nullable))])
     }
     fn kinds(old: &V, new: &V, h: &History) -> Vec<(&'static str, bool, bool)> {
-        compare(old, new, h, &mut || {}).unwrap().into_iter().map(|c| (c.kind, c.backward, c.forward)).collect()
+        compare(old, new, h, &mut || {})
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.kind, c.backward, c.forward))
+            .collect()
     }
     fn details(old: &V, new: &V) -> Vec<(&'static str, String)> {
-        compare(old, new, &History::default(), &mut || {}).unwrap().into_iter().map(|c| (c.kind, c.detail)).collect()
+        compare(old, new, &History::default(), &mut || {})
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.kind, c.detail))
+            .collect()
     }
     fn refusal(old: &V, new: &V) -> Refusal {
         compare(old, new, &History::default(), &mut || {}).unwrap_err()
@@ -461,14 +541,28 @@ mod tests {
         let new = schema(vec![("a", f("string", true)), ("b", f("string", false)), ("c", with_default)]);
         assert_eq!(
             kinds(&old, &new, &History::default()),
-            vec![("FIELD_ADDED_OPTIONAL", true, true), ("FIELD_ADDED_REQUIRED", false, true), ("FIELD_ADDED_REQUIRED_WITH_DEFAULT", true, true)]
+            vec![
+                ("FIELD_ADDED_OPTIONAL", true, true),
+                ("FIELD_ADDED_REQUIRED", false, true),
+                ("FIELD_ADDED_REQUIRED_WITH_DEFAULT", true, true)
+            ]
         );
     }
 
     #[test]
     fn types_and_nullability() {
-        let old = schema(vec![("a", f("integer", true)), ("b", f("bigint", false)), ("c", f("uuid", true)), ("d", f("int4", true))]);
-        let new = schema(vec![("a", f("bigint", false)), ("b", f("integer", true)), ("c", f("text", true)), ("d", f("integer", true))]);
+        let old = schema(vec![
+            ("a", f("integer", true)),
+            ("b", f("bigint", false)),
+            ("c", f("uuid", true)),
+            ("d", f("int4", true)),
+        ]);
+        let new = schema(vec![
+            ("a", f("bigint", false)),
+            ("b", f("integer", true)),
+            ("c", f("text", true)),
+            ("d", f("integer", true)),
+        ]);
         assert_eq!(
             kinds(&old, &new, &History::default()),
             vec![
@@ -511,7 +605,10 @@ mod tests {
         let e = |vals: Vec<V>| obj(vec![("type", s("string")), ("enum", V::Arr(vals))]);
         let old = schema(vec![("st", e(vec![V::Null, s("a")]))]);
         let new = schema(vec![("st", e(vec![s(""), s("a")]))]);
-        assert_eq!(details(&old, &new), vec![("ENUM_VALUES_ADDED", r#"added """#.into()), ("ENUM_VALUES_REMOVED", "removed null".into())]);
+        assert_eq!(
+            details(&old, &new),
+            vec![("ENUM_VALUES_ADDED", r#"added """#.into()), ("ENUM_VALUES_REMOVED", "removed null".into())]
+        );
         let nested = obj(vec![("k", V::Arr(vec![s("q\"\n"), V::Bool(true), obj(vec![])]))]);
         assert_eq!(canonical_json(&nested), r#"{"k": ["q\"\n", true, {}]}"#);
         assert_eq!(canonical_json(&num("-0.00")), "0");
@@ -538,7 +635,10 @@ mod tests {
         assert_eq!(r.error.argument, Some("old_schema"));
         // Nullable fields may default to null.
         let ok = obj(vec![("type", s("string")), ("default", V::Null)]);
-        assert_eq!(kinds(&schema(vec![]), &schema(vec![("f", ok)]), &History::default()), vec![("FIELD_ADDED_OPTIONAL", true, true)]);
+        assert_eq!(
+            kinds(&schema(vec![]), &schema(vec![("f", ok)]), &History::default()),
+            vec![("FIELD_ADDED_OPTIONAL", true, true)]
+        );
     }
 
     #[test]
@@ -577,7 +677,10 @@ mod tests {
         assert!(!Mode::Backward.allows(&compare(&open, &closed, &h, &mut || {}).unwrap()[0]));
         // Within a closed entity a removed field breaks new readers, an added one old readers.
         let closed_b = with_closure(vec![("b", f("text", true))], Some(V::Bool(false)));
-        assert_eq!(kinds(&closed, &closed_b, &h), vec![("FIELD_ADDED_OPTIONAL", true, false), ("FIELD_REMOVED_OPTIONAL", false, true)]);
+        assert_eq!(
+            kinds(&closed, &closed_b, &h),
+            vec![("FIELD_ADDED_OPTIONAL", true, false), ("FIELD_REMOVED_OPTIONAL", false, true)]
+        );
         // Anything but a JSON boolean is refused.
         let r = refusal(&open, &with_closure(vec![], Some(s("false"))));
         assert_eq!(r.error.path, "$.entities.A.additional_fields");

@@ -22,9 +22,9 @@
 //! Restores. A `COPY ... FROM` by a role with the owner's privileges (pg_restore) loads
 //! rows verbatim: no defaults, no validation, no counting (see `pg::restoring_copy`).
 
-use crate::pg::errors::raise;
 use crate::jsonb::view::{key_order, JsonView};
 use crate::jsonb::{Jsonb, Out, Value, Writer};
+use crate::pg::errors::raise;
 use crate::pg::restoring_copy::is_restoring_copy;
 use crate::pg::settings::{DeprecatedPolicy, Validation, DEPRECATED_POLICY, VALIDATION};
 use crate::schema::validate::{self, EntityRules, Rules};
@@ -164,11 +164,7 @@ fn load() -> Rc<Option<Active>> {
         // duration; on error the abort path pops it.
         unsafe {
             pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
-            let rc = pg_sys::SPI_execute(
-                c"SELECT schema_definition FROM pgmigrate.schema_versions WHERE is_active".as_ptr(),
-                true,
-                2,
-            );
+            let rc = pg_sys::SPI_execute(c"SELECT schema_definition FROM pgmigrate.schema_versions WHERE is_active".as_ptr(), true, 2);
             pg_sys::PopActiveSnapshot();
             if rc != pg_sys::SPI_OK_SELECT as i32 {
                 raise(
@@ -206,10 +202,7 @@ fn parse_active(def: &Jsonb) -> Active {
                 .filter_map(|(name, fdef)| fdef.get("default").map(|d| (name, Out::Value(d))))
                 .collect();
             if !pairs.is_empty() {
-                defaults.insert(
-                    entity.to_string(),
-                    Defaults(Writer::to_words(&Out::Object(pairs))),
-                );
+                defaults.insert(entity.to_string(), Defaults(Writer::to_words(&Out::Object(pairs))));
             }
         }
     }
@@ -250,12 +243,7 @@ fn fill_defaults(content: Value<'_>, defaults: &Defaults) -> Option<Jsonb> {
 
 /// Up to MAX_REPORTED messages joined for a DETAIL, with how many were left out.
 fn summary(messages: &[&str]) -> String {
-    let mut out = messages
-        .iter()
-        .take(MAX_REPORTED)
-        .copied()
-        .collect::<Vec<_>>()
-        .join("; ");
+    let mut out = messages.iter().take(MAX_REPORTED).copied().collect::<Vec<_>>().join("; ");
     if messages.len() > MAX_REPORTED {
         out.push_str(&format!("; and {} more", messages.len() - MAX_REPORTED));
     }
@@ -284,11 +272,7 @@ fn check(entity: &str, rules: &EntityRules, content: Value<'_>) {
         pgrx::warning!("{m}");
     }
     if problems.len() > MAX_REPORTED {
-        pgrx::warning!(
-            "entity {}: {} more problems not shown",
-            validate::shown(entity),
-            problems.len() - MAX_REPORTED
-        );
+        pgrx::warning!("entity {}: {} more problems not shown", validate::shown(entity), problems.len() - MAX_REPORTED);
     }
 }
 
@@ -302,11 +286,7 @@ fn note_deprecated(entity: &str, rules: &EntityRules, content: Value<'_>, count:
         return;
     }
     let text = |f: &validate::FieldRule| {
-        let msg = f
-            .deprecated
-            .as_deref()
-            .filter(|m| !m.is_empty())
-            .unwrap_or("field is deprecated");
+        let msg = f.deprecated.as_deref().filter(|m| !m.is_empty()).unwrap_or("field is deprecated");
         format!(
             "entity {}: field \"{}\" is deprecated: {}",
             validate::shown(entity),
@@ -327,8 +307,7 @@ fn note_deprecated(entity: &str, rules: &EntityRules, content: Value<'_>, count:
         let sub = unsafe { pg_sys::GetCurrentSubTransactionId() };
         PENDING.with_borrow_mut(|p| {
             for f in &used {
-                *p.entry((sub, entity.to_string(), f.name.clone()))
-                    .or_insert(0) += 1;
+                *p.entry((sub, entity.to_string(), f.name.clone())).or_insert(0) += 1;
             }
         });
     }
@@ -350,40 +329,21 @@ pub enum TriggerError {
 }
 
 /// Do the cached attribute numbers still name the columns in this tuple's descriptor?
-fn columns_match<A: WhoAllocated>(
-    cols: &Columns,
-    relid: pg_sys::Oid,
-    tuple: &PgHeapTuple<'_, A>,
-) -> bool {
+fn columns_match<A: WhoAllocated>(cols: &Columns, relid: pg_sys::Oid, tuple: &PgHeapTuple<'_, A>) -> bool {
     cols.relid == relid
-        && [
-            cols.valid_to,
-            cols.is_deleted,
-            cols.entity_type,
-            cols.content,
-        ]
-        .iter()
-        .zip(COLUMN_NAMES)
-        .all(|(n, name)| {
-            tuple
-                .get_attribute_by_index(*n)
-                .is_some_and(|a| !a.is_dropped() && a.name() == name)
-        })
+        && [cols.valid_to, cols.is_deleted, cols.entity_type, cols.content]
+            .iter()
+            .zip(COLUMN_NAMES)
+            .all(|(n, name)| tuple.get_attribute_by_index(*n).is_some_and(|a| !a.is_dropped() && a.name() == name))
 }
 
 /// Is this version of the row the current, live one? `(current and live, entity type)`.
-fn live_type<A: WhoAllocated>(
-    cols: &Columns,
-    row: &PgHeapTuple<'_, A>,
-) -> Result<(bool, Option<String>), TriggerError> {
+fn live_type<A: WhoAllocated>(cols: &Columns, row: &PgHeapTuple<'_, A>) -> Result<(bool, Option<String>), TriggerError> {
     let current = row
         .get_by_index::<pgrx::datum::TimestampWithTimeZone>(cols.valid_to)?
         .is_some_and(|t| t.is_infinity());
     let deleted = row.get_by_index::<bool>(cols.is_deleted)?.unwrap_or(false);
-    Ok((
-        current && !deleted,
-        row.get_by_index::<String>(cols.entity_type)?,
-    ))
+    Ok((current && !deleted, row.get_by_index::<String>(cols.entity_type)?))
 }
 
 /// BEFORE INSERT OR UPDATE on temporal_entities: defaults, validation, deprecation.
@@ -391,19 +351,13 @@ fn live_type<A: WhoAllocated>(
 /// unless the old row was already current and live with the same type and content
 /// (so legacy rows can still be closed or tagged). Restores load rows verbatim.
 #[pg_trigger(sql = false)]
-fn temporal_entities_evolve<'a>(
-    trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TriggerError> {
+fn temporal_entities_evolve<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TriggerError> {
     let mut new = trigger.new().ok_or(TriggerError::Misplaced)?.into_owned();
     let relid = trigger.relid().map_err(|_| TriggerError::Misplaced)?;
     let cols = match COLUMNS.get().filter(|c| columns_match(c, relid, &new)) {
         Some(c) => c,
         None => {
-            let at = |name: &str| {
-                new.get_attribute_by_name(name)
-                    .map(|(n, _)| n)
-                    .ok_or(TriggerError::Misplaced)
-            };
+            let at = |name: &str| new.get_attribute_by_name(name).map(|(n, _)| n).ok_or(TriggerError::Misplaced);
             let c = Columns {
                 relid,
                 valid_to: at("valid_to")?,
@@ -436,29 +390,16 @@ fn temporal_entities_evolve<'a>(
     let fresh = match trigger.old() {
         Some(old) => {
             let (was_live, old_entity) = live_type(&cols, &old)?;
-            !was_live
-                || old_entity.as_deref() != Some(entity.as_str())
-                || old
-                    .get_by_index::<Jsonb>(cols.content)?
-                    .is_none_or(|o| !o.same_bytes(&content))
+            !was_live || old_entity.as_deref() != Some(entity.as_str()) || old.get_by_index::<Jsonb>(cols.content)?.is_none_or(|o| !o.same_bytes(&content))
         }
         None => true,
     };
     // Deprecated fields count only when the writer sent them, not when a default filled
     // them, and only for the extension's own table.
     if fresh {
-        note_deprecated(
-            &entity,
-            rules,
-            content.root(),
-            relid == TEMPORAL_ENTITIES_OID.get(),
-        );
+        note_deprecated(&entity, rules, content.root(), relid == TEMPORAL_ENTITIES_OID.get());
     }
-    if let Some(filled) = active
-        .defaults
-        .get(&entity)
-        .and_then(|d| fill_defaults(content.root(), d))
-    {
+    if let Some(filled) = active.defaults.get(&entity).and_then(|d| fill_defaults(content.root(), d)) {
         content = filled;
         new.set_by_index(cols.content, content.clone())?;
     }
@@ -482,9 +423,7 @@ impl UserSwitch {
             pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
             pg_sys::SetUserIdAndSecContext(
                 owner,
-                context
-                    | (pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION)
-                        as i32,
+                context | (pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION) as i32,
             );
         }
         UserSwitch { user, context }
@@ -501,9 +440,7 @@ impl Drop for UserSwitch {
 /// AFTER INSERT OR UPDATE statement trigger on temporal_entities: append the usage
 /// counted by this (sub)transaction's row triggers to the log, as the log's owner.
 #[pg_trigger(sql = false)]
-fn temporal_entities_usage<'a>(
-    trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, TriggerError> {
+fn temporal_entities_usage<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, TriggerError> {
     let relid = trigger.relid().map_err(|_| TriggerError::MisplacedUsage)?;
     if relid != relation_oid(c"temporal_entities") {
         return Err(TriggerError::MisplacedUsage);
@@ -526,10 +463,7 @@ fn temporal_entities_usage<'a>(
     let log = relation_oid(c"deprecated_field_usage_log");
     // SAFETY: syscache lookup of an existing relation's owner.
     let owner = unsafe {
-        let tuple = pg_sys::SearchSysCache1(
-            pg_sys::SysCacheIdentifier::RELOID as i32,
-            pg_sys::Datum::from(log),
-        );
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, pg_sys::Datum::from(log));
         if tuple.is_null() {
             raise(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
@@ -543,8 +477,7 @@ fn temporal_entities_usage<'a>(
         pg_sys::ReleaseSysCache(tuple);
         owner
     };
-    let (entities, rest): (Vec<String>, Vec<(String, i64)>) =
-        rows.into_iter().map(|(e, f, n)| (e, (f, n))).unzip();
+    let (entities, rest): (Vec<String>, Vec<(String, i64)>) = rows.into_iter().map(|(e, f, n)| (e, (f, n))).unzip();
     let (fields, writes): (Vec<String>, Vec<i64>) = rest.into_iter().unzip();
     let _as_owner = UserSwitch::to(owner);
     // Every name is schema-qualified: this runs as the owner under the writer's search_path.
@@ -553,16 +486,21 @@ fn temporal_entities_usage<'a>(
          SELECT u.e, u.f, u.w FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(e, f, w)",
         &[entities.into(), fields.into(), writes.into()],
     )
-    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot log deprecated field use: {e}"), None, None));
+    .unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("cannot log deprecated field use: {e}"),
+            None,
+            None,
+        )
+    });
     Ok(None)
 }
 
 /// AFTER statement trigger on schema_versions: drop this backend's cache now, and make
 /// every other backend's cache stale once the change commits.
 #[pg_trigger(sql = false)]
-fn schema_versions_changed<'a>(
-    trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, TriggerError> {
+fn schema_versions_changed<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, TriggerError> {
     let relid = trigger.relid().map_err(|_| TriggerError::Misplaced)?;
     CACHE.set(None);
     // SAFETY: queues a transactional relcache invalidation for an existing relation.
@@ -581,13 +519,7 @@ fn document_violations(entity_type: &str, content: Jsonb) -> Vec<String> {
     let Some(rules) = active.rules.entities.get(entity_type) else {
         return Vec::new();
     };
-    let filled = active
-        .defaults
-        .get(entity_type)
-        .and_then(|d| fill_defaults(content.root(), d));
+    let filled = active.defaults.get(entity_type).and_then(|d| fill_defaults(content.root(), d));
     let doc = filled.as_ref().unwrap_or(&content);
-    validate::violations(entity_type, rules, doc.root())
-        .into_iter()
-        .map(|v| v.message)
-        .collect()
+    validate::violations(entity_type, rules, doc.root()).into_iter().map(|v| v.message).collect()
 }

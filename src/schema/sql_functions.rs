@@ -1,9 +1,9 @@
 //! SQL surface of the schema-evolution core: merge, type rules, breaking changes.
 
-use crate::schema::breaking::{self, Change, Refusal};
-use crate::pg::errors::{raise, raise_schema};
-use crate::jsonb::{Jsonb, Out, Writer};
 use crate::jsonb::merge::deep_merge;
+use crate::jsonb::{Jsonb, Out, Writer};
+use crate::pg::errors::{raise, raise_schema};
+use crate::schema::breaking::{self, Change, Refusal};
 use crate::schema::types;
 use pgrx::prelude::*;
 
@@ -38,7 +38,12 @@ pub fn raise_refusal(r: Refusal) -> ! {
         Some(arg) => format!("{arg} at {}", e.path),
         None => e.path,
     };
-    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("malformed schema: {at}: {}", e.problem), None, Some(hint))
+    raise(
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!("malformed schema: {at}: {}", e.problem),
+        None,
+        Some(hint),
+    )
 }
 
 /// `{"compatible", "backward", "forward", "rewrite", "lossy"}` for a column type change.

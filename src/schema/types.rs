@@ -162,7 +162,11 @@ fn split_modifiers(s: &str) -> Option<(String, Vec<u32>)> {
     let mods = s[open + 1..close].split(',').map(|a| a.parse::<u32>().ok()).collect::<Option<Vec<_>>>()?;
     // `timestamp(3) with time zone` carries its modifier in the middle.
     let rest = s[close + 1..].trim_start();
-    let name = if rest.is_empty() { s[..open].to_string() } else { format!("{} {rest}", &s[..open]) };
+    let name = if rest.is_empty() {
+        s[..open].to_string()
+    } else {
+        format!("{} {rest}", &s[..open])
+    };
     Some((name, mods))
 }
 
@@ -191,12 +195,18 @@ fn strip_array_bounds(canon: &str) -> (&str, usize) {
 /// Parse a type name as written in a schema or by `format_type`.
 pub fn parse(s: &str) -> Result<Ty, TypeNameError> {
     if s.len() > MAX_TYPE_NAME_BYTES {
-        return Err(TypeNameError::TooLong { shown: shorten(s), bytes: s.len() });
+        return Err(TypeNameError::TooLong {
+            shown: shorten(s),
+            bytes: s.len(),
+        });
     }
     let canon = canonical_spelling(s);
     let (elem, dims) = strip_array_bounds(&canon);
     if dims > MAX_ARRAY_DIMS {
-        return Err(TypeNameError::TooManyDimensions { shown: shorten(s.trim()), dims });
+        return Err(TypeNameError::TooManyDimensions {
+            shown: shorten(s.trim()),
+            dims,
+        });
     }
     let base = parse_scalar(elem);
     Ok(if dims == 0 { base } else { Ty::Array(Box::new(base)) })
@@ -350,7 +360,11 @@ pub fn is_compatible(old: &str, new: &str) -> Result<bool, TypeNameError> {
 /// `type_change_info(old, new)`.
 pub fn change_info(old: &str, new: &str) -> Result<ChangeInfo, TypeNameError> {
     let (o, n) = (parse(old)?, parse(new)?);
-    Ok(ChangeInfo { backward: widens(&o, &n), forward: widens(&n, &o), rewrite: rewrite(&o, &n) })
+    Ok(ChangeInfo {
+        backward: widens(&o, &n),
+        forward: widens(&n, &o),
+        rewrite: rewrite(&o, &n),
+    })
 }
 
 #[cfg(test)]
@@ -371,7 +385,16 @@ mod tests {
     #[test]
     fn array_bounds_are_decoration() {
         let ints = Ty::Array(Box::new(Ty::Integer));
-        for s in ["int[]", "int[3]", "int[3][4]", "int[][]", "integer [ 3 ] [ ]", "int ARRAY", "int array[5]", "int4[][][][][][]"] {
+        for s in [
+            "int[]",
+            "int[3]",
+            "int[3][4]",
+            "int[][]",
+            "integer [ 3 ] [ ]",
+            "int ARRAY",
+            "int array[5]",
+            "int4[][][][][][]",
+        ] {
             assert_eq!(parse(s), ints, "{s}");
         }
         assert!(is_compatible("int[3]", "int[]"));

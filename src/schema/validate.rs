@@ -3,8 +3,8 @@
 //!
 //! The schema is parsed once into owned rules (`Rules`) that a backend caches.
 
-use crate::schema::breaking::{entities, fields, nullable, path_key, SchemaError};
 use crate::jsonb::view::{JsonView, Kind};
+use crate::schema::breaking::{entities, fields, nullable, path_key, SchemaError};
 use std::collections::HashMap;
 
 /// What a declared type allows a JSON value to be; `None` when not checked.
@@ -29,10 +29,8 @@ fn expected_kind(ty: &str) -> Option<Kind> {
         | "timetz"
         | "interval"
         | "bytea" => Kind::String,
-        "number" | "integer" | "int" | "int2" | "int4" | "int8" | "smallint" | "bigint"
-        | "numeric" | "decimal" | "real" | "float4" | "float8" | "double precision" | "float" => {
-            Kind::Number
-        }
+        "number" | "integer" | "int" | "int2" | "int4" | "int8" | "smallint" | "bigint" | "numeric" | "decimal" | "real" | "float4" | "float8"
+        | "double precision" | "float" => Kind::Number,
         "boolean" | "bool" => Kind::Boolean,
         "object" => Kind::Object,
         "array" => Kind::Array,
@@ -89,25 +87,16 @@ pub fn rules<'a, V: JsonView<'a>>(schema: V) -> Result<Rules, SchemaError> {
                 return Err(SchemaError {
                     argument: None,
                     path: fpath,
-                    problem: format!(
-                        "a field definition must be a JSON object, not {}",
-                        fdef.kind().name()
-                    ),
+                    problem: format!("a field definition must be a JSON object, not {}", fdef.kind().name()),
                 });
             }
-            let ty = fdef
-                .get("type")
-                .and_then(|t| t.text())
-                .map(|t| t.into_owned());
-            let deprecated = fdef
-                .get("deprecated")
-                .filter(|d| d.text().as_deref() == Some("true"))
-                .map(|_| {
-                    fdef.get("deprecation_message")
-                        .and_then(|m| m.text())
-                        .map(|m| m.into_owned())
-                        .unwrap_or_default()
-                });
+            let ty = fdef.get("type").and_then(|t| t.text()).map(|t| t.into_owned());
+            let deprecated = fdef.get("deprecated").filter(|d| d.text().as_deref() == Some("true")).map(|_| {
+                fdef.get("deprecation_message")
+                    .and_then(|m| m.text())
+                    .map(|m| m.into_owned())
+                    .unwrap_or_default()
+            });
             rules.fields.push(FieldRule {
                 name: fname.to_string(),
                 kind: ty.as_deref().and_then(expected_kind),
@@ -149,11 +138,7 @@ pub struct Violation {
 }
 
 /// Check a document (after defaults are filled in) against an entity's rules.
-pub fn violations<'a, V: JsonView<'a>>(
-    entity: &str,
-    rules: &EntityRules,
-    content: V,
-) -> Vec<Violation> {
+pub fn violations<'a, V: JsonView<'a>>(entity: &str, rules: &EntityRules, content: V) -> Vec<Violation> {
     let mut out = Vec::new();
     let entity = &shown(entity);
     let mut declared_present = 0;
@@ -203,7 +188,10 @@ pub fn violations<'a, V: JsonView<'a>>(
             if rules.field(k).is_none() {
                 out.push(Violation {
                     field: k.to_string(),
-                    message: format!("entity {entity}: field \"{}\" is not declared and the entity is closed (\"additional_fields\": false)", shown(k)),
+                    message: format!(
+                        "entity {entity}: field \"{}\" is not declared and the entity is closed (\"additional_fields\": false)",
+                        shown(k)
+                    ),
                 });
             }
         }
@@ -212,10 +200,7 @@ pub fn violations<'a, V: JsonView<'a>>(
 }
 
 /// Deprecated fields a document carries, with their messages.
-pub fn deprecated_in<'a, 'r, V: JsonView<'a>>(
-    rules: &'r EntityRules,
-    content: V,
-) -> Vec<&'r FieldRule> {
+pub fn deprecated_in<'a, 'r, V: JsonView<'a>>(rules: &'r EntityRules, content: V) -> Vec<&'r FieldRule> {
     rules
         .fields
         .iter()
@@ -229,8 +214,7 @@ mod tests {
     use crate::jsonb::view::test_value::{obj, s, V};
 
     fn schema() -> V {
-        let f =
-            |ty: &str, nullable: bool| obj(vec![("type", s(ty)), ("nullable", V::Bool(nullable))]);
+        let f = |ty: &str, nullable: bool| obj(vec![("type", s(ty)), ("nullable", V::Bool(nullable))]);
         obj(vec![(
             "entities",
             obj(vec![(
@@ -250,14 +234,7 @@ mod tests {
                                     ("deprecation_message", s("use email")),
                                 ]),
                             ),
-                            (
-                                "plan",
-                                obj(vec![
-                                    ("type", s("string")),
-                                    ("nullable", V::Bool(false)),
-                                    ("default", s("free")),
-                                ]),
-                            ),
+                            ("plan", obj(vec![("type", s("string")), ("nullable", V::Bool(false)), ("default", s("free"))])),
                         ]),
                     ),
                 ]),
@@ -268,26 +245,15 @@ mod tests {
     #[test]
     fn valid_document_passes() {
         let r = rules(&schema()).unwrap();
-        let doc = obj(vec![
-            ("email", s("a@b")),
-            ("age", V::Num("3".into())),
-            ("plan", s("pro")),
-        ]);
+        let doc = obj(vec![("email", s("a@b")), ("age", V::Num("3".into())), ("plan", s("pro"))]);
         assert!(violations("User", &r.entities["User"], &doc).is_empty());
     }
 
     #[test]
     fn each_violation_is_named() {
         let r = rules(&schema()).unwrap();
-        let doc = obj(vec![
-            ("age", s("three")),
-            ("plan", V::Null),
-            ("extra", V::Bool(true)),
-        ]);
-        let v: Vec<_> = violations("User", &r.entities["User"], &doc)
-            .into_iter()
-            .map(|v| v.field)
-            .collect();
+        let doc = obj(vec![("age", s("three")), ("plan", V::Null), ("extra", V::Bool(true))]);
+        let v: Vec<_> = violations("User", &r.entities["User"], &doc).into_iter().map(|v| v.field).collect();
         assert_eq!(v, vec!["age", "plan", "email", "extra"]);
     }
 
