@@ -160,3 +160,53 @@ SELECT migration_name, stored_by, executed_by, status FROM knowledge_migrations
 -- The audit log names the role that asked for each change.
 SELECT role_name, action, details->>'migration' AS migration FROM audit_log
  WHERE details->>'migration' IN ('reporting_table', 'copy_payroll') ORDER BY audit_id;
+
+-- 9. Run a migration in phases: a CONCURRENTLY index build cannot run inside a transaction,
+--    so run_migration commits before it and hands it to a background worker; each step
+--    waits for locks only briefly and retries.
+CREATE TABLE public.orders (id bigint PRIMARY KEY, customer text, total numeric);
+INSERT INTO public.orders SELECT g, 'c' || (g % 100), g FROM generate_series(1, 10000) g;
+SELECT register_migration('{"name": "orders_by_customer",
+  "forward":  ["ALTER TABLE public.orders ADD COLUMN note text",
+               "CREATE INDEX CONCURRENTLY orders_customer_idx ON public.orders (customer)"],
+  "validation": ["SELECT count(*) = 10000 FROM public.orders"],
+  "rollback": ["DROP INDEX CONCURRENTLY IF EXISTS public.orders_customer_idx",
+               "ALTER TABLE public.orders DROP COLUMN IF EXISTS note"]}') IS NOT NULL AS registered;
+SELECT c->>'checkName' AS check, i->>'code' AS code, i->>'severity' AS severity
+  FROM jsonb_array_elements(validate_migration_safety('orders_by_customer')->'allResults') c,
+       jsonb_array_elements(c->'issues') i;
+CALL run_migration('orders_by_customer');
+SELECT indexrelid::regclass AS index, indisvalid AS valid FROM pg_index WHERE indrelid = 'public.orders'::regclass ORDER BY indexrelid::regclass::text;
+
+-- 10. Blue-green: the orders table is copied into migration_green, the migration runs
+--     there, and both colors stay in sync both ways until the deployment finishes.
+SELECT register_migration('{"name": "orders_total_cents",
+  "forward": ["ALTER TABLE orders ADD COLUMN total_cents bigint"]}') IS NOT NULL AS registered;
+CALL blue_green_prepare('orders_total_cents', $${"tables": ["orders"],
+  "mapping": {"orders": {"up": {"total_cents": "(total * 100)::bigint"}}}}$$);
+INSERT INTO public.orders VALUES (10001, 'c1', 12.50);                -- a write to the live color ...
+SELECT id, total_cents FROM migration_green.orders WHERE id = 10001;  -- ... is in the new one too
+
+-- 11. Canary: a stable, growing share of tenants is served by the new color; promoting the
+--     canary is the blue-green switch (one short transaction, pg_notify('schema_switched')).
+SELECT canary_start('orders_canary', '{"steps": [10, 50, 100]}')->>'percentage' AS percentage;
+SELECT k AS tenant, canary_bucket(c.salt, k) AS bucket, canary_route('orders_canary', k) AS served_by
+  FROM canaries c, (VALUES ('tenant-1'), ('tenant-2'), ('tenant-3'), ('tenant-4')) AS t(k)
+ WHERE c.name = 'orders_canary';
+SELECT canary_set_percentage('orders_canary', 50)->>'percentage' AS percentage;
+-- Raising the share only ever moves tenants to the new color, never back.
+SELECT k AS tenant, canary_route('orders_canary', k) AS served_by
+  FROM (VALUES ('tenant-1'), ('tenant-2'), ('tenant-3'), ('tenant-4')) AS t(k);
+SELECT canary_promote('orders_canary')->>'state' AS canary;
+SELECT active_schema();
+SELECT blue_green_finish('{"keep_old": true}') IS NOT NULL AS finished;
+
+-- 12. A transformation pipeline over the entity store: normalise a field of every current
+--     Customer document, writing new temporal versions (undoable with rollback_pipeline).
+SELECT register_pipeline('{"name": "normalise_customers", "entityType": "Customer", "batchSize": 500,
+  "steps": [{"name": "map", "type": "MAP", "config": {"mappingRules": [
+    {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "upper"}]}}]}') IS NOT NULL AS registered;
+SELECT before->'email' AS before, after->'email' AS after FROM pipeline_preview('normalise_customers', 3);
+CALL run_pipeline('normalise_customers');
+SELECT content->'email' AS email FROM temporal_entities
+ WHERE entity_type = 'Customer' AND valid_to = 'infinity' ORDER BY row_id LIMIT 3;
