@@ -125,7 +125,15 @@ pub unsafe extern "C-unwind" fn pgmigrate_as_owner(fcinfo: pg_sys::FunctionCallI
         let mut sec = 0;
         pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
         pg_sys::SetUserIdAndSecContext(target.owner, sec | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
-        let result = (target.finfo.fn_addr.expect("fmgr_info sets fn_addr"))(call);
+        let Some(fn_addr) = target.finfo.fn_addr else {
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "pg_migrate entry point: the internal function has no address",
+                None,
+                None,
+            )
+        };
+        let result = fn_addr(call);
         pg_sys::SetUserIdAndSecContext(user, sec);
         (*fcinfo).isnull = (*call).isnull;
         result

@@ -149,7 +149,14 @@ unsafe impl pgrx::datum::UnboxDatum for Jsonb {
         Self: 'src,
     {
         // SAFETY: callers unbox only non-null jsonb datums.
-        unsafe { Jsonb::from_datum(d.sans_lifetime(), false) }.expect("a non-null jsonb datum")
+        unsafe { Jsonb::from_datum(d.sans_lifetime(), false) }.unwrap_or_else(|| {
+            crate::pg::errors::raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "a jsonb value is NULL where pg_migrate needs one",
+                None,
+                None,
+            )
+        })
     }
 }
 

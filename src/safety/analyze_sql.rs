@@ -162,11 +162,25 @@ pub fn analyze(steps: &[Step], search_path: Option<&str>) -> Vec<Vec<String>> {
 
 /// JSON text as a jsonb datum (PostgreSQL's own input function).
 fn to_jsonb(text: String) -> Jsonb {
-    let c = std::ffi::CString::new(text).expect("JSON text has no NUL: js() escapes control characters");
+    let c = std::ffi::CString::new(text).unwrap_or_else(|_| {
+        crate::pg::errors::raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "analyze_sql built a report containing a NUL byte",
+            None,
+            None,
+        )
+    });
     // SAFETY: jsonb_in reads a NUL-terminated cstring and returns a new jsonb datum.
     let datum = unsafe { pgrx::direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(pg_sys::Datum::from(c.as_ptr()))]) };
     // SAFETY: a non-null jsonb datum.
-    datum.and_then(|d| unsafe { Jsonb::from_datum(d, false) }).expect("jsonb_in returns a value")
+    datum.and_then(|d| unsafe { Jsonb::from_datum(d, false) }).unwrap_or_else(|| {
+        crate::pg::errors::raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "jsonb_in returned no value for analyze_sql's report",
+            None,
+            None,
+        )
+    })
 }
 
 /// Steps as migrations hold them: `[{type, script, condition, transaction}]` or plain strings.
