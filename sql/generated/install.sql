@@ -882,6 +882,10 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'analyze_sql_wrapper';
 CREATE OR REPLACE FUNCTION pgmigrate.document_violations(entity_type text, content jsonb) RETURNS text[] STABLE STRICT
 LANGUAGE c AS 'MODULE_PATHNAME', 'document_violations_wrapper';
 
+-- The same against a given schema definition (pipelines validating against a named version).
+CREATE OR REPLACE FUNCTION pgmigrate._document_violations_in(schema_definition jsonb, entity_type text, content jsonb) RETURNS text[]
+IMMUTABLE STRICT LANGUAGE c AS 'MODULE_PATHNAME', 'document_violations_in_wrapper';
+
 -- ---- engine/set_step_timeout.sql ----
 CREATE OR REPLACE FUNCTION pgmigrate.set_step_timeout(ms integer) RETURNS void VOLATILE STRICT
 LANGUAGE c AS 'MODULE_PATHNAME', 'set_step_timeout_wrapper';
@@ -5228,6 +5232,10 @@ SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_runs', '');
 -- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
 -- batch's own transaction, so each batch is processed exactly once. The run's counters
 -- are sums over its DONE batches (pipeline_runs holds a copy, refreshed as batches finish).
+-- What a batch wrote is kept with it, as three parallel arrays (one row per batch, no row
+-- or index entry per document): the entities changed, the versions closed (NULL for a
+-- document the pipeline created) and the versions written. rollback_pipeline reads them
+-- (through the pipeline_changes view). step_counts: per step, documents in, out, failed.
 CREATE TABLE pgmigrate.pipeline_batches (
     run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
     batch_no    integer NOT NULL,
@@ -5240,6 +5248,10 @@ CREATE TABLE pgmigrate.pipeline_batches (
     retries     integer,
     done_by     integer,
     done_at     timestamptz,
+    changed_ids uuid[],
+    old_row_ids bigint[],
+    new_row_ids bigint[],
+    step_counts jsonb,
     PRIMARY KEY (run_id, batch_no)
 );
 CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';
@@ -5263,15 +5275,13 @@ SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_errors_error_id_s
 
 -- ---- pipeline/pipeline_changes.sql ----
 -- What a run wrote: for each entity, the version it closed (NULL for a document the run
--- created) and the version it wrote. rollback_pipeline restores from it.
-CREATE TABLE pgmigrate.pipeline_changes (
-    run_id     uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
-    entity_id  uuid NOT NULL,
-    old_row_id bigint,
-    new_row_id bigint NOT NULL,
-    PRIMARY KEY (run_id, entity_id)
-);
-SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_changes', '');
+-- created) and the version it wrote, from its batches' arrays. rollback_pipeline restores
+-- from it.
+CREATE VIEW pgmigrate.pipeline_changes AS
+SELECT b.run_id, u.entity_id, u.old_row_id, u.new_row_id
+  FROM pgmigrate.pipeline_batches b
+ CROSS JOIN LATERAL unnest(b.changed_ids, b.old_row_ids, b.new_row_ids) AS u(entity_id, old_row_id, new_row_id)
+ WHERE b.status = 'DONE';
 
 -- ---- pipeline/pipeline_compile.sql ----
 -- Parse a pipeline definition (serde, unknown fields refused naming their JSON path) and
@@ -5517,18 +5527,22 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_apply(jsonb, regrole, text, text,
 
 -- ---- pipeline/pipeline_write.sql ----
 -- Write a transformed batch as new temporal versions: each changed document's current
--- row is closed and a new current row written (same instant), recorded in
--- pipeline_changes for rollback_pipeline; documents the pipeline created (AGGREGATE,
--- batch CUSTOM) are inserted as new entities of output_type. Unchanged documents and
--- documents the pipeline dropped (FILTER, INNER JOIN) are left alone. Returns rows written.
+-- row is closed and a new current row written (same instant); documents the pipeline
+-- created (AGGREGATE, batch CUSTOM) are inserted as new entities of output_type.
+-- Unchanged documents and documents the pipeline dropped (FILTER, INNER JOIN) are left
+-- alone. Returns how many rows were written and what was written, as the parallel arrays
+-- the batch keeps for rollback_pipeline: entity, version closed (NULL: created), version
+-- written. One statement per kind of write, no row per document anywhere else.
 
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text) RETURNS bigint
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text,
+                                                     OUT n bigint, OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     ts timestamptz := clock_timestamp();
-    n bigint;
-    m bigint := 0;
+    m bigint;
+    ids2 uuid[];
+    new2 bigint[];
 BEGIN
     WITH chg AS (
         SELECT o.entity_id, o.doc, i.row_id FROM pg_temp._pgm_pipe_out o
@@ -5542,9 +5556,9 @@ BEGIN
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
         SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
         RETURNING row_id, entity_id)
-    INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
-    SELECT run, ins.entity_id, c.row_id, ins.row_id FROM ins JOIN closed c USING (entity_id);
-    GET DIAGNOSTICS n = ROW_COUNT;
+    SELECT count(*), array_agg(ins.entity_id), array_agg(c.row_id), array_agg(ins.row_id)
+      INTO n, ids, old_rows, new_rows
+      FROM ins JOIN closed c USING (entity_id);
     IF EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL) THEN
         IF output_type IS NULL THEN
             RAISE EXCEPTION 'pipeline "%" creates new documents, and no entity type was named for them', pipeline
@@ -5555,11 +5569,12 @@ BEGIN
             INSERT INTO pgmigrate.temporal_entities (entity_type, content, valid_from)
             SELECT output_type, o.doc, ts FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL
             RETURNING row_id, entity_id)
-        INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
-        SELECT run, ins.entity_id, NULL, ins.row_id FROM ins;
-        GET DIAGNOSTICS m = ROW_COUNT;
+        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id) INTO m, ids2, new2 FROM ins;
+        n := n + m;
+        ids := coalesce(ids, '{}') || ids2;
+        old_rows := coalesce(old_rows, '{}') || array_fill(NULL::bigint, ARRAY[m::int]);
+        new_rows := coalesce(new_rows, '{}') || new2;
     END IF;
-    RETURN n + m;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text) FROM PUBLIC;
@@ -5783,7 +5798,7 @@ DECLARE
     n_in integer;
     n_out integer;
     n_err integer;
-    n_written bigint;
+    w record;
     retries integer;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
@@ -5813,20 +5828,21 @@ BEGIN
     n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
                                      coalesce((r.options->>'lockTimeoutMs')::int, 1000));
     retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
-    n_written := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
+    w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
     SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
     INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
     SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
     GET DIAGNOSTICS n_err = ROW_COUNT;
-    UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = n_written,
-           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp()
+    UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
+           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
+           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other
     -- session's batch holds it (a later batch or the run's completion catches up).
     PERFORM pgmigrate._pipeline_tally(run, false);
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
-        'docs_in', n_in, 'docs_out', n_out, 'docs_written', n_written, 'docs_failed', n_err, 'retries', retries,
+        'docs_in', n_in, 'docs_out', n_out, 'docs_written', w.n, 'docs_failed', n_err, 'retries', retries,
         'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));
 END $$;
 
@@ -5931,6 +5947,10 @@ BEGIN
         RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
             res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        -- A batch commits without waiting for its WAL flush: its documents and its DONE mark
+        -- commit together, so a crash can only lose whole batches, which are PENDING again
+        -- and redone on resume. The session's last COMMIT below waits, flushing them all.
+        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
         COMMIT;
     END LOOP;
     IF locked THEN

@@ -14,7 +14,7 @@ DECLARE
     n_in integer;
     n_out integer;
     n_err integer;
-    n_written bigint;
+    w record;
     retries integer;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
@@ -44,20 +44,21 @@ BEGIN
     n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
                                      coalesce((r.options->>'lockTimeoutMs')::int, 1000));
     retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
-    n_written := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
+    w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
     SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
     INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
     SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
     GET DIAGNOSTICS n_err = ROW_COUNT;
-    UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = n_written,
-           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp()
+    UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
+           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
+           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other
     -- session's batch holds it (a later batch or the run's completion catches up).
     PERFORM pgmigrate._pipeline_tally(run, false);
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
-        'docs_in', n_in, 'docs_out', n_out, 'docs_written', n_written, 'docs_failed', n_err, 'retries', retries,
+        'docs_in', n_in, 'docs_out', n_out, 'docs_written', w.n, 'docs_failed', n_err, 'retries', retries,
         'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));
 END $$;
 

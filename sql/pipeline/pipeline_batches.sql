@@ -5,6 +5,10 @@
 -- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
 -- batch's own transaction, so each batch is processed exactly once. The run's counters
 -- are sums over its DONE batches (pipeline_runs holds a copy, refreshed as batches finish).
+-- What a batch wrote is kept with it, as three parallel arrays (one row per batch, no row
+-- or index entry per document): the entities changed, the versions closed (NULL for a
+-- document the pipeline created) and the versions written. rollback_pipeline reads them
+-- (through the pipeline_changes view). step_counts: per step, documents in, out, failed.
 CREATE TABLE pgmigrate.pipeline_batches (
     run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
     batch_no    integer NOT NULL,
@@ -17,6 +21,10 @@ CREATE TABLE pgmigrate.pipeline_batches (
     retries     integer,
     done_by     integer,
     done_at     timestamptz,
+    changed_ids uuid[],
+    old_row_ids bigint[],
+    new_row_ids bigint[],
+    step_counts jsonb,
     PRIMARY KEY (run_id, batch_no)
 );
 CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';

@@ -1,10 +1,8 @@
 -- What a run wrote: for each entity, the version it closed (NULL for a document the run
--- created) and the version it wrote. rollback_pipeline restores from it.
-CREATE TABLE pgmigrate.pipeline_changes (
-    run_id     uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
-    entity_id  uuid NOT NULL,
-    old_row_id bigint,
-    new_row_id bigint NOT NULL,
-    PRIMARY KEY (run_id, entity_id)
-);
-SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_changes', '');
+-- created) and the version it wrote, from its batches' arrays. rollback_pipeline restores
+-- from it.
+CREATE VIEW pgmigrate.pipeline_changes AS
+SELECT b.run_id, u.entity_id, u.old_row_id, u.new_row_id
+  FROM pgmigrate.pipeline_batches b
+ CROSS JOIN LATERAL unnest(b.changed_ids, b.old_row_ids, b.new_row_ids) AS u(entity_id, old_row_id, new_row_id)
+ WHERE b.status = 'DONE';

@@ -1,16 +1,20 @@
 -- Write a transformed batch as new temporal versions: each changed document's current
--- row is closed and a new current row written (same instant), recorded in
--- pipeline_changes for rollback_pipeline; documents the pipeline created (AGGREGATE,
--- batch CUSTOM) are inserted as new entities of output_type. Unchanged documents and
--- documents the pipeline dropped (FILTER, INNER JOIN) are left alone. Returns rows written.
+-- row is closed and a new current row written (same instant); documents the pipeline
+-- created (AGGREGATE, batch CUSTOM) are inserted as new entities of output_type.
+-- Unchanged documents and documents the pipeline dropped (FILTER, INNER JOIN) are left
+-- alone. Returns how many rows were written and what was written, as the parallel arrays
+-- the batch keeps for rollback_pipeline: entity, version closed (NULL: created), version
+-- written. One statement per kind of write, no row per document anywhere else.
 
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text) RETURNS bigint
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text,
+                                                     OUT n bigint, OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     ts timestamptz := clock_timestamp();
-    n bigint;
-    m bigint := 0;
+    m bigint;
+    ids2 uuid[];
+    new2 bigint[];
 BEGIN
     WITH chg AS (
         SELECT o.entity_id, o.doc, i.row_id FROM pg_temp._pgm_pipe_out o
@@ -24,9 +28,9 @@ BEGIN
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
         SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
         RETURNING row_id, entity_id)
-    INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
-    SELECT run, ins.entity_id, c.row_id, ins.row_id FROM ins JOIN closed c USING (entity_id);
-    GET DIAGNOSTICS n = ROW_COUNT;
+    SELECT count(*), array_agg(ins.entity_id), array_agg(c.row_id), array_agg(ins.row_id)
+      INTO n, ids, old_rows, new_rows
+      FROM ins JOIN closed c USING (entity_id);
     IF EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL) THEN
         IF output_type IS NULL THEN
             RAISE EXCEPTION 'pipeline "%" creates new documents, and no entity type was named for them', pipeline
@@ -37,11 +41,12 @@ BEGIN
             INSERT INTO pgmigrate.temporal_entities (entity_type, content, valid_from)
             SELECT output_type, o.doc, ts FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL
             RETURNING row_id, entity_id)
-        INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
-        SELECT run, ins.entity_id, NULL, ins.row_id FROM ins;
-        GET DIAGNOSTICS m = ROW_COUNT;
+        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id) INTO m, ids2, new2 FROM ins;
+        n := n + m;
+        ids := coalesce(ids, '{}') || ids2;
+        old_rows := coalesce(old_rows, '{}') || array_fill(NULL::bigint, ARRAY[m::int]);
+        new_rows := coalesce(new_rows, '{}') || new2;
     END IF;
-    RETURN n + m;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text) FROM PUBLIC;

@@ -63,6 +63,10 @@ BEGIN
         RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
             res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        -- A batch commits without waiting for its WAL flush: its documents and its DONE mark
+        -- commit together, so a crash can only lose whole batches, which are PENDING again
+        -- and redone on resume. The session's last COMMIT below waits, flushing them all.
+        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
         COMMIT;
     END LOOP;
     IF locked THEN

@@ -73,6 +73,8 @@ thread_local! {
     static COLUMNS: Cell<Option<Columns>> = const { Cell::new(None) };
     static CACHE: RefCell<Option<Rc<Option<Active>>>> = const { RefCell::new(None) };
     static CALLBACKS_REGISTERED: Cell<bool> = const { Cell::new(false) };
+    /// The last schema definition `document_violations_in` parsed, by its bytes.
+    static NAMED: RefCell<Option<(Vec<u8>, Rc<Active>)>> = const { RefCell::new(None) };
     static SCHEMA_VERSIONS_OID: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
     static TEMPORAL_ENTITIES_OID: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
     /// Another backend's (or a DDL) change to schema_versions arrived: reload at the next statement.
@@ -513,13 +515,32 @@ fn schema_versions_changed<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgHe
 #[pg_extern(stable, strict, sql = false)]
 fn document_violations(entity_type: &str, content: Jsonb) -> Vec<String> {
     let active = active();
-    let Some(active) = active.as_ref() else {
+    match active.as_ref() {
+        Some(active) => violations_under(active, entity_type, &content),
+        None => Vec::new(),
+    }
+}
+
+/// The complaints of a given schema definition (a published version's, which never
+/// changes) about one document. The parsed definition is cached by its bytes, so a
+/// batch checked against one version parses it once.
+#[pg_extern(immutable, strict, sql = false)]
+fn document_violations_in(schema_definition: Jsonb, entity_type: &str, content: Jsonb) -> Vec<String> {
+    let key = schema_definition.bytes();
+    let cached = NAMED.with_borrow(|c| c.as_ref().filter(|(k, _)| k.as_slice() == key).map(|(_, a)| a.clone()));
+    let parsed = cached.unwrap_or_else(|| {
+        let a = Rc::new(parse_active(&schema_definition));
+        NAMED.set(Some((key.to_vec(), a.clone())));
+        a
+    });
+    violations_under(&parsed, entity_type, &content)
+}
+
+fn violations_under(schema: &Active, entity_type: &str, content: &Jsonb) -> Vec<String> {
+    let Some(rules) = schema.rules.entities.get(entity_type) else {
         return Vec::new();
     };
-    let Some(rules) = active.rules.entities.get(entity_type) else {
-        return Vec::new();
-    };
-    let filled = active.defaults.get(entity_type).and_then(|d| fill_defaults(content.root(), d));
-    let doc = filled.as_ref().unwrap_or(&content);
+    let filled = schema.defaults.get(entity_type).and_then(|d| fill_defaults(content.root(), d));
+    let doc = filled.as_ref().unwrap_or(content);
     validate::violations(entity_type, rules, doc.root()).into_iter().map(|v| v.message).collect()
 }
