@@ -177,6 +177,7 @@
 \ir pipeline/pipeline_batches.sql
 \ir pipeline/pipeline_errors.sql
 \ir pipeline/pipeline_changes.sql
+\ir pipeline/pipeline_step_counts.sql
 \ir pipeline/pipeline_compile.sql
 \ir pipeline/pipeline_sql.sql
 \ir pipeline/pipeline_temp.sql
@@ -184,6 +185,7 @@
 \ir pipeline/pipeline_transform.sql
 \ir pipeline/pipeline_apply.sql
 \ir pipeline/pipeline_write.sql
+\ir pipeline/pipeline_source.sql
 \ir pipeline/pipeline_plan.sql
 \ir pipeline/pipeline_tally.sql
 \ir pipeline/register_pipeline.sql

@@ -6,7 +6,7 @@ BEGIN
         pgmigrate.pipeline_preview_json(text, integer, jsonb), pgmigrate.pipeline_preview(text, integer, jsonb) TO %s', grantee);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) TO %s', grantee);
     EXECUTE format('GRANT SELECT ON pgmigrate.pipelines, pgmigrate.pipeline_runs, pgmigrate.pipeline_batches,
-        pgmigrate.pipeline_errors, pgmigrate.pipeline_changes, pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
+        pgmigrate.pipeline_errors, pgmigrate.pipeline_changes, pgmigrate.pipeline_steps, pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
     PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_pipeline_admin'),
                              current_user::regrole);
 END $$;

@@ -1,5 +1,15 @@
+-- A document's violations: of the active schema (sdef NULL) or of the given definition.
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_violations(sdef jsonb, entity_type text, doc jsonb) RETURNS text[]
+STABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN sdef IS NULL THEN pgmigrate.document_violations(entity_type, doc)
+                ELSE pgmigrate._document_violations_in(sdef, entity_type, doc) END;
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_violations(jsonb, text, jsonb) FROM PUBLIC;
+
 -- Transform the loaded batch: input validation, the pipeline as its author, output
--- validation. Items failing validation are recorded (SKIP) or fail the batch (FAIL).
+-- validation (against the active schema, or the published version the definition names
+-- in validation.schemaVersion). Items failing validation are recorded (SKIP) or fail the batch (FAIL).
 -- Returns {retries}.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_apply(c jsonb, author regrole, author_path text, entity_type text, output_type text)
@@ -10,13 +20,24 @@ DECLARE
     retries integer;
     bad record;
     on_error text := coalesce(c->'validation'->>'errorHandling', 'FAIL');
+    version text := c->'validation'->>'schemaVersion';
+    sdef jsonb;
+    against text := 'the active schema';
 BEGIN
+    IF version IS NOT NULL AND ((c->'validation'->>'input')::boolean OR (c->'validation'->>'output')::boolean) THEN
+        SELECT v.schema_definition INTO sdef FROM pgmigrate.schema_versions v WHERE v.version_number = version;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'pipeline "%" validates against schema version "%", which does not exist', c->>'name', version
+                USING ERRCODE = 'undefined_object', HINT = 'Register that version, or name an existing one in validation.schemaVersion.';
+        END IF;
+        against := format('schema version %s', version);
+    END IF;
     IF (c->'validation'->>'input')::boolean THEN
         FOR bad IN SELECT i.ord, i.entity_id, i.doc, v FROM pg_temp._pgm_pipe_in i,
-                          LATERAL pgmigrate.document_violations(entity_type, i.doc) v
+                          LATERAL pgmigrate._pipeline_violations(sdef, entity_type, i.doc) v
                     WHERE cardinality(v) > 0 LOOP
             IF on_error <> 'SKIP' THEN
-                RAISE EXCEPTION 'pipeline "%": input document % does not match the active schema: %', c->>'name', bad.entity_id,
+                RAISE EXCEPTION 'pipeline "%": input document % does not match %: %', c->>'name', bad.entity_id, against,
                       array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
                       HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
             END IF;
@@ -29,12 +50,12 @@ BEGIN
     IF (c->'validation'->>'output')::boolean THEN
         FOR bad IN SELECT o.ctid AS tid, o.entity_id, i.doc, v FROM pg_temp._pgm_pipe_out o
                           LEFT JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord,
-                          LATERAL pgmigrate.document_violations(CASE WHEN o.entity_id IS NULL THEN coalesce(output_type, entity_type)
-                                                                     ELSE entity_type END, o.doc) v
+                          LATERAL pgmigrate._pipeline_violations(sdef, CASE WHEN o.entity_id IS NULL THEN coalesce(output_type, entity_type)
+                                                                                 ELSE entity_type END, o.doc) v
                     WHERE cardinality(v) > 0 LOOP
             IF on_error <> 'SKIP' THEN
-                RAISE EXCEPTION 'pipeline "%": output document % does not match the active schema: %', c->>'name',
-                      coalesce(bad.entity_id::text, '(new)'), array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
+                RAISE EXCEPTION 'pipeline "%": output document % does not match %: %', c->>'name',
+                      coalesce(bad.entity_id::text, '(new)'), against, array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
                       HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
             END IF;
             INSERT INTO pg_temp._pgm_pipe_err (entity_id, step, error, sqlstate, original)

@@ -41,17 +41,23 @@ BEGIN
         RETURN jsonb_build_object('done', true, 'run_id', run);
     END IF;
     PERFORM pgmigrate._pipeline_temp(r.author);
-    n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
-                                     coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+    IF r.source_query IS NULL THEN
+        n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
+                                         coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+    ELSE
+        n_in := pgmigrate._pipeline_load_query(b.ids, b.source_docs, b.source_rows, b.source_xmins,
+                                               coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+    END IF;
     retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
-    w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
+    w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type, r.entity_type, r.source_query IS NOT NULL);
     SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
     INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
     SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
     GET DIAGNOSTICS n_err = ROW_COUNT;
     UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
            docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
-           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows
+           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, source_docs = NULL,
+           step_counts = pgmigrate._pipeline_step_counts(r.compiled, n_in)
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other
     -- session's batch holds it (a later batch or the run's completion catches up).

@@ -1,5 +1,6 @@
 -- A run's batches, planned when it starts: the entity ids of each batch (NULL: every
--- current document of the type, for a pipeline that sees its whole input at once). A
+-- current document of the type, for a pipeline that sees its whole input at once), and
+-- for a run over a source query, the query's documents and the versions they replace. A
 -- batch loads the current versions of its entities by id, through the entity store's
 -- current-version index, whatever other entity types share the store.
 -- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
@@ -13,6 +14,9 @@ CREATE TABLE pgmigrate.pipeline_batches (
     run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
     batch_no    integer NOT NULL,
     ids         uuid[],
+    source_docs jsonb[],      -- a source query's documents for ids (NULL: read the entity store)
+    source_rows bigint[],     -- the current version of each id when the query ran (NULL: none)
+    source_xmins xid[],       -- and that version's xmin (an in-place UPDATE keeps row_id, not xmin)
     status      text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DONE')),
     docs_in     integer,
     docs_out    integer,

@@ -50,3 +50,50 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid[], integer, boolean, integer) FROM PUBLIC;
+
+-- Load a batch of a run over a source query: the query's documents, each with the current
+-- version of its entity locked (as _pipeline_load locks). A document whose entity changed
+-- since the query ran (another version is current now, the current row was updated in
+-- place, or an entity appeared for a new id) is
+-- not transformed: it is recorded as failed (40001) in _pgm_pipe_err and left alone, so a
+-- run never writes over a change it did not read. Returns the documents loaded.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load_query(ids uuid[], docs jsonb[], rows_ bigint[], xmins xid[], lock_timeout_ms integer)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    n integer;
+    attempt integer := 0;
+BEGIN
+    PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
+    LOOP
+        BEGIN
+            PERFORM 1 FROM pgmigrate.temporal_entities t
+             WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity' ORDER BY t.entity_id FOR UPDATE OF t;
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            attempt := attempt + 1;
+            IF attempt >= 10 THEN
+                RAISE;
+            END IF;
+            PERFORM pg_sleep(least(0.05 * power(2, attempt), 2.0) * (0.5 + random() / 2));
+        END;
+    END LOOP;
+    WITH src AS (
+        SELECT u.ord::int AS ord, u.id, u.doc, u.row_id AS planned,
+               (SELECT t.row_id FROM pgmigrate.temporal_entities t WHERE t.entity_id = u.id AND t.valid_to = 'infinity'
+                   AND t.xmin = u.xmin) AS unchanged,
+               (SELECT true FROM pgmigrate.temporal_entities t WHERE t.entity_id = u.id AND t.valid_to = 'infinity') AS exists_now
+          FROM unnest(ids, docs, rows_, xmins) WITH ORDINALITY u(id, doc, row_id, xmin, ord)),
+    stale AS (
+        INSERT INTO pg_temp._pgm_pipe_err (ord, entity_id, step, error, sqlstate, original)
+        SELECT src.ord, src.id, 'source', 'the entity changed after the source query read it', '40001', src.doc
+          FROM src WHERE CASE WHEN src.planned IS NULL THEN src.exists_now ELSE src.unchanged IS DISTINCT FROM src.planned END)
+    INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+    SELECT src.ord, src.id, src.planned, src.doc FROM src
+     WHERE CASE WHEN src.planned IS NULL THEN src.exists_now IS NULL ELSE src.unchanged = src.planned END;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load_query(uuid[], jsonb[], bigint[], xid[], integer) FROM PUBLIC;

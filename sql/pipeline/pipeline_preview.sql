@@ -1,5 +1,6 @@
 -- pipeline_preview(pipeline, sample, options): a dry run over the first `sample` current
--- documents (by entity id) of the pipeline's entity type; writes nothing (the work runs
+-- documents (by entity id) of the pipeline's entity type, or the first `sample` rows of
+-- its source query; writes nothing (the work runs
 -- in a subtransaction that is always rolled back, so even a pipeline function that writes
 -- leaves nothing). `pipeline` is a registered name (its SQL runs as its author) or a
 -- definition as JSON text (run with the caller's privileges).
@@ -47,7 +48,17 @@ BEGIN
     END IF;
     BEGIN
         PERFORM pgmigrate._pipeline_temp(author);
-        PERFORM pgmigrate._pipeline_load(etype, NULL, sample, false, 0);
+        IF opts->>'query' IS NULL AND c->>'query' IS NULL THEN
+            PERFORM pgmigrate._pipeline_load(etype, NULL, sample, false, 0);
+        ELSE
+            -- The first `sample` rows of the source query (run as whoever stored it).
+            PERFORM pgmigrate._pipeline_source(coalesce(opts->>'query', c->>'query'),
+                                               CASE WHEN opts->>'query' IS NULL THEN author ELSE caller END,
+                                               CASE WHEN opts->>'query' IS NULL THEN author_path ELSE caller_path END, etype, sample);
+            INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+            SELECT row_number() OVER (ORDER BY s.id), s.id, t.row_id, s.doc FROM pg_temp._pgm_pipe_src s
+              LEFT JOIN pgmigrate.temporal_entities t ON t.entity_id = s.id AND t.valid_to = 'infinity';
+        END IF;
         PERFORM pgmigrate._pipeline_apply(c, author, author_path, etype, opts->>'outputEntityType');
         SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', x.entity_id, 'before', x.before, 'after', x.after, 'errors', x.errors)
                                   ORDER BY x.k1, x.k2), '[]') INTO result

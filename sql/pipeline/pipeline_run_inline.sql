@@ -17,6 +17,9 @@ DECLARE
     run uuid;
     res jsonb;
     item jsonb;
+    query text;
+    q_author regrole;
+    q_path text;
 BEGIN
     IF jsonb_typeof(step->'pipeline') = 'string' THEN
         SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = step->>'pipeline';
@@ -45,11 +48,27 @@ BEGIN
     END IF;
     bs := CASE WHEN (c->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (c->>'batchSize')::int) END;
-    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
-                                         author, author_search_path, started_by)
-    VALUES (p.pipeline_id, c->>'name', etype, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
+    -- A source query: the step options' runs as the migration's author, the definition's
+    -- as the pipeline's author.
+    query := coalesce(opts->>'query', c->>'query');
+    IF opts->>'query' IS NOT NULL THEN
+        q_author := author;
+        q_path := author_path;
+    ELSE
+        q_author := who;
+        q_path := who_path;
+    END IF;
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+    VALUES (p.pipeline_id, c->>'name', etype, query, CASE WHEN query IS NOT NULL THEN q_author END,
+            CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
     RETURNING run_id INTO run;
-    UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
+    IF query IS NULL THEN
+        UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
+    ELSE
+        PERFORM pgmigrate._pipeline_source(query, q_author, q_path, etype, NULL);
+        UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan_query(run, bs) WHERE x.run_id = run;
+    END IF;
     LOOP
         res := pgmigrate._pipeline_batch(run, author, author_path);
         EXIT WHEN (res->>'done')::boolean;

@@ -5,7 +5,10 @@ CREATE TABLE pgmigrate.pipeline_runs (
     pipeline_name      text NOT NULL,
     status             text NOT NULL DEFAULT 'RUNNING'
                        CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'ABANDONED', 'ROLLED_BACK')),
-    entity_type        text NOT NULL,
+    entity_type        text NOT NULL,                 -- read, or (with a source query) written
+    source_query       text,                          -- NULL: the current documents of entity_type
+    query_author       regrole,                       -- the query runs as the role that stored it
+    query_search_path  text,
     output_entity_type text,
     options            jsonb NOT NULL DEFAULT '{}',
     compiled           jsonb NOT NULL,

@@ -1,5 +1,6 @@
 -- Start a run of a pipeline, or resume its unfinished one (RUNNING after a crash, FAILED,
--- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts.
+-- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts (a
+-- source query runs then, once, and its rows are kept with the batches).
 -- Returns {run_id, parallel, resumed, batches}.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
@@ -13,6 +14,9 @@ DECLARE
     bs integer;
     run uuid;
     nb integer;
+    query text;
+    query_author regrole;
+    query_path text;
 BEGIN
     SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = _pipeline_start.name;
     IF NOT FOUND THEN
@@ -42,20 +46,38 @@ BEGIN
                                   'batches', r.batches_total);
     END IF;
     etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
+    -- A source query in the run options runs as the caller who passed it; the definition's
+    -- as the pipeline's author.
+    IF opts->>'query' IS NOT NULL THEN
+        query := opts->>'query';
+        query_author := caller;
+        query_path := caller_path;
+    ELSIF p.compiled->>'query' IS NOT NULL THEN
+        query := p.compiled->>'query';
+        query_author := p.author;
+        query_path := p.author_search_path;
+    END IF;
     IF etype IS NULL THEN
-        RAISE EXCEPTION 'pipeline "%" names no entity type to read', name USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Give "entityType" in the definition or in the run options.';
+        RAISE EXCEPTION 'pipeline "%" names no entity type to %', name, CASE WHEN query IS NULL THEN 'read' ELSE 'write' END
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give "entityType" in the definition or in the run options (with a source query: the type its rows become).';
     END IF;
     bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
-    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
-                                         author, author_search_path, started_by)
-    VALUES (p.pipeline_id, p.name, etype, opts->>'outputEntityType', opts, p.compiled, bs, p.author, p.author_search_path, caller)
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+    VALUES (p.pipeline_id, p.name, etype, query, query_author, query_path, opts->>'outputEntityType', opts, p.compiled, bs,
+            p.author, p.author_search_path, caller)
     RETURNING run_id INTO run;
-    nb := pgmigrate._pipeline_plan(run, etype, bs);
+    IF query IS NULL THEN
+        nb := pgmigrate._pipeline_plan(run, etype, bs);
+    ELSE
+        PERFORM pgmigrate._pipeline_source(query, query_author, query_path, etype, NULL);
+        nb := pgmigrate._pipeline_plan_query(run, bs);
+    END IF;
     UPDATE pgmigrate.pipeline_runs x SET batches_total = nb WHERE x.run_id = run;
     PERFORM pgmigrate._audit('pipeline.started', jsonb_build_object('pipeline', name, 'run_id', run, 'entity_type', etype,
-        'batches', nb, 'batch_size', bs, 'author', p.author::text), caller);
+        'batches', nb, 'batch_size', bs, 'author', p.author::text, 'source_query', query), caller);
     RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb);
 END $$;
 

@@ -1,6 +1,7 @@
 -- The session's work tables for a batch: input (ord, entity id, row, document), output,
--- and skipped items. Created by the extension's owner, readable/writable by the pipeline's
--- author only as far as the author's own query needs. Emptied at every commit.
+-- skipped items, and the documents out of each step. Created by the extension's owner;
+-- the pipeline's author may only read the input and add to the output and the counts
+-- (its own query does that). Emptied at every commit.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_temp(author regrole) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -10,16 +11,21 @@ BEGIN
         CREATE TEMP TABLE _pgm_pipe_out (ord integer, entity_id uuid, doc jsonb) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE _pgm_pipe_err (ord integer, entity_id uuid, step text, error text, sqlstate text, original jsonb)
             ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE _pgm_pipe_cnt (step integer, n bigint) ON COMMIT DELETE ROWS;
     ELSE
         DELETE FROM pg_temp._pgm_pipe_in;
         DELETE FROM pg_temp._pgm_pipe_out;
         DELETE FROM pg_temp._pgm_pipe_err;
+        DELETE FROM pg_temp._pgm_pipe_cnt;
     END IF;
     IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_in', 'SELECT') THEN
         EXECUTE format('GRANT SELECT ON pg_temp._pgm_pipe_in TO %s', author);
     END IF;
     IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_out', 'INSERT') THEN
         EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_out TO %s', author);
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_cnt', 'INSERT') THEN
+        EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_cnt TO %s', author);
     END IF;
 END $$;
 

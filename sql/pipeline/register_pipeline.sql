@@ -45,6 +45,12 @@ BEGIN
                 USING ERRCODE = 'undefined_table', DETAIL = SQLERRM;
         END;
     END LOOP;
+    IF c->'validation'->>'schemaVersion' IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pgmigrate.schema_versions v WHERE v.version_number = c->'validation'->>'schemaVersion') THEN
+        RAISE EXCEPTION 'invalid pipeline definition at $.validation.schemaVersion: schema version "%" does not exist',
+              c->'validation'->>'schemaVersion'
+            USING ERRCODE = 'undefined_object', HINT = 'Name a registered version (pgmigrate.schema_versions.version_number), or leave it out to validate against the active one.';
+    END IF;
     SELECT * INTO old FROM pgmigrate.pipelines p WHERE p.name = c->>'name' FOR UPDATE;
     IF FOUND THEN
         IF NOT pg_has_role(caller, old.author, 'MEMBER') THEN

@@ -224,6 +224,7 @@ ALTER TABLE pgmigrate.migration_execution_state ADD COLUMN phase_number integer;
 \ir ../pipeline/pipeline_batches.sql
 \ir ../pipeline/pipeline_errors.sql
 \ir ../pipeline/pipeline_changes.sql
+\ir ../pipeline/pipeline_step_counts.sql
 \ir ../pipeline/pipeline_compile.sql
 \ir ../pipeline/pipeline_sql.sql
 \ir ../pipeline/pipeline_temp.sql
@@ -231,6 +232,7 @@ ALTER TABLE pgmigrate.migration_execution_state ADD COLUMN phase_number integer;
 \ir ../pipeline/pipeline_transform.sql
 \ir ../pipeline/pipeline_apply.sql
 \ir ../pipeline/pipeline_write.sql
+\ir ../pipeline/pipeline_source.sql
 \ir ../pipeline/pipeline_plan.sql
 \ir ../pipeline/pipeline_tally.sql
 \ir ../pipeline/register_pipeline.sql

@@ -73,6 +73,9 @@ pub struct Validation {
     pub output: bool,
     #[serde(default)]
     pub error_handling: ErrorMode,
+    /// Check against this published schema version instead of the active one.
+    #[serde(default)]
+    pub schema_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +94,9 @@ struct RawPipeline {
     /// The entity type the pipeline reads (run options may name another).
     #[serde(default)]
     entity_type: Option<String>,
+    /// A query returning `(id uuid, document jsonb)` rows to read instead of the entity type.
+    #[serde(default)]
+    query: Option<String>,
     #[serde(default = "default_retries")]
     max_retries: u32,
 }
@@ -135,6 +141,7 @@ pub struct Pipeline {
     pub batch_size: i64,
     pub validation: Validation,
     pub entity_type: Option<String>,
+    pub query: Option<String>,
     pub max_retries: u32,
 }
 
@@ -395,6 +402,18 @@ pub fn parse(definition: &Value) -> Result<Pipeline, DefError> {
             kind,
         });
     }
+    check_query(raw.query.as_deref(), "$.query")?;
+    if let Some(v) = &raw.validation.schema_version {
+        if v.is_empty() || v.contains('\0') {
+            return err("$.validation.schemaVersion", "a schema version must be a non-empty version number");
+        }
+        if !raw.validation.input && !raw.validation.output {
+            return err(
+                "$.validation.schemaVersion",
+                "a schema version is only used with validation.input or validation.output true",
+            );
+        }
+    }
     Ok(Pipeline {
         name: raw.name,
         description: raw.description,
@@ -403,6 +422,7 @@ pub fn parse(definition: &Value) -> Result<Pipeline, DefError> {
         batch_size: raw.batch_size,
         validation: raw.validation,
         entity_type: raw.entity_type,
+        query: raw.query,
         max_retries: raw.max_retries,
     })
 }
@@ -960,6 +980,19 @@ pub struct RunOptions {
     /// lock_timeout for row locks on the entity store, milliseconds (retried with backoff).
     #[serde(default)]
     pub lock_timeout_ms: Option<i64>,
+    /// A query returning `(id uuid, document jsonb)` rows to read (run as the caller).
+    #[serde(default)]
+    pub query: Option<String>,
+}
+
+/// A source query: non-empty SQL text without NUL bytes (PostgreSQL parses the rest).
+fn check_query(q: Option<&str>, path: &str) -> Result<(), DefError> {
+    match q {
+        Some(q) if q.trim().trim_end_matches(';').trim().is_empty() || q.contains('\0') => {
+            err(path, "a source query must be a SELECT returning (id uuid, document jsonb)")
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn parse_options(v: &Value) -> Result<RunOptions, DefError> {
@@ -978,6 +1011,7 @@ pub fn parse_options(v: &Value) -> Result<RunOptions, DefError> {
             return err("$.lockTimeoutMs", format!("lockTimeoutMs must be between 1 and 600000, not {t}"));
         }
     }
+    check_query(o.query.as_deref(), "$.query")?;
     for (p, s) in [("$.entityType", &o.entity_type), ("$.outputEntityType", &o.output_entity_type)] {
         if s.as_deref().is_some_and(|s| s.is_empty() || s.contains('\0')) {
             return err(p, "an entity type must be a non-empty name");

@@ -41,10 +41,12 @@ fn _pipeline_compile(definition: JsonB) -> JsonB {
         "parallel": p.parallel,
         "maxRetries": p.max_retries,
         "entityType": p.entity_type,
+        "query": p.query,
         "validation": {
             "input": p.validation.input,
             "output": p.validation.output,
             "errorHandling": mode(p.validation.error_handling),
+            "schemaVersion": p.validation.schema_version,
         },
         "steps": steps,
         "stepsSql": c.steps_sql,
@@ -65,7 +67,7 @@ fn _pipeline_options(options: Option<JsonB>) -> JsonB {
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("invalid pipeline option at {}: {}", e.path, e.message),
             None,
-            Some("Options: entityType, outputEntityType, batchSize, restart, lockTimeoutMs."),
+            Some("Options: entityType, outputEntityType, batchSize, restart, lockTimeoutMs, query."),
         )
     });
     JsonB(serde_json::to_value(o).unwrap_or_default())
