@@ -185,6 +185,7 @@
 \ir pipeline/pipeline_transform.sql
 \ir pipeline/pipeline_apply.sql
 \ir pipeline/pipeline_write.sql
+\ir pipeline/pipeline_fused.sql
 \ir pipeline/pipeline_source.sql
 \ir pipeline/pipeline_plan.sql
 \ir pipeline/pipeline_tally.sql

@@ -5163,6 +5163,7 @@ CREATE TABLE pgmigrate.pipeline_batches (
     old_row_ids bigint[],
     new_row_ids bigint[],
     step_counts jsonb,
+    single_statement boolean,  -- done in one statement (built-in steps only), not via work tables
     PRIMARY KEY (run_id, batch_no)
 );
 CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';
@@ -5245,7 +5246,7 @@ IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_pipeline_options_wrap
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_sql(c jsonb, lo integer, hi integer, upto integer, insert boolean) RETURNS text
 IMMUTABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
+    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.row_id AS rid, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
                   lo, hi)
         || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n)
              WHERE s.n <= upto)
@@ -5586,9 +5587,10 @@ BEGIN
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
         SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
         RETURNING row_id, entity_id)
-    SELECT count(*), array_agg(ins.entity_id), array_agg(c.row_id), array_agg(ins.row_id)
-      INTO n, ids, old_rows, new_rows
-      FROM ins JOIN closed c USING (entity_id);
+    -- (The same entities in both, once each: arrays in entity order line up, no join.)
+    SELECT (SELECT count(*) FROM ins), (SELECT array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins),
+           (SELECT array_agg(c.row_id ORDER BY c.entity_id) FROM closed c), (SELECT array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)
+      INTO n, ids, old_rows, new_rows;
     -- A source query's new ids: new entities of the run's type.
     IF from_query THEN
         WITH ins AS (
@@ -5624,6 +5626,56 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text, text, boolean) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_fused.sql ----
+-- A batch of a pipeline made only of FILTER steps and built-in MAP rules, in one statement
+-- run by the extension's owner: lock and read the batch's current documents, transform
+-- them, close the versions that changed and write the new ones, count each step's output.
+-- Such a pipeline calls no user function and reads no user table (compile.rs decides:
+-- builtinOnly), so running it as the owner gives its author nothing; it saves the work
+-- tables' copies of every document. Raises whatever the statement raises (the caller
+-- then redoes the batch on the general path, where SKIP / RETRY / FAIL apply).
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
+                                                     OUT n_in integer, OUT n_out integer, OUT n bigint,
+                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
+    body text;
+BEGIN
+    IF NOT (c->>'builtinOnly')::boolean THEN
+        RAISE EXCEPTION 'pipeline "%" calls functions or reads tables of its author', c->>'name'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    body := 'WITH s0 AS MATERIALIZED (SELECT (pg_catalog.row_number() OVER (ORDER BY q.entity_id))::integer AS ord, q.entity_id, '
+         || 'q.row_id AS rid, q.content AS doc, true AS c FROM (SELECT t.entity_id, t.row_id, t.content '
+         || 'FROM pgmigrate.temporal_entities t WHERE t.entity_id OPERATOR(pg_catalog.=) ANY ($1) '
+         || 'AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' AND t.entity_type OPERATOR(pg_catalog.=) $2 AND NOT t.is_deleted '
+         || 'FOR UPDATE OF t) q)'
+         || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n))
+         || ', _pgm_counts AS (INSERT INTO pg_temp._pgm_pipe_cnt (step, n) '
+         || (SELECT string_agg(format('SELECT %s, pg_catalog.count(*) FROM %s', s.n, s.value), ' UNION ALL ' ORDER BY s.n)
+               FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n))
+         || ')'
+         || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o '
+         || 'WHERE t.row_id OPERATOR(pg_catalog.=) o.rid AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' '
+         || 'AND t.content IS DISTINCT FROM o.doc '
+         || 'RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, o.doc)'
+         || ', ins AS (INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from) '
+         || 'SELECT w.entity_id, w.entity_type, w.doc, w.metadata, $3 FROM closed w RETURNING row_id, entity_id) '
+         || 'SELECT (SELECT pg_catalog.count(*) FROM s0)::integer, (SELECT pg_catalog.count(*) FROM ' || last || ')::integer, '
+         -- (The same entities in both, once each: arrays in entity order line up, no join.)
+         || '(SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins), '
+         || '(SELECT pg_catalog.array_agg(w.row_id ORDER BY w.entity_id) FROM closed w), '
+         || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)';
+    PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
+    PERFORM set_config('enable_memoize', 'off', true);
+    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows USING batch_ids, etype, clock_timestamp();
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, integer) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_source.sql ----
 -- A source query's rows, (id uuid, document jsonb), into the session's _pgm_pipe_src:
@@ -5961,6 +6013,7 @@ DECLARE
     n_err integer;
     w record;
     retries integer;
+    one_statement boolean := false;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     IF NOT FOUND THEN
@@ -5986,22 +6039,39 @@ BEGIN
         RETURN jsonb_build_object('done', true, 'run_id', run);
     END IF;
     PERFORM pgmigrate._pipeline_temp(r.author);
-    IF r.source_query IS NULL THEN
+    -- Built-in steps only, no validation: the whole batch in one statement. Any error there
+    -- (a bad value, a lock timeout) and the batch is redone on the general path below.
+    IF (r.compiled->>'builtinOnly')::boolean AND r.source_query IS NULL AND b.ids IS NOT NULL
+       AND NOT (r.compiled->'validation'->>'input')::boolean AND NOT (r.compiled->'validation'->>'output')::boolean THEN
+        BEGIN
+            w := pgmigrate._pipeline_fused(r.compiled, b.ids, r.entity_type, coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+            one_statement := true;
+        EXCEPTION WHEN others THEN
+            one_statement := false;
+        END;
+    END IF;
+    IF one_statement THEN
+        n_in := w.n_in;
+        n_out := w.n_out;
+        retries := 0;
+    ELSIF r.source_query IS NULL THEN
         n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
                                          coalesce((r.options->>'lockTimeoutMs')::int, 1000));
     ELSE
         n_in := pgmigrate._pipeline_load_query(b.ids, b.source_docs, b.source_rows, b.source_xmins,
                                                coalesce((r.options->>'lockTimeoutMs')::int, 1000));
     END IF;
-    retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
-    w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type, r.entity_type, r.source_query IS NOT NULL);
-    SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
+    IF NOT one_statement THEN
+        retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
+        w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type, r.entity_type, r.source_query IS NOT NULL);
+        SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
+    END IF;
     INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
     SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
     GET DIAGNOSTICS n_err = ROW_COUNT;
     UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
            docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
-           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, source_docs = NULL,
+           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, source_docs = NULL, single_statement = one_statement,
            step_counts = pgmigrate._pipeline_step_counts(r.compiled, n_in)
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other

@@ -29,6 +29,7 @@ CREATE TABLE pgmigrate.pipeline_batches (
     old_row_ids bigint[],
     new_row_ids bigint[],
     step_counts jsonb,
+    single_statement boolean,  -- done in one statement (built-in steps only), not via work tables
     PRIMARY KEY (run_id, batch_no)
 );
 CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';

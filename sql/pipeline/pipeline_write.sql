@@ -30,9 +30,10 @@ BEGIN
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
         SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
         RETURNING row_id, entity_id)
-    SELECT count(*), array_agg(ins.entity_id), array_agg(c.row_id), array_agg(ins.row_id)
-      INTO n, ids, old_rows, new_rows
-      FROM ins JOIN closed c USING (entity_id);
+    -- (The same entities in both, once each: arrays in entity order line up, no join.)
+    SELECT (SELECT count(*) FROM ins), (SELECT array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins),
+           (SELECT array_agg(c.row_id ORDER BY c.entity_id) FROM closed c), (SELECT array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)
+      INTO n, ids, old_rows, new_rows;
     -- A source query's new ids: new entities of the run's type.
     IF from_query THEN
         WITH ins AS (

@@ -1,5 +1,6 @@
 //! Compiles a parsed pipeline into SQL: one materialized CTE chain over the batch
-//! `s0(ord, entity_id, doc, c)`, each step's output a CTE named in `step_out`, so the
+//! `s0(ord, entity_id, rid, doc, c)` (`rid`: the stored row a document came from, passed
+//! through by every per-document step), each step's output a CTE named in `step_out`, so the
 //! runner can evaluate the whole pipeline (or a prefix of it, to find the step an item
 //! failed in) over any slice of a batch in one statement. Mapping rules are chained with
 //! `LATERAL (... OFFSET 0)` so each rule's input is evaluated once; lookups and joins are
@@ -25,6 +26,28 @@ pub struct Compiled {
     pub tables: Vec<(String, String)>,
     /// An AGGREGATE step (or a batch CUSTOM step) sees the whole input at once.
     pub whole_input: bool,
+    /// Only FILTER and MAP steps whose rules are built in (no SQL function, no lookup): the
+    /// SQL calls nothing but PostgreSQL's and pg_migrate's own functions on the document,
+    /// so it may run inside the runner's own statement (see pipeline_fused.sql).
+    pub builtin_only: bool,
+}
+
+fn rule_is_builtin(r: &Rule) -> bool {
+    match r {
+        Rule::Rename { .. } | Rule::Merge { .. } => true,
+        Rule::Transform { transformation, .. } => !matches!(transformation, Transformation::Sql { .. }),
+        Rule::Conditional { rules, .. } => rules.iter().all(rule_is_builtin),
+        Rule::Lookup(_) => false,
+    }
+}
+
+/// See `Compiled::builtin_only`.
+pub fn builtin_only(p: &Pipeline) -> bool {
+    p.steps.iter().all(|s| match &s.kind {
+        StepKind::Map(rules) => rules.iter().all(rule_is_builtin),
+        StepKind::Filter(_) => true,
+        _ => false,
+    })
 }
 
 pub fn lit(s: &str) -> String {
@@ -392,8 +415,8 @@ fn compile_map(ctx: &mut Ctx, prev: &str, step_no: usize, step: &Step, rules: &[
                     None => "s.doc".into(),
                 };
                 sql.push_str(&format!(
-                    ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, CASE WHEN NOT s.c THEN s.doc WHEN j.k IS NULL THEN {miss} \
-                     ELSE {} END AS doc, s.c FROM (SELECT p.ord, p.entity_id, p.doc, {c} AS c FROM {prev} p) s \
+                    ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, s.rid, CASE WHEN NOT s.c THEN s.doc WHEN j.k IS NULL THEN {miss} \
+                     ELSE {} END AS doc, s.c FROM (SELECT p.ord, p.entity_id, p.rid, p.doc, {c} AS c FROM {prev} p) s \
                      LEFT JOIN ({}) j ON j.k = {})",
                     set("s.doc", &l.target, "coalesce(j.v, 'null'::jsonb)"),
                     keyed_source(&l.source, &l.lookup_key, &value_sql, &keys),
@@ -450,7 +473,7 @@ fn compile_map(ctx: &mut Ctx, prev: &str, step_no: usize, step: &Step, rules: &[
             i += 1;
         }
         sql.push_str(&format!(
-            ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, {} AS doc, {cexpr} AS c FROM {prev} s {})",
+            ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, s.rid, {} AS doc, {cexpr} AS c FROM {prev} s {})",
             seg.cur,
             seg.laterals.join(" ")
         ));
@@ -461,7 +484,10 @@ fn compile_map(ctx: &mut Ctx, prev: &str, step_no: usize, step: &Step, rules: &[
 }
 
 pub fn compile(p: &Pipeline) -> Compiled {
-    let mut out = Compiled::default();
+    let mut out = Compiled {
+        builtin_only: builtin_only(p),
+        ..Compiled::default()
+    };
     let mut prev = "s0".to_string();
     for (k, step) in p.steps.iter().enumerate() {
         let n = k + 1;
@@ -477,7 +503,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 ctx.out.jsonpaths.push((format!("{path}.config.condition"), c.clone()));
                 (
                     format!(
-                        ", {cte} AS (SELECT s.ord, s.entity_id, s.doc, true AS c FROM {prev} s WHERE {})",
+                        ", {cte} AS (SELECT s.ord, s.entity_id, s.rid, s.doc, true AS c FROM {prev} s WHERE {})",
                         cond("s.doc", c)
                     ),
                     cte,
@@ -494,8 +520,8 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 };
                 (
                     format!(
-                        ", {cte} AS MATERIALIZED (SELECT q.ord, q.entity_id, q.doc, true AS c FROM \
-                         (SELECT s.ord, s.entity_id, {applied} AS doc FROM {prev} s OFFSET 0) q WHERE q.doc IS NOT NULL)"
+                        ", {cte} AS MATERIALIZED (SELECT q.ord, q.entity_id, q.rid, q.doc, true AS c FROM \
+                         (SELECT s.ord, s.entity_id, s.rid, {applied} AS doc FROM {prev} s OFFSET 0) q WHERE q.doc IS NOT NULL)"
                     ),
                     cte,
                 )
@@ -506,7 +532,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 (
                     format!(
                         ", {cte} AS MATERIALIZED (SELECT CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ords[o.i] END AS ord, \
-                         CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ids[o.i] END AS entity_id, o.doc, true AS c \
+                         CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ids[o.i] END AS entity_id, NULL::bigint AS rid, o.doc, true AS c \
                          FROM (SELECT {}(pg_catalog.array_agg(s.doc ORDER BY s.ord)) AS a, pg_catalog.array_agg(s.ord ORDER BY s.ord) AS ords, \
                          pg_catalog.array_agg(s.entity_id ORDER BY s.ord) AS ids, pg_catalog.count(*) AS n FROM {prev} s) b \
                          CROSS JOIN LATERAL pg_catalog.unnest(b.a) WITH ORDINALITY o(doc, i) WHERE o.doc IS NOT NULL)",
@@ -567,7 +593,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 };
                 (
                     format!(
-                        ", {cte} AS MATERIALIZED (SELECT NULL::integer AS ord, NULL::uuid AS entity_id, pg_catalog.jsonb_build_object({}) AS doc, \
+                        ", {cte} AS MATERIALIZED (SELECT NULL::integer AS ord, NULL::uuid AS entity_id, NULL::bigint AS rid, pg_catalog.jsonb_build_object({}) AS doc, \
                          true AS c FROM (SELECT {} FROM {prev} s{group}) g)",
                         obj.join(", "),
                         cols.join(", ")
@@ -621,7 +647,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 };
                 (
                     format!(
-                        ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, CASE WHEN j.k IS NULL THEN s.doc ELSE {merged} END AS doc, true AS c \
+                        ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, s.rid, CASE WHEN j.k IS NULL THEN s.doc ELSE {merged} END AS doc, true AS c \
                          FROM {prev} s LEFT JOIN ({}) j ON j.k = {} AND {c}{inner})",
                         keyed_source(&j.source, &j.right, &value_sql, &keys),
                         get_text("s.doc", &j.left)
@@ -669,6 +695,7 @@ mod tests {
         let c = compile(&p);
         assert_eq!(c.step_out, vec!["s1", "s2_3", "s3"]);
         assert!(c.whole_input);
+        assert!(!c.builtin_only);
         assert_eq!(c.jsonpaths.len(), 2);
         assert_eq!(c.functions[0].1, "\"s\".\"f\"");
         assert_eq!(c.tables[0].0, "$.steps[1].config.mappingRules[1].lookupTable");
@@ -694,6 +721,29 @@ mod tests {
             g.starts_with("((d - ARRAY[E'a']::text[]) || (pg_catalog.jsonb_build_object(E'b', (d -> E'a'), E'c', "),
             "{g}"
         );
+    }
+
+    #[test]
+    fn builtin_only_pipelines() {
+        let ok = parse(&json!({"name": "p", "steps": [
+            {"type": "FILTER", "config": {"condition": "$.age >= 18"}},
+            {"type": "MAP", "config": {"mappingRules": [
+                {"type": "FIELD_RENAME", "source": "a", "target": "b"},
+                {"type": "CONDITIONAL_TRANSFORM", "condition": "$.x == 1", "rules": [
+                    {"type": "FIELD_TRANSFORM", "field": "c", "transformation": "lower"}]}]}}]}))
+        .unwrap();
+        assert!(compile(&ok).builtin_only);
+        for step in [
+            json!({"type": "MAP", "config": {"mappingRules": [{"type": "CONDITIONAL_TRANSFORM", "condition": "$.x == 1", "rules": [
+                {"type": "FIELD_TRANSFORM", "field": "c", "transformation": {"sqlFunction": "s.f"}}]}]}}),
+            json!({"type": "MAP", "config": {"mappingRules": [{"type": "LOOKUP_TRANSFORM", "keyField": "k", "lookupEntityType": "t",
+                "lookupKey": "k", "lookupValue": "v", "targetField": "t"}]}}),
+            json!({"type": "CUSTOM", "config": {"function": "s.f"}}),
+            json!({"type": "AGGREGATE", "config": {"aggregations": [{"op": "count", "as": "n"}]}}),
+        ] {
+            let p = parse(&json!({"name": "p", "steps": [step]})).unwrap();
+            assert!(!compile(&p).builtin_only, "{step}");
+        }
     }
 
     #[test]

@@ -55,6 +55,7 @@ fn _pipeline_compile(definition: JsonB) -> JsonB {
         "functions": c.functions,
         "tables": c.tables,
         "wholeInput": c.whole_input,
+        "builtinOnly": c.builtin_only,
     }))
 }
 

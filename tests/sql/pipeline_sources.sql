@@ -152,6 +152,59 @@ SELECT pgmigrate.register_migration($${"name": "pq_transform", "version": "pq.1"
 SELECT pgmigrate.execute_migration('pq_transform')->>'success' AS ok;
 SELECT count(*) AS imported FROM pgmigrate.temporal_entities WHERE entity_type = 'pq_imported' AND valid_to = 'infinity';
 
+-- Built-in rules run as one statement per batch; the general path (work tables, the
+-- author's role) must give the very same documents. The same pipeline over two identical
+-- sets of documents, the second forced onto the general path.
+INSERT INTO pgmigrate.temporal_entities (entity_type, content)
+SELECT t, jsonb_build_object('n', g, 'name', CASE WHEN g % 7 <> 0 THEN ' Name ' || g END, 'email', 'U' || g || '@X.ORG',
+                             'it''s "q"', 'ключ ' || g, 'addr', CASE WHEN g % 3 = 0 THEN jsonb_build_object('zip', g::text) END,
+                             'age', (g * 13) % 90, 'tags', 'a,b,' || g, 'born', '2001-02-' || lpad((g % 28 + 1)::text, 2, '0'),
+                             'a', jsonb_build_object('x', g), 'b', CASE WHEN g % 2 = 0 THEN jsonb_build_object('y', g) END)
+  FROM generate_series(1, 300) g, (VALUES ('pq_same_a'), ('pq_same_b')) v(t);
+SELECT pgmigrate.register_pipeline(format($$%s, "name": "same_%s", "entityType": "pq_same_%s"}$$,
+  rtrim($${"batchSize": 64, "steps": [
+    {"name": "adults", "type": "FILTER", "config": {"condition": "$.age >= 18"}},
+    {"name": "map", "type": "MAP", "config": {"mappingRules": [
+      {"type": "FIELD_RENAME", "source": "name", "target": "fullName"},
+      {"type": "FIELD_TRANSFORM", "field": "fullName", "transformation": "trim"},
+      {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "lower"},
+      {"type": "FIELD_RENAME", "source": "addr.zip", "target": "address.postcode"},
+      {"type": "FIELD_TRANSFORM", "field": "tags", "transformation": {"function": "split", "separator": ","}},
+      {"type": "FIELD_TRANSFORM", "field": "born", "transformation": {"function": "date_format", "from": "YYYY-MM-DD", "to": "DD.MM.YYYY"}},
+      {"type": "FIELD_TRANSFORM", "field": "nick", "transformation": {"function": "default", "value": "none"}},
+      {"type": "FIELD_MERGE", "sourceFields": ["a", "b"], "targetField": "ab", "mergeStrategy": "DEEP_MERGE", "removeSources": true},
+      {"type": "CONDITIONAL_TRANSFORM", "condition": "$.age > 60", "rules": [
+        {"type": "FIELD_TRANSFORM", "field": "it's \"q\"", "transformation": "upper"}]}]}}]$$, '}'), v, v)::jsonb) IS NOT NULL
+  FROM (VALUES ('a'), ('b')) x(v);
+UPDATE pgmigrate.pipelines SET compiled = compiled || '{"builtinOnly": false}' WHERE name = 'same_b';
+CALL pgmigrate.run_pipeline('same_a');
+CALL pgmigrate.run_pipeline('same_b');
+SELECT r.pipeline_name, r.docs_in, r.docs_out, r.docs_written, bool_and(b.single_statement) AS one_statement
+  FROM pgmigrate.pipeline_runs r JOIN pgmigrate.pipeline_batches b USING (run_id)
+ WHERE r.pipeline_name LIKE 'same_%' GROUP BY 1, 2, 3, 4 ORDER BY 1;
+SELECT count(*) AS compared, count(*) FILTER (WHERE a.content = b.content) AS identical
+  FROM pgmigrate.temporal_entities a JOIN pgmigrate.temporal_entities b ON (a.content->'n') = (b.content->'n')
+ WHERE a.entity_type = 'pq_same_a' AND b.entity_type = 'pq_same_b' AND a.valid_to = 'infinity' AND b.valid_to = 'infinity';
+SELECT content FROM pgmigrate.temporal_entities WHERE entity_type = 'pq_same_a' AND valid_to = 'infinity' AND content->>'n' IN ('63', '66');
+SELECT (SELECT array_agg(s.docs_out ORDER BY s.step_no) FROM pgmigrate.pipeline_steps s JOIN pgmigrate.pipeline_runs r USING (run_id)
+         WHERE r.pipeline_name = 'same_a') AS steps_a,
+       (SELECT array_agg(s.docs_out ORDER BY s.step_no) FROM pgmigrate.pipeline_steps s JOIN pgmigrate.pipeline_runs r USING (run_id)
+         WHERE r.pipeline_name = 'same_b') AS steps_b;
+-- A built-in rule failing on one document (not a number): that batch falls back to the
+-- general path, which skips just that document.
+UPDATE pgmigrate.temporal_entities SET content = content || '{"age": "old"}'
+ WHERE entity_type = 'pq_same_a' AND valid_to = 'infinity' AND content->>'n' = '100';
+SELECT pgmigrate.register_pipeline($${"name": "numbers", "entityType": "pq_same_a", "batchSize": 64, "steps": [
+  {"name": "num", "type": "MAP", "errorHandling": "SKIP", "config": {"mappingRules": [
+    {"type": "FIELD_TRANSFORM", "field": "age", "transformation": "to_number"},
+    {"type": "FIELD_TRANSFORM", "field": "n", "transformation": "to_string"}]}}]}$$) IS NOT NULL;
+CALL pgmigrate.run_pipeline('numbers');
+SELECT r.docs_in, r.docs_written, r.docs_failed, count(*) FILTER (WHERE b.single_statement) AS one_statement_batches,
+       count(*) FILTER (WHERE NOT b.single_statement) AS general_batches
+  FROM pgmigrate.pipeline_runs r JOIN pgmigrate.pipeline_batches b USING (run_id) WHERE r.pipeline_name = 'numbers' GROUP BY 1, 2, 3;
+SELECT e.step, e.sqlstate, e.original->>'n' AS n FROM pgmigrate.pipeline_errors e JOIN pgmigrate.pipeline_runs r USING (run_id)
+ WHERE r.pipeline_name = 'numbers';
+
 DROP SCHEMA pq CASCADE;
 DROP OWNED BY pq_author, pq_runner;
 DROP ROLE pq_author;

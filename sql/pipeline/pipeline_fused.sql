@@ -1,0 +1,48 @@
+-- A batch of a pipeline made only of FILTER steps and built-in MAP rules, in one statement
+-- run by the extension's owner: lock and read the batch's current documents, transform
+-- them, close the versions that changed and write the new ones, count each step's output.
+-- Such a pipeline calls no user function and reads no user table (compile.rs decides:
+-- builtinOnly), so running it as the owner gives its author nothing; it saves the work
+-- tables' copies of every document. Raises whatever the statement raises (the caller
+-- then redoes the batch on the general path, where SKIP / RETRY / FAIL apply).
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
+                                                     OUT n_in integer, OUT n_out integer, OUT n bigint,
+                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
+    body text;
+BEGIN
+    IF NOT (c->>'builtinOnly')::boolean THEN
+        RAISE EXCEPTION 'pipeline "%" calls functions or reads tables of its author', c->>'name'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    body := 'WITH s0 AS MATERIALIZED (SELECT (pg_catalog.row_number() OVER (ORDER BY q.entity_id))::integer AS ord, q.entity_id, '
+         || 'q.row_id AS rid, q.content AS doc, true AS c FROM (SELECT t.entity_id, t.row_id, t.content '
+         || 'FROM pgmigrate.temporal_entities t WHERE t.entity_id OPERATOR(pg_catalog.=) ANY ($1) '
+         || 'AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' AND t.entity_type OPERATOR(pg_catalog.=) $2 AND NOT t.is_deleted '
+         || 'FOR UPDATE OF t) q)'
+         || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n))
+         || ', _pgm_counts AS (INSERT INTO pg_temp._pgm_pipe_cnt (step, n) '
+         || (SELECT string_agg(format('SELECT %s, pg_catalog.count(*) FROM %s', s.n, s.value), ' UNION ALL ' ORDER BY s.n)
+               FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n))
+         || ')'
+         || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o '
+         || 'WHERE t.row_id OPERATOR(pg_catalog.=) o.rid AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' '
+         || 'AND t.content IS DISTINCT FROM o.doc '
+         || 'RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, o.doc)'
+         || ', ins AS (INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from) '
+         || 'SELECT w.entity_id, w.entity_type, w.doc, w.metadata, $3 FROM closed w RETURNING row_id, entity_id) '
+         || 'SELECT (SELECT pg_catalog.count(*) FROM s0)::integer, (SELECT pg_catalog.count(*) FROM ' || last || ')::integer, '
+         -- (The same entities in both, once each: arrays in entity order line up, no join.)
+         || '(SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins), '
+         || '(SELECT pg_catalog.array_agg(w.row_id ORDER BY w.entity_id) FROM closed w), '
+         || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)';
+    PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
+    PERFORM set_config('enable_memoize', 'off', true);
+    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows USING batch_ids, etype, clock_timestamp();
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, integer) FROM PUBLIC;
