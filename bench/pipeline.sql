@@ -2,12 +2,12 @@
 -- entity documents of ~1 KB, against (a) the floor: one set-based UPDATE doing the same
 -- change in place, and (b) the baseline: a PL/pgSQL loop transforming and writing one
 -- document at a time (new version per document), as the sketch's engine would.
--- psql variables: n (documents, default 200000), loop_n (documents for the slow loop).
+-- psql variables: n (documents, default 1000000), loop_n (documents for the slow loop).
 \pset footer off
 SET client_min_messages = warning;
 \if :{?n}
 \else
-\set n 200000
+\set n 1000000
 \endif
 \if :{?loop_n}
 \else
@@ -21,12 +21,14 @@ $$;
 CREATE TEMP TABLE pipe_results (impl text, docs bigint, seconds float8);
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_floor', pgm_bench.doc(g) FROM generate_series(1, :n) g;
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_pipe', pgm_bench.doc(g) FROM generate_series(1, :n) g;
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_general', pgm_bench.doc(g) FROM generate_series(1, :n) g;
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_loop', pgm_bench.doc(g) FROM generate_series(1, :loop_n) g;
 VACUUM ANALYZE pgmigrate.temporal_entities;
 SELECT 'document size' AS what, avg(octet_length(content::text))::int AS bytes, count(*) AS docs
   FROM pgmigrate.temporal_entities WHERE entity_type = 'bench_pipe';
 
 -- (a) The floor: in place, no versions, one statement.
+CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 UPDATE pgmigrate.temporal_entities
    SET content = (content - 'name') || jsonb_build_object('fullName', content->'name', 'email', to_jsonb(lower(content->>'email')))
@@ -35,6 +37,7 @@ INSERT INTO pipe_results SELECT 'set-based UPDATE in place (floor)', :n, extract
 
 -- (b) The baseline, as the sketch's engine works: per document, apply each mapping rule of
 -- the definition in turn (dispatching on its type), then write the document (a new version).
+CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 DO $$
 DECLARE
@@ -64,21 +67,31 @@ BEGIN
 END $$;
 INSERT INTO pipe_results SELECT 'PL/pgSQL loop per document (baseline)', :loop_n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
 
--- The pipeline: rename + transform, versioned, committed every 1000 documents.
-SELECT pgmigrate.register_pipeline('{"name": "bench", "entityType": "bench_pipe", "batchSize": 1000, "steps": [
+-- The pipeline: rename + transform, versioned, committed every 1000 documents. Built-in
+-- rules only, so each batch is one statement; the same pipeline forced onto the general
+-- path (work tables, the author's role: what a pipeline calling SQL functions takes).
+SELECT pgmigrate.register_pipeline(format('{"name": "%s", "entityType": "%s", "batchSize": 1000, "steps": [
   {"type": "MAP", "config": {"mappingRules": [
     {"type": "FIELD_RENAME", "source": "name", "target": "fullName"},
-    {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "lower"}]}}]}') IS NOT NULL AS registered;
+    {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "lower"}]}}]}', p, t)::jsonb) IS NOT NULL AS registered
+  FROM (VALUES ('bench', 'bench_pipe'), ('bench_general', 'bench_general')) v(p, t);
+UPDATE pgmigrate.pipelines SET compiled = compiled || '{"builtinOnly": false}' WHERE name = 'bench_general';
+CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 CALL pgmigrate.run_pipeline('bench');
-INSERT INTO pipe_results SELECT 'run_pipeline (versioned, batches of 1000)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+INSERT INTO pipe_results SELECT 'run_pipeline (versioned, batches of 1000, one statement each)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+CHECKPOINT;
+SELECT clock_timestamp() AS t0 \gset
+CALL pgmigrate.run_pipeline('bench_general');
+INSERT INTO pipe_results SELECT 'run_pipeline, general path (work tables)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
 
 -- Same results?
 SELECT (SELECT count(*) FROM pgmigrate.temporal_entities p JOIN pgmigrate.temporal_entities f
           ON f.entity_type = 'bench_floor' AND f.content->>'fullName' = p.content->>'fullName' AND f.valid_to = 'infinity'
          WHERE p.entity_type = 'bench_pipe' AND p.valid_to = 'infinity' AND p.content = f.content) AS pipeline_equals_floor,
-       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench') AS pipeline_written;
+       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench') AS pipeline_written,
+       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench_general') AS general_written;
 
 SELECT impl, docs, round(seconds::numeric, 2) AS seconds, round((docs / seconds)::numeric) AS docs_per_s,
-       round(((SELECT docs / seconds FROM pipe_results WHERE impl LIKE 'run_pipeline%') / (docs / seconds))::numeric, 2) AS pipeline_speedup
+       round(((SELECT docs / seconds FROM pipe_results WHERE impl LIKE 'run_pipeline (%') / (docs / seconds))::numeric, 2) AS pipeline_speedup
   FROM pipe_results ORDER BY docs / seconds DESC;

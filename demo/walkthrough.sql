@@ -210,3 +210,22 @@ SELECT before->'email' AS before, after->'email' AS after FROM pipeline_preview(
 CALL run_pipeline('normalise_customers');
 SELECT content->'email' AS email FROM temporal_entities
  WHERE entity_type = 'Customer' AND valid_to = 'infinity' ORDER BY row_id LIMIT 3;
+
+-- 13. A pipeline over a SQL query: import a table's rows into the entity store as Lead
+--     entities (new ids become entities; a second run writes only what changed), with
+--     documents in / out per step, then undo the import.
+CREATE TABLE public.leads (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text, email text, consent boolean);
+INSERT INTO public.leads (name, email, consent)
+SELECT 'Lead ' || g, 'Lead' || g || '@Example.COM', g % 4 <> 0 FROM generate_series(1, 40) g;
+SELECT register_pipeline($${"name": "import_leads", "entityType": "Lead", "batchSize": 16,
+  "query": "SELECT l.id, to_jsonb(l) - 'id' FROM public.leads l",
+  "steps": [{"name": "consented", "type": "FILTER", "config": {"condition": "$.consent == true"}},
+            {"name": "clean", "type": "MAP", "config": {"mappingRules": [
+              {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "lower"},
+              {"type": "FIELD_RENAME", "source": "name", "target": "displayName"}]}}]}$$) IS NOT NULL AS registered;
+CALL run_pipeline('import_leads');
+SELECT s.step, s.docs_in, s.docs_out, s.docs_failed FROM pipeline_steps s JOIN pipeline_runs r USING (run_id)
+ WHERE r.pipeline_name = 'import_leads' ORDER BY s.step_no;
+SELECT content FROM temporal_entities WHERE entity_type = 'Lead' AND valid_to = 'infinity' ORDER BY content->>'displayName' LIMIT 2;
+SELECT rollback_pipeline(run_id) AS closed FROM pipeline_runs WHERE pipeline_name = 'import_leads';
+SELECT count(*) AS current_leads FROM temporal_entities WHERE entity_type = 'Lead' AND valid_to = 'infinity';

@@ -1,4 +1,4 @@
--- rollback_pipeline(run_id, force) → documents restored: every document the run changed
+-- rollback_pipeline(run_id, force) → documents rolled back: every document the run changed
 -- gets its pre-run content back as a new version; documents it created are closed. If a
 -- document was changed (or deleted) after the run wrote it, the rollback is refused,
 -- naming them, unless force (then the run's before-image wins over the later change).
@@ -63,15 +63,16 @@ BEGIN
         UPDATE pgmigrate.temporal_entities t SET valid_to = ts
           FROM pgmigrate.pipeline_changes ch
          WHERE ch.run_id = run AND t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
-        RETURNING t.entity_id, ch.old_row_id)
-    INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
-    SELECT o.entity_id, o.entity_type, o.content, o.metadata, ts
-      FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
-     WHERE NOT o.is_deleted;
-    GET DIAGNOSTICS n = ROW_COUNT;
+        RETURNING t.entity_id, ch.old_row_id),
+    restored AS (
+        INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
+        SELECT o.entity_id, o.entity_type, o.content, o.metadata, ts
+          FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
+         WHERE NOT o.is_deleted)
+    SELECT count(*) INTO n FROM cur;
     UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
     PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
-        'documents_restored', n, 'forced', coalesce(force, false)), caller);
+        'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
     RETURN n;
 END $$;
 
