@@ -786,10 +786,6 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'analyze_sql_wrapper';
 CREATE OR REPLACE FUNCTION pgmigrate.document_violations(entity_type text, content jsonb) RETURNS text[] STABLE STRICT
 LANGUAGE c AS 'MODULE_PATHNAME', 'document_violations_wrapper';
 
--- The same against a given schema definition (pipelines validating against a named version).
-CREATE OR REPLACE FUNCTION pgmigrate._document_violations_in(schema_definition jsonb, entity_type text, content jsonb) RETURNS text[]
-IMMUTABLE STRICT LANGUAGE c AS 'MODULE_PATHNAME', 'document_violations_in_wrapper';
-
 -- ---- engine/set_step_timeout.sql ----
 CREATE OR REPLACE FUNCTION pgmigrate.set_step_timeout(ms integer) RETURNS void VOLATILE STRICT
 LANGUAGE c AS 'MODULE_PATHNAME', 'set_step_timeout_wrapper';
@@ -5102,10 +5098,7 @@ CREATE TABLE pgmigrate.pipeline_runs (
     pipeline_name      text NOT NULL,
     status             text NOT NULL DEFAULT 'RUNNING'
                        CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'ABANDONED', 'ROLLED_BACK')),
-    entity_type        text NOT NULL,                 -- read, or (with a source query) written
-    source_query       text,                          -- NULL: the current documents of entity_type
-    query_author       regrole,                       -- the query runs as the role that stored it
-    query_search_path  text,
+    entity_type        text NOT NULL,
     output_entity_type text,
     options            jsonb NOT NULL DEFAULT '{}',
     compiled           jsonb NOT NULL,
@@ -5133,24 +5126,16 @@ SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_runs', '');
 
 -- ---- pipeline/pipeline_batches.sql ----
 -- A run's batches, planned when it starts: the entity ids of each batch (NULL: every
--- current document of the type, for a pipeline that sees its whole input at once), and
--- for a run over a source query, the query's documents and the versions they replace. A
+-- current document of the type, for a pipeline that sees its whole input at once). A
 -- batch loads the current versions of its entities by id, through the entity store's
 -- current-version index, whatever other entity types share the store.
 -- Sessions claim PENDING batches with FOR UPDATE SKIP LOCKED and mark them DONE in the
 -- batch's own transaction, so each batch is processed exactly once. The run's counters
 -- are sums over its DONE batches (pipeline_runs holds a copy, refreshed as batches finish).
--- What a batch wrote is kept with it, as three parallel arrays (one row per batch, no row
--- or index entry per document): the entities changed, the versions closed (NULL for a
--- document the pipeline created) and the versions written. rollback_pipeline reads them
--- (through the pipeline_changes view). step_counts: per step, documents in, out, failed.
 CREATE TABLE pgmigrate.pipeline_batches (
     run_id      uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
     batch_no    integer NOT NULL,
     ids         uuid[],
-    source_docs jsonb[],      -- a source query's documents for ids (NULL: read the entity store)
-    source_rows bigint[],     -- the current version of each id when the query ran (NULL: none)
-    source_xmins xid[],       -- and that version's xmin (an in-place UPDATE keeps row_id, not xmin)
     status      text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DONE')),
     docs_in     integer,
     docs_out    integer,
@@ -5159,11 +5144,6 @@ CREATE TABLE pgmigrate.pipeline_batches (
     retries     integer,
     done_by     integer,
     done_at     timestamptz,
-    changed_ids uuid[],
-    old_row_ids bigint[],
-    new_row_ids bigint[],
-    step_counts jsonb,
-    single_statement boolean,  -- done in one statement (built-in steps only), not via work tables
     PRIMARY KEY (run_id, batch_no)
 );
 CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';
@@ -5187,48 +5167,15 @@ SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_errors_error_id_s
 
 -- ---- pipeline/pipeline_changes.sql ----
 -- What a run wrote: for each entity, the version it closed (NULL for a document the run
--- created) and the version it wrote, from its batches' arrays. rollback_pipeline restores
--- from it.
-CREATE VIEW pgmigrate.pipeline_changes AS
-SELECT b.run_id, u.entity_id, u.old_row_id, u.new_row_id
-  FROM pgmigrate.pipeline_batches b
- CROSS JOIN LATERAL unnest(b.changed_ids, b.old_row_ids, b.new_row_ids) AS u(entity_id, old_row_id, new_row_id)
- WHERE b.status = 'DONE';
-
--- ---- pipeline/pipeline_step_counts.sql ----
--- A batch's documents per step, from the work tables after the transform: for each step,
--- in (documents that reached it), out (documents it produced) and failed (documents it
--- failed on, skipped). Slices undone while bisecting for a failing document do not count
--- in _pgm_pipe_cnt, so a document that failed at step j is added back as out of every
--- step before j (it passed them).
-
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_step_counts(c jsonb, n_in integer) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH st AS (
-        SELECT x.k::int AS k, x.s->>'name' AS name,
-               (SELECT coalesce(sum(n.n), 0) FROM pg_temp._pgm_pipe_cnt n WHERE n.step = x.k) AS good,
-               (SELECT count(*) FROM pg_temp._pgm_pipe_err e WHERE e.step = x.s->>'name') AS failed
-          FROM jsonb_array_elements(c->'steps') WITH ORDINALITY x(s, k)),
-    outs AS (
-        SELECT st.*, st.good + coalesce(sum(st.failed) OVER (ORDER BY st.k ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0) AS out
-          FROM st)
-    SELECT coalesce(jsonb_agg(jsonb_build_object('step', o.name, 'in', o.in_, 'out', o.out, 'failed', o.failed) ORDER BY o.k), '[]')
-      FROM (SELECT outs.*, coalesce(lag(outs.out) OVER (ORDER BY outs.k),
-                                    n_in - (SELECT count(*) FROM pg_temp._pgm_pipe_err e WHERE e.step = 'validation.input')) AS in_
-              FROM outs) o;
-$$;
-
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_step_counts(jsonb, integer) FROM PUBLIC;
-
--- Per run and step: documents in, out and failed, summed over the run's finished batches
--- (visible while the run goes on).
-CREATE OR REPLACE VIEW pgmigrate.pipeline_steps AS
-SELECT b.run_id, s.k::int AS step_no, s.v->>'step' AS step,
-       sum((s.v->>'in')::bigint) AS docs_in, sum((s.v->>'out')::bigint) AS docs_out, sum((s.v->>'failed')::bigint) AS docs_failed
-  FROM pgmigrate.pipeline_batches b
- CROSS JOIN LATERAL jsonb_array_elements(b.step_counts) WITH ORDINALITY s(v, k)
- WHERE b.status = 'DONE'
- GROUP BY b.run_id, s.k, s.v->>'step';
+-- created) and the version it wrote. rollback_pipeline restores from it.
+CREATE TABLE pgmigrate.pipeline_changes (
+    run_id     uuid NOT NULL REFERENCES pgmigrate.pipeline_runs ON DELETE CASCADE,
+    entity_id  uuid NOT NULL,
+    old_row_id bigint,
+    new_row_id bigint NOT NULL,
+    PRIMARY KEY (run_id, entity_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_changes', '');
 
 -- ---- pipeline/pipeline_compile.sql ----
 -- Parse a pipeline definition (serde, unknown fields refused naming their JSON path) and
@@ -5241,22 +5188,14 @@ IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_pipeline_options_wrap
 
 -- ---- pipeline/pipeline_sql.sql ----
 -- The statement that runs a compiled pipeline's first `upto` steps over the batch items
--- ord lo..hi: inserting the output and the documents out of each step (insert), or only
--- evaluating it (a probe).
+-- ord lo..hi: inserting the output (insert) or only evaluating it (a probe).
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_sql(c jsonb, lo integer, hi integer, upto integer, insert boolean) RETURNS text
 IMMUTABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.row_id AS rid, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
+    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
                   lo, hi)
         || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n)
              WHERE s.n <= upto)
-        -- A full run also records how many documents came out of each step.
-        || CASE WHEN insert AND upto = jsonb_array_length(c->'stepOut')
-                THEN ', _pgm_counts AS (INSERT INTO pg_temp._pgm_pipe_cnt (step, n) '
-                     || (SELECT string_agg(format('SELECT %s, pg_catalog.count(*) FROM %s', s.n, s.value), ' UNION ALL ' ORDER BY s.n)
-                           FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n))
-                     || ')'
-                ELSE '' END
         || CASE WHEN insert
                 THEN ' INSERT INTO pg_temp._pgm_pipe_out (ord, entity_id, doc) SELECT o.ord, o.entity_id, o.doc FROM '
                 ELSE ' SELECT pg_catalog.count(*) FROM ' END
@@ -5267,9 +5206,8 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_sql(jsonb, integer, integer, inte
 
 -- ---- pipeline/pipeline_temp.sql ----
 -- The session's work tables for a batch: input (ord, entity id, row, document), output,
--- skipped items, and the documents out of each step. Created by the extension's owner;
--- the pipeline's author may only read the input and add to the output and the counts
--- (its own query does that). Emptied at every commit.
+-- and skipped items. Created by the extension's owner, readable/writable by the pipeline's
+-- author only as far as the author's own query needs. Emptied at every commit.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_temp(author regrole) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -5279,21 +5217,16 @@ BEGIN
         CREATE TEMP TABLE _pgm_pipe_out (ord integer, entity_id uuid, doc jsonb) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE _pgm_pipe_err (ord integer, entity_id uuid, step text, error text, sqlstate text, original jsonb)
             ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE _pgm_pipe_cnt (step integer, n bigint) ON COMMIT DELETE ROWS;
     ELSE
         DELETE FROM pg_temp._pgm_pipe_in;
         DELETE FROM pg_temp._pgm_pipe_out;
         DELETE FROM pg_temp._pgm_pipe_err;
-        DELETE FROM pg_temp._pgm_pipe_cnt;
     END IF;
     IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_in', 'SELECT') THEN
         EXECUTE format('GRANT SELECT ON pg_temp._pgm_pipe_in TO %s', author);
     END IF;
     IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_out', 'INSERT') THEN
         EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_out TO %s', author);
-    END IF;
-    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_cnt', 'INSERT') THEN
-        EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_cnt TO %s', author);
     END IF;
 END $$;
 
@@ -5352,53 +5285,6 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid[], integer, boolean, integer) FROM PUBLIC;
-
--- Load a batch of a run over a source query: the query's documents, each with the current
--- version of its entity locked (as _pipeline_load locks). A document whose entity changed
--- since the query ran (another version is current now, the current row was updated in
--- place, or an entity appeared for a new id) is
--- not transformed: it is recorded as failed (40001) in _pgm_pipe_err and left alone, so a
--- run never writes over a change it did not read. Returns the documents loaded.
-
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load_query(ids uuid[], docs jsonb[], rows_ bigint[], xmins xid[], lock_timeout_ms integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-#variable_conflict use_variable
-DECLARE
-    n integer;
-    attempt integer := 0;
-BEGIN
-    PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
-    LOOP
-        BEGIN
-            PERFORM 1 FROM pgmigrate.temporal_entities t
-             WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity' ORDER BY t.entity_id FOR UPDATE OF t;
-            EXIT;
-        EXCEPTION WHEN lock_not_available THEN
-            attempt := attempt + 1;
-            IF attempt >= 10 THEN
-                RAISE;
-            END IF;
-            PERFORM pg_sleep(least(0.05 * power(2, attempt), 2.0) * (0.5 + random() / 2));
-        END;
-    END LOOP;
-    WITH src AS (
-        SELECT u.ord::int AS ord, u.id, u.doc, u.row_id AS planned,
-               (SELECT t.row_id FROM pgmigrate.temporal_entities t WHERE t.entity_id = u.id AND t.valid_to = 'infinity'
-                   AND t.xmin = u.xmin) AS unchanged,
-               (SELECT true FROM pgmigrate.temporal_entities t WHERE t.entity_id = u.id AND t.valid_to = 'infinity') AS exists_now
-          FROM unnest(ids, docs, rows_, xmins) WITH ORDINALITY u(id, doc, row_id, xmin, ord)),
-    stale AS (
-        INSERT INTO pg_temp._pgm_pipe_err (ord, entity_id, step, error, sqlstate, original)
-        SELECT src.ord, src.id, 'source', 'the entity changed after the source query read it', '40001', src.doc
-          FROM src WHERE CASE WHEN src.planned IS NULL THEN src.exists_now ELSE src.unchanged IS DISTINCT FROM src.planned END)
-    INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
-    SELECT src.ord, src.id, src.planned, src.doc FROM src
-     WHERE CASE WHEN src.planned IS NULL THEN src.exists_now IS NULL ELSE src.unchanged = src.planned END;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-END $$;
-
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load_query(uuid[], jsonb[], bigint[], xid[], integer) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_transform.sql ----
 -- Run a compiled pipeline over the batch items ord lo..hi as its author, output into
@@ -5484,18 +5370,8 @@ END $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_transform(jsonb, regrole, text, integer, integer) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_apply.sql ----
--- A document's violations: of the active schema (sdef NULL) or of the given definition.
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_violations(sdef jsonb, entity_type text, doc jsonb) RETURNS text[]
-STABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN sdef IS NULL THEN pgmigrate.document_violations(entity_type, doc)
-                ELSE pgmigrate._document_violations_in(sdef, entity_type, doc) END;
-$$;
-
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_violations(jsonb, text, jsonb) FROM PUBLIC;
-
 -- Transform the loaded batch: input validation, the pipeline as its author, output
--- validation (against the active schema, or the published version the definition names
--- in validation.schemaVersion). Items failing validation are recorded (SKIP) or fail the batch (FAIL).
+-- validation. Items failing validation are recorded (SKIP) or fail the batch (FAIL).
 -- Returns {retries}.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_apply(c jsonb, author regrole, author_path text, entity_type text, output_type text)
@@ -5506,24 +5382,13 @@ DECLARE
     retries integer;
     bad record;
     on_error text := coalesce(c->'validation'->>'errorHandling', 'FAIL');
-    version text := c->'validation'->>'schemaVersion';
-    sdef jsonb;
-    against text := 'the active schema';
 BEGIN
-    IF version IS NOT NULL AND ((c->'validation'->>'input')::boolean OR (c->'validation'->>'output')::boolean) THEN
-        SELECT v.schema_definition INTO sdef FROM pgmigrate.schema_versions v WHERE v.version_number = version;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'pipeline "%" validates against schema version "%", which does not exist', c->>'name', version
-                USING ERRCODE = 'undefined_object', HINT = 'Register that version, or name an existing one in validation.schemaVersion.';
-        END IF;
-        against := format('schema version %s', version);
-    END IF;
     IF (c->'validation'->>'input')::boolean THEN
         FOR bad IN SELECT i.ord, i.entity_id, i.doc, v FROM pg_temp._pgm_pipe_in i,
-                          LATERAL pgmigrate._pipeline_violations(sdef, entity_type, i.doc) v
+                          LATERAL pgmigrate.document_violations(entity_type, i.doc) v
                     WHERE cardinality(v) > 0 LOOP
             IF on_error <> 'SKIP' THEN
-                RAISE EXCEPTION 'pipeline "%": input document % does not match %: %', c->>'name', bad.entity_id, against,
+                RAISE EXCEPTION 'pipeline "%": input document % does not match the active schema: %', c->>'name', bad.entity_id,
                       array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
                       HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
             END IF;
@@ -5536,12 +5401,12 @@ BEGIN
     IF (c->'validation'->>'output')::boolean THEN
         FOR bad IN SELECT o.ctid AS tid, o.entity_id, i.doc, v FROM pg_temp._pgm_pipe_out o
                           LEFT JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord,
-                          LATERAL pgmigrate._pipeline_violations(sdef, CASE WHEN o.entity_id IS NULL THEN coalesce(output_type, entity_type)
-                                                                                 ELSE entity_type END, o.doc) v
+                          LATERAL pgmigrate.document_violations(CASE WHEN o.entity_id IS NULL THEN coalesce(output_type, entity_type)
+                                                                     ELSE entity_type END, o.doc) v
                     WHERE cardinality(v) > 0 LOOP
             IF on_error <> 'SKIP' THEN
-                RAISE EXCEPTION 'pipeline "%": output document % does not match %: %', c->>'name',
-                      coalesce(bad.entity_id::text, '(new)'), against, array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
+                RAISE EXCEPTION 'pipeline "%": output document % does not match the active schema: %', c->>'name',
+                      coalesce(bad.entity_id::text, '(new)'), array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
                       HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
             END IF;
             INSERT INTO pg_temp._pgm_pipe_err (entity_id, step, error, sqlstate, original)
@@ -5556,57 +5421,34 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_apply(jsonb, regrole, text, text,
 
 -- ---- pipeline/pipeline_write.sql ----
 -- Write a transformed batch as new temporal versions: each changed document's current
--- row is closed and a new current row written (same instant); documents the pipeline
--- created (AGGREGATE, batch CUSTOM) are inserted as new entities of output_type, and a
--- source query's documents for ids not in the store as new entities of etype.
--- Unchanged documents and documents the pipeline dropped (FILTER, INNER JOIN) are left
--- alone. Returns how many rows were written and what was written, as the parallel arrays
--- the batch keeps for rollback_pipeline: entity, version closed (NULL: created), version
--- written. One statement per kind of write, no row per document anywhere else.
+-- row is closed and a new current row written (same instant), recorded in
+-- pipeline_changes for rollback_pipeline; documents the pipeline created (AGGREGATE,
+-- batch CUSTOM) are inserted as new entities of output_type. Unchanged documents and
+-- documents the pipeline dropped (FILTER, INNER JOIN) are left alone. Returns rows written.
 
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text, etype text, from_query boolean,
-                                                     OUT n bigint, OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     ts timestamptz := clock_timestamp();
-    m bigint;
-    ids2 uuid[];
-    new2 bigint[];
+    n bigint;
+    m bigint := 0;
 BEGIN
-    -- (From a query, the document read is the query's: compare with the stored one.)
     WITH chg AS (
         SELECT o.entity_id, o.doc, i.row_id FROM pg_temp._pgm_pipe_out o
           JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord AND i.entity_id = o.entity_id
-         WHERE from_query OR o.doc IS DISTINCT FROM i.doc),
+         WHERE o.doc IS DISTINCT FROM i.doc),
     closed AS (
         UPDATE pgmigrate.temporal_entities t SET valid_to = ts FROM chg
-         WHERE t.row_id = chg.row_id AND t.valid_to = 'infinity' AND (NOT from_query OR t.content IS DISTINCT FROM chg.doc)
+         WHERE t.row_id = chg.row_id AND t.valid_to = 'infinity'
         RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, chg.doc),
     ins AS (
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
         SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
         RETURNING row_id, entity_id)
-    -- (The same entities in both, once each: arrays in entity order line up, no join.)
-    SELECT (SELECT count(*) FROM ins), (SELECT array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins),
-           (SELECT array_agg(c.row_id ORDER BY c.entity_id) FROM closed c), (SELECT array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)
-      INTO n, ids, old_rows, new_rows;
-    -- A source query's new ids: new entities of the run's type.
-    IF from_query THEN
-        WITH ins AS (
-            INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, valid_from)
-            SELECT o.entity_id, etype, o.doc, ts FROM pg_temp._pgm_pipe_out o
-              JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord AND i.entity_id = o.entity_id
-             WHERE i.row_id IS NULL
-            RETURNING row_id, entity_id)
-        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id) INTO m, ids2, new2 FROM ins;
-        IF m > 0 THEN
-            n := n + m;
-            ids := coalesce(ids, '{}') || ids2;
-            old_rows := coalesce(old_rows, '{}') || array_fill(NULL::bigint, ARRAY[m::int]);
-            new_rows := coalesce(new_rows, '{}') || new2;
-        END IF;
-    END IF;
+    INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
+    SELECT run, ins.entity_id, c.row_id, ins.row_id FROM ins JOIN closed c USING (entity_id);
+    GET DIAGNOSTICS n = ROW_COUNT;
     IF EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL) THEN
         IF output_type IS NULL THEN
             RAISE EXCEPTION 'pipeline "%" creates new documents, and no entity type was named for them', pipeline
@@ -5617,123 +5459,14 @@ BEGIN
             INSERT INTO pgmigrate.temporal_entities (entity_type, content, valid_from)
             SELECT output_type, o.doc, ts FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL
             RETURNING row_id, entity_id)
-        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id) INTO m, ids2, new2 FROM ins;
-        n := n + m;
-        ids := coalesce(ids, '{}') || ids2;
-        old_rows := coalesce(old_rows, '{}') || array_fill(NULL::bigint, ARRAY[m::int]);
-        new_rows := coalesce(new_rows, '{}') || new2;
+        INSERT INTO pgmigrate.pipeline_changes (run_id, entity_id, old_row_id, new_row_id)
+        SELECT run, ins.entity_id, NULL, ins.row_id FROM ins;
+        GET DIAGNOSTICS m = ROW_COUNT;
     END IF;
+    RETURN n + m;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text, text, boolean) FROM PUBLIC;
-
--- ---- pipeline/pipeline_fused.sql ----
--- A batch of a pipeline made only of FILTER steps and built-in MAP rules, in one statement
--- run by the extension's owner: lock and read the batch's current documents, transform
--- them, close the versions that changed and write the new ones, count each step's output.
--- Such a pipeline calls no user function and reads no user table (compile.rs decides:
--- builtinOnly), so running it as the owner gives its author nothing; it saves the work
--- tables' copies of every document. Raises whatever the statement raises (the caller
--- then redoes the batch on the general path, where SKIP / RETRY / FAIL apply).
-
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
-                                                     OUT n_in integer, OUT n_out integer, OUT n bigint,
-                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-#variable_conflict use_variable
-DECLARE
-    last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
-    body text;
-BEGIN
-    IF NOT (c->>'builtinOnly')::boolean THEN
-        RAISE EXCEPTION 'pipeline "%" calls functions or reads tables of its author', c->>'name'
-            USING ERRCODE = 'feature_not_supported';
-    END IF;
-    body := 'WITH s0 AS MATERIALIZED (SELECT (pg_catalog.row_number() OVER (ORDER BY q.entity_id))::integer AS ord, q.entity_id, '
-         || 'q.row_id AS rid, q.content AS doc, true AS c FROM (SELECT t.entity_id, t.row_id, t.content '
-         || 'FROM pgmigrate.temporal_entities t WHERE t.entity_id OPERATOR(pg_catalog.=) ANY ($1) '
-         || 'AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' AND t.entity_type OPERATOR(pg_catalog.=) $2 AND NOT t.is_deleted '
-         || 'FOR UPDATE OF t) q)'
-         || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n))
-         || ', _pgm_counts AS (INSERT INTO pg_temp._pgm_pipe_cnt (step, n) '
-         || (SELECT string_agg(format('SELECT %s, pg_catalog.count(*) FROM %s', s.n, s.value), ' UNION ALL ' ORDER BY s.n)
-               FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n))
-         || ')'
-         || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o '
-         || 'WHERE t.row_id OPERATOR(pg_catalog.=) o.rid AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' '
-         || 'AND t.content IS DISTINCT FROM o.doc '
-         || 'RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, o.doc)'
-         || ', ins AS (INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from) '
-         || 'SELECT w.entity_id, w.entity_type, w.doc, w.metadata, $3 FROM closed w RETURNING row_id, entity_id) '
-         || 'SELECT (SELECT pg_catalog.count(*) FROM s0)::integer, (SELECT pg_catalog.count(*) FROM ' || last || ')::integer, '
-         -- (The same entities in both, once each: arrays in entity order line up, no join.)
-         || '(SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins), '
-         || '(SELECT pg_catalog.array_agg(w.row_id ORDER BY w.entity_id) FROM closed w), '
-         || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)';
-    PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
-    PERFORM set_config('enable_memoize', 'off', true);
-    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows USING batch_ids, etype, clock_timestamp();
-END $$;
-
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, integer) FROM PUBLIC;
-
--- ---- pipeline/pipeline_source.sql ----
--- A source query's rows, (id uuid, document jsonb), into the session's _pgm_pipe_src:
--- the query runs as the role that stored it (the pipeline's author, or the caller who
--- passed it in the run options), at most lim rows (NULL: all). Checked: ids present and
--- unique, documents JSON objects, and no id naming a current entity of another type or a
--- deleted one. Returns the number of rows.
-
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_source(query text, author regrole, author_path text, etype text, lim integer)
-RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-#variable_conflict use_variable
-DECLARE
-    n bigint;
-    bad record;
-    err text;
-    state text;
-BEGIN
-    IF to_regclass('pg_temp._pgm_pipe_src') IS NULL THEN
-        CREATE TEMP TABLE _pgm_pipe_src (id uuid, doc jsonb) ON COMMIT DELETE ROWS;
-    ELSE
-        DELETE FROM pg_temp._pgm_pipe_src;
-    END IF;
-    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_src', 'INSERT') THEN
-        EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_src TO %s', author);
-    END IF;
-    BEGIN
-        n := pgmigrate._exec_as(author, author_path,
-                 'INSERT INTO pg_temp._pgm_pipe_src (id, doc) SELECT * FROM ' || pgmigrate._subquery(query) || ' q'
-                 || CASE WHEN lim IS NULL THEN '' ELSE format(' LIMIT %s', lim) END);
-    EXCEPTION WHEN syntax_error OR datatype_mismatch OR cannot_coerce OR invalid_text_representation OR feature_not_supported THEN
-        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
-        RAISE EXCEPTION 'pipeline source query failed: %', err USING ERRCODE = state,
-            HINT = 'The source query is one SELECT returning two columns, (id uuid, document jsonb).';
-    END;
-    SELECT s.id INTO bad FROM pg_temp._pgm_pipe_src s WHERE s.id IS NULL OR s.doc IS NULL OR jsonb_typeof(s.doc) <> 'object' LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'pipeline source query returned a row with %',
-              CASE WHEN bad.id IS NULL THEN 'no id' ELSE format('id %s and a document that is not a JSON object', bad.id) END
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Every row needs an id and a JSON object document; filter the others out in the query.';
-    END IF;
-    SELECT s.id INTO bad FROM pg_temp._pgm_pipe_src s GROUP BY s.id HAVING count(*) > 1 LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'pipeline source query returned id % more than once', bad.id USING ERRCODE = 'cardinality_violation',
-            HINT = 'Each id is one entity: return one row per id.';
-    END IF;
-    SELECT s.id, t.entity_type, t.is_deleted INTO bad FROM pg_temp._pgm_pipe_src s
-      JOIN pgmigrate.temporal_entities t ON t.entity_id = s.id AND t.valid_to = 'infinity'
-     WHERE t.entity_type <> etype OR t.is_deleted LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'pipeline source query returned id %, %', bad.id,
-              CASE WHEN bad.is_deleted THEN 'a deleted entity' ELSE format('an entity of type "%s", not "%s"', bad.entity_type, etype) END
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'A run over a query writes entities of one type (entityType): new ids become new entities, known ids new versions.';
-    END IF;
-    RETURN n;
-END $$;
-
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_source(text, regrole, text, text, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_plan.sql ----
 -- Plan a run's batches over the current documents of an entity type: batch k holds the
@@ -5765,35 +5498,6 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_plan(uuid, text, integer) FROM PUBLIC;
-
--- Plan a run over a source query's rows (already in _pgm_pipe_src): batch k holds the
--- k-th batch_size ids in id order, with their documents and the current version each
--- id had (row and xmin; NULL: a new entity). bs = 0: one batch of every row.
-
-CREATE OR REPLACE FUNCTION pgmigrate._pipeline_plan_query(run uuid, bs integer) RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-#variable_conflict use_variable
-DECLARE
-    nb integer;
-BEGIN
-    INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, ids, source_docs, source_rows, source_xmins)
-    SELECT run, CASE WHEN bs = 0 THEN 1 ELSE ((q.n - 1) / bs + 1)::int END,
-           array_agg(q.id ORDER BY q.id), array_agg(q.doc ORDER BY q.id), array_agg(q.row_id ORDER BY q.id),
-           array_agg(q.xmin ORDER BY q.id)
-      FROM (SELECT s.id, s.doc, t.row_id, t.xmin, row_number() OVER (ORDER BY s.id) AS n
-              FROM pg_temp._pgm_pipe_src s
-              LEFT JOIN pgmigrate.temporal_entities t ON t.entity_id = s.id AND t.valid_to = 'infinity') q
-     GROUP BY 2;
-    GET DIAGNOSTICS nb = ROW_COUNT;
-    IF nb = 0 THEN
-        INSERT INTO pgmigrate.pipeline_batches (run_id, batch_no, ids, source_docs, source_rows, source_xmins) VALUES (run, 1, '{}', '{}', '{}', '{}');
-        nb := 1;
-    END IF;
-    DELETE FROM pg_temp._pgm_pipe_src;
-    RETURN nb;
-END $$;
-
-REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_plan_query(uuid, integer) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_tally.sql ----
 -- Refresh a run's counters from its DONE batches (the source of truth). wait = false
@@ -5871,12 +5575,6 @@ BEGIN
                 USING ERRCODE = 'undefined_table', DETAIL = SQLERRM;
         END;
     END LOOP;
-    IF c->'validation'->>'schemaVersion' IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM pgmigrate.schema_versions v WHERE v.version_number = c->'validation'->>'schemaVersion') THEN
-        RAISE EXCEPTION 'invalid pipeline definition at $.validation.schemaVersion: schema version "%" does not exist',
-              c->'validation'->>'schemaVersion'
-            USING ERRCODE = 'undefined_object', HINT = 'Name a registered version (pgmigrate.schema_versions.version_number), or leave it out to validate against the active one.';
-    END IF;
     SELECT * INTO old FROM pgmigrate.pipelines p WHERE p.name = c->>'name' FOR UPDATE;
     IF FOUND THEN
         IF NOT pg_has_role(caller, old.author, 'MEMBER') THEN
@@ -5905,8 +5603,7 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_start.sql ----
 -- Start a run of a pipeline, or resume its unfinished one (RUNNING after a crash, FAILED,
--- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts (a
--- source query runs then, once, and its rows are kept with the batches).
+-- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts.
 -- Returns {run_id, parallel, resumed, batches}.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
@@ -5920,9 +5617,6 @@ DECLARE
     bs integer;
     run uuid;
     nb integer;
-    query text;
-    query_author regrole;
-    query_path text;
 BEGIN
     SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = _pipeline_start.name;
     IF NOT FOUND THEN
@@ -5952,38 +5646,20 @@ BEGIN
                                   'batches', r.batches_total);
     END IF;
     etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
-    -- A source query in the run options runs as the caller who passed it; the definition's
-    -- as the pipeline's author.
-    IF opts->>'query' IS NOT NULL THEN
-        query := opts->>'query';
-        query_author := caller;
-        query_path := caller_path;
-    ELSIF p.compiled->>'query' IS NOT NULL THEN
-        query := p.compiled->>'query';
-        query_author := p.author;
-        query_path := p.author_search_path;
-    END IF;
     IF etype IS NULL THEN
-        RAISE EXCEPTION 'pipeline "%" names no entity type to %', name, CASE WHEN query IS NULL THEN 'read' ELSE 'write' END
-            USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Give "entityType" in the definition or in the run options (with a source query: the type its rows become).';
+        RAISE EXCEPTION 'pipeline "%" names no entity type to read', name USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give "entityType" in the definition or in the run options.';
     END IF;
     bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
-    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
-                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
-    VALUES (p.pipeline_id, p.name, etype, query, query_author, query_path, opts->>'outputEntityType', opts, p.compiled, bs,
-            p.author, p.author_search_path, caller)
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
+                                         author, author_search_path, started_by)
+    VALUES (p.pipeline_id, p.name, etype, opts->>'outputEntityType', opts, p.compiled, bs, p.author, p.author_search_path, caller)
     RETURNING run_id INTO run;
-    IF query IS NULL THEN
-        nb := pgmigrate._pipeline_plan(run, etype, bs);
-    ELSE
-        PERFORM pgmigrate._pipeline_source(query, query_author, query_path, etype, NULL);
-        nb := pgmigrate._pipeline_plan_query(run, bs);
-    END IF;
+    nb := pgmigrate._pipeline_plan(run, etype, bs);
     UPDATE pgmigrate.pipeline_runs x SET batches_total = nb WHERE x.run_id = run;
     PERFORM pgmigrate._audit('pipeline.started', jsonb_build_object('pipeline', name, 'run_id', run, 'entity_type', etype,
-        'batches', nb, 'batch_size', bs, 'author', p.author::text, 'source_query', query), caller);
+        'batches', nb, 'batch_size', bs, 'author', p.author::text), caller);
     RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb);
 END $$;
 
@@ -6011,9 +5687,8 @@ DECLARE
     n_in integer;
     n_out integer;
     n_err integer;
-    w record;
+    n_written bigint;
     retries integer;
-    one_statement boolean := false;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     IF NOT FOUND THEN
@@ -6039,47 +5714,23 @@ BEGIN
         RETURN jsonb_build_object('done', true, 'run_id', run);
     END IF;
     PERFORM pgmigrate._pipeline_temp(r.author);
-    -- Built-in steps only, no validation: the whole batch in one statement. Any error there
-    -- (a bad value, a lock timeout) and the batch is redone on the general path below.
-    IF (r.compiled->>'builtinOnly')::boolean AND r.source_query IS NULL AND b.ids IS NOT NULL
-       AND NOT (r.compiled->'validation'->>'input')::boolean AND NOT (r.compiled->'validation'->>'output')::boolean THEN
-        BEGIN
-            w := pgmigrate._pipeline_fused(r.compiled, b.ids, r.entity_type, coalesce((r.options->>'lockTimeoutMs')::int, 1000));
-            one_statement := true;
-        EXCEPTION WHEN others THEN
-            one_statement := false;
-        END;
-    END IF;
-    IF one_statement THEN
-        n_in := w.n_in;
-        n_out := w.n_out;
-        retries := 0;
-    ELSIF r.source_query IS NULL THEN
-        n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
-                                         coalesce((r.options->>'lockTimeoutMs')::int, 1000));
-    ELSE
-        n_in := pgmigrate._pipeline_load_query(b.ids, b.source_docs, b.source_rows, b.source_xmins,
-                                               coalesce((r.options->>'lockTimeoutMs')::int, 1000));
-    END IF;
-    IF NOT one_statement THEN
-        retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
-        w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type, r.entity_type, r.source_query IS NOT NULL);
-        SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
-    END IF;
+    n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
+                                     coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+    retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
+    n_written := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type);
+    SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
     INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
     SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
     GET DIAGNOSTICS n_err = ROW_COUNT;
-    UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
-           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
-           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, source_docs = NULL, single_statement = one_statement,
-           step_counts = pgmigrate._pipeline_step_counts(r.compiled, n_in)
+    UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = n_written,
+           docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp()
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other
     -- session's batch holds it (a later batch or the run's completion catches up).
     PERFORM pgmigrate._pipeline_tally(run, false);
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
-        'docs_in', n_in, 'docs_out', n_out, 'docs_written', w.n, 'docs_failed', n_err, 'retries', retries,
+        'docs_in', n_in, 'docs_out', n_out, 'docs_written', n_written, 'docs_failed', n_err, 'retries', retries,
         'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));
 END $$;
 
@@ -6184,10 +5835,6 @@ BEGIN
         RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
             res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
-        -- A batch commits without waiting for its WAL flush: its documents and its DONE mark
-        -- commit together, so a crash can only lose whole batches, which are PENDING again
-        -- and redone on resume. The session's last COMMIT below waits, flushing them all.
-        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
         COMMIT;
     END LOOP;
     IF locked THEN
@@ -6202,8 +5849,7 @@ REVOKE EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_preview.sql ----
 -- pipeline_preview(pipeline, sample, options): a dry run over the first `sample` current
--- documents (by entity id) of the pipeline's entity type, or the first `sample` rows of
--- its source query; writes nothing (the work runs
+-- documents (by entity id) of the pipeline's entity type; writes nothing (the work runs
 -- in a subtransaction that is always rolled back, so even a pipeline function that writes
 -- leaves nothing). `pipeline` is a registered name (its SQL runs as its author) or a
 -- definition as JSON text (run with the caller's privileges).
@@ -6251,17 +5897,7 @@ BEGIN
     END IF;
     BEGIN
         PERFORM pgmigrate._pipeline_temp(author);
-        IF opts->>'query' IS NULL AND c->>'query' IS NULL THEN
-            PERFORM pgmigrate._pipeline_load(etype, NULL, sample, false, 0);
-        ELSE
-            -- The first `sample` rows of the source query (run as whoever stored it).
-            PERFORM pgmigrate._pipeline_source(coalesce(opts->>'query', c->>'query'),
-                                               CASE WHEN opts->>'query' IS NULL THEN author ELSE caller END,
-                                               CASE WHEN opts->>'query' IS NULL THEN author_path ELSE caller_path END, etype, sample);
-            INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
-            SELECT row_number() OVER (ORDER BY s.id), s.id, t.row_id, s.doc FROM pg_temp._pgm_pipe_src s
-              LEFT JOIN pgmigrate.temporal_entities t ON t.entity_id = s.id AND t.valid_to = 'infinity';
-        END IF;
+        PERFORM pgmigrate._pipeline_load(etype, NULL, sample, false, 0);
         PERFORM pgmigrate._pipeline_apply(c, author, author_path, etype, opts->>'outputEntityType');
         SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', x.entity_id, 'before', x.before, 'after', x.after, 'errors', x.errors)
                                   ORDER BY x.k1, x.k2), '[]') INTO result
@@ -6306,7 +5942,7 @@ $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_preview(text, integer, jsonb) FROM PUBLIC;
 
 -- ---- pipeline/rollback_pipeline.sql ----
--- rollback_pipeline(run_id, force) → documents rolled back: every document the run changed
+-- rollback_pipeline(run_id, force) → documents restored: every document the run changed
 -- gets its pre-run content back as a new version; documents it created are closed. If a
 -- document was changed (or deleted) after the run wrote it, the rollback is refused,
 -- naming them, unless force (then the run's before-image wins over the later change).
@@ -6371,16 +6007,15 @@ BEGIN
         UPDATE pgmigrate.temporal_entities t SET valid_to = ts
           FROM pgmigrate.pipeline_changes ch
          WHERE ch.run_id = run AND t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
-        RETURNING t.entity_id, ch.old_row_id),
-    restored AS (
-        INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
-        SELECT o.entity_id, o.entity_type, o.content, o.metadata, ts
-          FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
-         WHERE NOT o.is_deleted)
-    SELECT count(*) INTO n FROM cur;
+        RETURNING t.entity_id, ch.old_row_id)
+    INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
+    SELECT o.entity_id, o.entity_type, o.content, o.metadata, ts
+      FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
+     WHERE NOT o.is_deleted;
+    GET DIAGNOSTICS n = ROW_COUNT;
     UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
     PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
-        'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
+        'documents_restored', n, 'forced', coalesce(force, false)), caller);
     RETURN n;
 END $$;
 
@@ -6411,9 +6046,6 @@ DECLARE
     run uuid;
     res jsonb;
     item jsonb;
-    query text;
-    q_author regrole;
-    q_path text;
 BEGIN
     IF jsonb_typeof(step->'pipeline') = 'string' THEN
         SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = step->>'pipeline';
@@ -6442,27 +6074,11 @@ BEGIN
     END IF;
     bs := CASE WHEN (c->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (c->>'batchSize')::int) END;
-    -- A source query: the step options' runs as the migration's author, the definition's
-    -- as the pipeline's author.
-    query := coalesce(opts->>'query', c->>'query');
-    IF opts->>'query' IS NOT NULL THEN
-        q_author := author;
-        q_path := author_path;
-    ELSE
-        q_author := who;
-        q_path := who_path;
-    END IF;
-    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
-                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
-    VALUES (p.pipeline_id, c->>'name', etype, query, CASE WHEN query IS NOT NULL THEN q_author END,
-            CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, output_entity_type, options, compiled, batch_size,
+                                         author, author_search_path, started_by)
+    VALUES (p.pipeline_id, c->>'name', etype, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
     RETURNING run_id INTO run;
-    IF query IS NULL THEN
-        UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
-    ELSE
-        PERFORM pgmigrate._pipeline_source(query, q_author, q_path, etype, NULL);
-        UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan_query(run, bs) WHERE x.run_id = run;
-    END IF;
+    UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
     LOOP
         res := pgmigrate._pipeline_batch(run, author, author_path);
         EXIT WHEN (res->>'done')::boolean;
@@ -6481,7 +6097,7 @@ BEGIN
         pgmigrate.pipeline_preview_json(text, integer, jsonb), pgmigrate.pipeline_preview(text, integer, jsonb) TO %s', grantee);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) TO %s', grantee);
     EXECUTE format('GRANT SELECT ON pgmigrate.pipelines, pgmigrate.pipeline_runs, pgmigrate.pipeline_batches,
-        pgmigrate.pipeline_errors, pgmigrate.pipeline_changes, pgmigrate.pipeline_steps, pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
+        pgmigrate.pipeline_errors, pgmigrate.pipeline_changes, pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
     PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_pipeline_admin'),
                              current_user::regrole);
 END $$;

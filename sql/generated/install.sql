@@ -5342,7 +5342,7 @@ IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '_pipeline_options_wrap
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_sql(c jsonb, lo integer, hi integer, upto integer, insert boolean) RETURNS text
 IMMUTABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.row_id AS rid, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
+    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
                   lo, hi)
         || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n)
              WHERE s.n <= upto)
@@ -5375,11 +5375,15 @@ BEGIN
         CREATE TEMP TABLE _pgm_pipe_out (ord integer, entity_id uuid, doc jsonb) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE _pgm_pipe_err (ord integer, entity_id uuid, step text, error text, sqlstate text, original jsonb)
             ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE _pgm_pipe_cnt (step integer, n bigint) ON COMMIT DELETE ROWS;
     ELSE
         DELETE FROM pg_temp._pgm_pipe_in;
         DELETE FROM pg_temp._pgm_pipe_out;
         DELETE FROM pg_temp._pgm_pipe_err;
+    END IF;
+    -- (Checked on its own: a session that ran a pipeline before an update to 0.5.0 has the others.)
+    IF to_regclass('pg_temp._pgm_pipe_cnt') IS NULL THEN
+        CREATE TEMP TABLE _pgm_pipe_cnt (step integer, n bigint) ON COMMIT DELETE ROWS;
+    ELSE
         DELETE FROM pg_temp._pgm_pipe_cnt;
     END IF;
     IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_in', 'SELECT') THEN
@@ -5755,8 +5759,11 @@ BEGIN
          || (SELECT string_agg(format('SELECT %s, pg_catalog.count(*) FROM %s', s.n, s.value), ' UNION ALL ' ORDER BY s.n)
                FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n))
          || ')'
-         || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o '
-         || 'WHERE t.row_id OPERATOR(pg_catalog.=) o.rid AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' '
+         -- (A step's output keeps its document's ord: the stored row is found by position in
+         -- an array, not by a join the planner cannot estimate.)
+         || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o, '
+         || '(SELECT pg_catalog.array_agg(s0.rid ORDER BY s0.ord) AS rids FROM s0) r '
+         || 'WHERE t.row_id OPERATOR(pg_catalog.=) r.rids[o.ord] AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' '
          || 'AND t.content IS DISTINCT FROM o.doc '
          || 'RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, o.doc)'
          || ', ins AS (INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from) '

@@ -29,8 +29,11 @@ BEGIN
          || (SELECT string_agg(format('SELECT %s, pg_catalog.count(*) FROM %s', s.n, s.value), ' UNION ALL ' ORDER BY s.n)
                FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n))
          || ')'
-         || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o '
-         || 'WHERE t.row_id OPERATOR(pg_catalog.=) o.rid AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' '
+         -- (A step's output keeps its document's ord: the stored row is found by position in
+         -- an array, not by a join the planner cannot estimate.)
+         || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o, '
+         || '(SELECT pg_catalog.array_agg(s0.rid ORDER BY s0.ord) AS rids FROM s0) r '
+         || 'WHERE t.row_id OPERATOR(pg_catalog.=) r.rids[o.ord] AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' '
          || 'AND t.content IS DISTINCT FROM o.doc '
          || 'RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, o.doc)'
          || ', ins AS (INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from) '

@@ -4,7 +4,7 @@
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_sql(c jsonb, lo integer, hi integer, upto integer, insert boolean) RETURNS text
 IMMUTABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.row_id AS rid, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
+    SELECT format('WITH s0 AS (SELECT i.ord, i.entity_id, i.doc, true AS c FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN %s AND %s)',
                   lo, hi)
         || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n)
              WHERE s.n <= upto)

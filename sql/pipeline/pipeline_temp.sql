@@ -11,11 +11,15 @@ BEGIN
         CREATE TEMP TABLE _pgm_pipe_out (ord integer, entity_id uuid, doc jsonb) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE _pgm_pipe_err (ord integer, entity_id uuid, step text, error text, sqlstate text, original jsonb)
             ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE _pgm_pipe_cnt (step integer, n bigint) ON COMMIT DELETE ROWS;
     ELSE
         DELETE FROM pg_temp._pgm_pipe_in;
         DELETE FROM pg_temp._pgm_pipe_out;
         DELETE FROM pg_temp._pgm_pipe_err;
+    END IF;
+    -- (Checked on its own: a session that ran a pipeline before an update to 0.5.0 has the others.)
+    IF to_regclass('pg_temp._pgm_pipe_cnt') IS NULL THEN
+        CREATE TEMP TABLE _pgm_pipe_cnt (step integer, n bigint) ON COMMIT DELETE ROWS;
+    ELSE
         DELETE FROM pg_temp._pgm_pipe_cnt;
     END IF;
     IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_in', 'SELECT') THEN

@@ -1,6 +1,5 @@
 //! Compiles a parsed pipeline into SQL: one materialized CTE chain over the batch
-//! `s0(ord, entity_id, rid, doc, c)` (`rid`: the stored row a document came from, passed
-//! through by every per-document step), each step's output a CTE named in `step_out`, so the
+//! `s0(ord, entity_id, doc, c)`, each step's output a CTE named in `step_out`, so the
 //! runner can evaluate the whole pipeline (or a prefix of it, to find the step an item
 //! failed in) over any slice of a batch in one statement. Mapping rules are chained with
 //! `LATERAL (... OFFSET 0)` so each rule's input is evaluated once; lookups and joins are
@@ -415,8 +414,8 @@ fn compile_map(ctx: &mut Ctx, prev: &str, step_no: usize, step: &Step, rules: &[
                     None => "s.doc".into(),
                 };
                 sql.push_str(&format!(
-                    ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, s.rid, CASE WHEN NOT s.c THEN s.doc WHEN j.k IS NULL THEN {miss} \
-                     ELSE {} END AS doc, s.c FROM (SELECT p.ord, p.entity_id, p.rid, p.doc, {c} AS c FROM {prev} p) s \
+                    ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, CASE WHEN NOT s.c THEN s.doc WHEN j.k IS NULL THEN {miss} \
+                     ELSE {} END AS doc, s.c FROM (SELECT p.ord, p.entity_id, p.doc, {c} AS c FROM {prev} p) s \
                      LEFT JOIN ({}) j ON j.k = {})",
                     set("s.doc", &l.target, "coalesce(j.v, 'null'::jsonb)"),
                     keyed_source(&l.source, &l.lookup_key, &value_sql, &keys),
@@ -473,7 +472,7 @@ fn compile_map(ctx: &mut Ctx, prev: &str, step_no: usize, step: &Step, rules: &[
             i += 1;
         }
         sql.push_str(&format!(
-            ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, s.rid, {} AS doc, {cexpr} AS c FROM {prev} s {})",
+            ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, {} AS doc, {cexpr} AS c FROM {prev} s {})",
             seg.cur,
             seg.laterals.join(" ")
         ));
@@ -503,7 +502,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 ctx.out.jsonpaths.push((format!("{path}.config.condition"), c.clone()));
                 (
                     format!(
-                        ", {cte} AS (SELECT s.ord, s.entity_id, s.rid, s.doc, true AS c FROM {prev} s WHERE {})",
+                        ", {cte} AS (SELECT s.ord, s.entity_id, s.doc, true AS c FROM {prev} s WHERE {})",
                         cond("s.doc", c)
                     ),
                     cte,
@@ -520,8 +519,8 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 };
                 (
                     format!(
-                        ", {cte} AS MATERIALIZED (SELECT q.ord, q.entity_id, q.rid, q.doc, true AS c FROM \
-                         (SELECT s.ord, s.entity_id, s.rid, {applied} AS doc FROM {prev} s OFFSET 0) q WHERE q.doc IS NOT NULL)"
+                        ", {cte} AS MATERIALIZED (SELECT q.ord, q.entity_id, q.doc, true AS c FROM \
+                         (SELECT s.ord, s.entity_id, {applied} AS doc FROM {prev} s OFFSET 0) q WHERE q.doc IS NOT NULL)"
                     ),
                     cte,
                 )
@@ -532,7 +531,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 (
                     format!(
                         ", {cte} AS MATERIALIZED (SELECT CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ords[o.i] END AS ord, \
-                         CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ids[o.i] END AS entity_id, NULL::bigint AS rid, o.doc, true AS c \
+                         CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ids[o.i] END AS entity_id, o.doc, true AS c \
                          FROM (SELECT {}(pg_catalog.array_agg(s.doc ORDER BY s.ord)) AS a, pg_catalog.array_agg(s.ord ORDER BY s.ord) AS ords, \
                          pg_catalog.array_agg(s.entity_id ORDER BY s.ord) AS ids, pg_catalog.count(*) AS n FROM {prev} s) b \
                          CROSS JOIN LATERAL pg_catalog.unnest(b.a) WITH ORDINALITY o(doc, i) WHERE o.doc IS NOT NULL)",
@@ -593,7 +592,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 };
                 (
                     format!(
-                        ", {cte} AS MATERIALIZED (SELECT NULL::integer AS ord, NULL::uuid AS entity_id, NULL::bigint AS rid, pg_catalog.jsonb_build_object({}) AS doc, \
+                        ", {cte} AS MATERIALIZED (SELECT NULL::integer AS ord, NULL::uuid AS entity_id, pg_catalog.jsonb_build_object({}) AS doc, \
                          true AS c FROM (SELECT {} FROM {prev} s{group}) g)",
                         obj.join(", "),
                         cols.join(", ")
@@ -647,7 +646,7 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 };
                 (
                     format!(
-                        ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, s.rid, CASE WHEN j.k IS NULL THEN s.doc ELSE {merged} END AS doc, true AS c \
+                        ", {cte} AS MATERIALIZED (SELECT s.ord, s.entity_id, CASE WHEN j.k IS NULL THEN s.doc ELSE {merged} END AS doc, true AS c \
                          FROM {prev} s LEFT JOIN ({}) j ON j.k = {} AND {c}{inner})",
                         keyed_source(&j.source, &j.right, &value_sql, &keys),
                         get_text("s.doc", &j.left)

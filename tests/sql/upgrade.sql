@@ -1,4 +1,4 @@
--- ALTER EXTENSION pg_migrate UPDATE from 0.1.0 and from 0.2.0 yields the same objects as a fresh install.
+-- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0 and 0.4.0 yields the same objects as a fresh install.
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate VERSION '0.1.0';
 -- Data written under 0.1.0 survives the update.
@@ -95,4 +95,30 @@ UNION ALL
 ORDER BY 1, 2, 3;
 DROP EXTENSION pg_migrate;
 DROP ROLE pgm_old_admin;
+
+-- And from 0.4.0, with a pipeline run that wrote documents: its changes move to its batches,
+-- so it still rolls back; the registered pipeline is compiled again and runs.
+CREATE EXTENSION pg_migrate VERSION '0.4.0';
+INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content)
+SELECT ('00000000-0000-0000-0004-' || lpad(g::text, 12, '0'))::uuid, 'up_doc', jsonb_build_object('old', g) FROM generate_series(1, 5) g;
+SELECT pgmigrate.register_pipeline('{"name": "up", "entityType": "up_doc", "batchSize": 2, "steps": [{"type": "MAP", "config": {"mappingRules": [
+  {"type": "FIELD_RENAME", "source": "old", "target": "new"}]}}]}') IS NOT NULL AS registered;
+SET client_min_messages = warning;
+CALL pgmigrate.run_pipeline('up');
+ALTER EXTENSION pg_migrate UPDATE;
+SELECT extversion, (SELECT count(*) FROM unnest(extconfig) o WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = o)) AS dangling_config
+  FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT count(*) AS changes, count(DISTINCT entity_id) AS entities FROM pgmigrate.pipeline_changes;
+SELECT compiled ? 'builtinOnly' AS recompiled FROM pgmigrate.pipelines;
+SELECT pgmigrate.rollback_pipeline(run_id) AS rolled_back FROM pgmigrate.pipeline_runs;
+SELECT count(*) FILTER (WHERE content ? 'old') AS restored FROM pgmigrate.temporal_entities WHERE entity_type = 'up_doc' AND valid_to = 'infinity';
+CALL pgmigrate.run_pipeline('up', '{"restart": true}');
+RESET client_min_messages;
+SELECT count(*) FILTER (WHERE content ? 'new') AS renamed_again FROM pgmigrate.temporal_entities WHERE entity_type = 'up_doc' AND valid_to = 'infinity';
+CREATE TABLE pgm_test.upgraded_from_040 AS SELECT * FROM pgm_test.extension_objects();
+(SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_040 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_040)
+ORDER BY 1, 2, 3;
+DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate;
