@@ -1,10 +1,11 @@
-//! Compiles the C shims (src/engine/step_timer.c, job_worker.c) against the server headers of the
+//! Compiles the C shims (src/engine/step_timer.c, job_worker.c, src/pipeline/worker.c) against the server headers of the
 //! PostgreSQL that pgrx builds for, for the API pgrx does not bind (utils/timeout.h).
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=src/engine/step_timer.c");
     println!("cargo:rerun-if-changed=src/engine/job_worker.c");
+    println!("cargo:rerun-if-changed=src/pipeline/worker.c");
     println!("cargo:rerun-if-env-changed=PGRX_PG_CONFIG_PATH");
     println!("cargo:rerun-if-env-changed=PGM_PG_CONFIG");
     let pg_config = std::env::var("PGRX_PG_CONFIG_PATH")
@@ -26,6 +27,7 @@ fn main() {
     cc::Build::new()
         .file("src/engine/step_timer.c")
         .file("src/engine/job_worker.c")
+        .file("src/pipeline/worker.c")
         .include(&include)
         .warnings(false)
         .flag_if_supported("-Wno-unused-parameter")

@@ -193,6 +193,7 @@
 \ir pipeline/pipeline_start.sql
 \ir pipeline/pipeline_batch.sql
 \ir pipeline/pipeline_stop.sql
+\ir pipeline/pipeline_workers.sql
 \ir pipeline/run_pipeline.sql
 \ir pipeline/pipeline_preview.sql
 \ir pipeline/rollback_pipeline.sql

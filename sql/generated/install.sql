@@ -6010,13 +6010,15 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb) FROM PUBLIC;
 -- Start a run of a pipeline, or resume its unfinished one (RUNNING after a crash, FAILED,
 -- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts (a
 -- source query runs then, once, and its rows are kept with the batches).
--- Returns {run_id, parallel, resumed, batches}.
+-- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
+-- run only (joined: false when it is no longer RUNNING).
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     opts jsonb := pgmigrate._pipeline_options(options);
+    workers integer := coalesce((opts->>'workers')::int, 1);
     p pgmigrate.pipelines;
     r pgmigrate.pipeline_runs;
     etype text;
@@ -6031,6 +6033,19 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', name USING ERRCODE = 'undefined_object',
             HINT = 'Register it with pgmigrate.register_pipeline(definition).';
+    END IF;
+    -- A worker (or a session) joining one run by its id: nothing to do unless it runs.
+    IF opts->>'join' IS NOT NULL THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = (opts->>'join')::uuid AND x.pipeline_id = p.pipeline_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'pipeline "%" has no run %', name, opts->>'join' USING ERRCODE = 'undefined_object';
+        END IF;
+        RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
+                                  'batches', r.batches_total, 'joined', r.status = 'RUNNING', 'workers', 1);
+    END IF;
+    IF workers > 1 AND NOT (p.compiled->>'parallel')::boolean THEN
+        RAISE EXCEPTION 'pipeline "%" is not parallel: one session works its runs', name USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Register it with "parallel": true to share its runs between workers.';
     END IF;
     -- Joining a RUNNING run takes no lock (sessions working its batches hold its row).
     SELECT * INTO r FROM pgmigrate.pipeline_runs x
@@ -6051,8 +6066,13 @@ BEGIN
             PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
                 'checkpoint', r.checkpoint), caller);
         END IF;
+        IF workers > 1 AND NOT (r.compiled->>'parallel')::boolean THEN
+            RAISE EXCEPTION 'pipeline "%" run % is not parallel: one session works it', name, r.run_id
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The run keeps the definition it started with; {"restart": true} starts a new run of the parallel one.';
+        END IF;
         RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
-                                  'batches', r.batches_total);
+                                  'batches', r.batches_total, 'joined', true, 'workers', workers);
     END IF;
     etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
     -- A source query in the run options runs as the caller who passed it; the definition's
@@ -6087,7 +6107,8 @@ BEGIN
     UPDATE pgmigrate.pipeline_runs x SET batches_total = nb WHERE x.run_id = run;
     PERFORM pgmigrate._audit('pipeline.started', jsonb_build_object('pipeline', name, 'run_id', run, 'entity_type', etype,
         'batches', nb, 'batch_size', bs, 'author', p.author::text, 'source_query', query), caller);
-    RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb);
+    RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb,
+                              'joined', true, 'workers', workers);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_start(text, jsonb, regrole, text) FROM PUBLIC;
@@ -6103,7 +6124,8 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_start(text, jsonb) FROM PUBLIC;
 -- transform them as the pipeline's author, write new versions, record skipped items,
 -- mark the batch DONE, all in the caller's transaction (run_pipeline commits it).
 -- Returns {done} when no batch is left to claim (and completes the run when none is left
--- at all), else the batch's counts.
+-- at all), {done, stopped, error, sqlstate} when the run is no longer RUNNING (another
+-- session sharing it stopped it), else the batch's counts.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_batch(run uuid, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -6122,9 +6144,11 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
     END IF;
-    IF r.status <> 'RUNNING' THEN
-        RAISE EXCEPTION 'pipeline run % is %', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'CALL pgmigrate.run_pipeline(name) resumes a FAILED or CANCELLED run from its checkpoint.';
+    IF r.status = 'COMPLETED' THEN
+        RETURN jsonb_build_object('done', true, 'run_id', run);
+    ELSIF r.status <> 'RUNNING' THEN
+        -- Stopped by another session sharing the run (or its worker): nothing more to do here.
+        RETURN jsonb_build_object('done', true, 'run_id', run, 'stopped', r.status, 'error', r.last_error, 'sqlstate', r.last_sqlstate);
     END IF;
     SELECT * INTO b FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING'
      ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
@@ -6221,11 +6245,66 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_stop(uuid, text, text, text) FROM PUBLIC;
 
+-- ---- pipeline/pipeline_workers.sql ----
+-- Background workers for a parallel run (CALL run_pipeline(name, '{"workers": n}')):
+-- starts `start` workers on run `run` as the caller (each joins the run and works its
+-- batches beside the calling session, see src/pipeline/worker.rs), and returns the pids
+-- among `pids` and the new ones that are still running. With start = 0 it only looks.
+-- A worker does only what its caller could do by joining the run from another session.
+-- One that cannot start (no free worker slot) is reported, not an error: the calling
+-- session works the run either way.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_worker_start(run uuid, caller oid) RETURNS integer VOLATILE STRICT
+LANGUAGE c AS 'MODULE_PATHNAME', '_pipeline_worker_start_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_worker_start(uuid, oid) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_workers(run uuid, start integer, pids integer[], caller regrole, caller_path text)
+RETURNS integer[] LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    r pgmigrate.pipeline_runs;
+    pid integer;
+    started integer[] := '{}';
+BEGIN
+    IF start > 0 THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
+        END IF;
+        FOR i IN 1 .. start LOOP
+            pid := pgmigrate._pipeline_worker_start(run, caller::oid);
+            EXIT WHEN pid IS NULL;
+            started := started || pid;
+        END LOOP;
+        IF coalesce(array_length(started, 1), 0) < start THEN
+            RAISE NOTICE 'pipeline %: started % of % workers (no free background worker slot)', r.pipeline_name,
+                coalesce(array_length(started, 1), 0), start
+                USING HINT = 'max_worker_processes limits the background workers of the whole server.';
+        END IF;
+    END IF;
+    PERFORM pg_stat_clear_snapshot();
+    -- Alive, and not a pid some other process has taken since.
+    RETURN ARRAY(SELECT p FROM unnest(pids || started) p
+                  WHERE pgmigrate._process_alive(p)
+                    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = p AND a.backend_type <> 'pg_migrate pipeline'));
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_workers(uuid, integer, integer[], regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_workers(run uuid, start integer, pids integer[]) RETURNS integer[]
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_workers(uuid, integer, integer[]) FROM PUBLIC;
+
 -- ---- pipeline/run_pipeline.sql ----
 -- CALL run_pipeline(name, options): run (or resume) a pipeline over the current documents
 -- of its entity type, one committed batch at a time, with a progress NOTICE per batch.
--- Several sessions may CALL it on a parallel pipeline and share the batches. On an error
--- the batch is undone and the run is FAILED (a cancel: CANCELLED); CALL again to resume.
+-- Several sessions may CALL it on a parallel pipeline and share the batches; with
+-- {"workers": n} this session starts n - 1 background workers that do so, and waits for
+-- them before it returns. On an error the batch is undone and the run is FAILED (a cancel:
+-- CANCELLED); CALL again to resume. {"join": run} (what a worker does) works that run's
+-- batches if it is still RUNNING, and returns quietly if another session stopped it.
 -- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one; search_path is
 -- pinned for its own statements and the caller's restored before every COMMIT.)
 
@@ -6233,6 +6312,7 @@ CREATE OR REPLACE PROCEDURE pgmigrate.run_pipeline(name text, options jsonb DEFA
 LANGUAGE plpgsql AS $$
 DECLARE
     caller_path text := pg_catalog.current_setting('search_path');
+    joining boolean := options IS NOT NULL AND options ? 'join';
     started jsonb;
     run uuid;
     res jsonb;
@@ -6242,10 +6322,16 @@ DECLARE
     hint text;
     stop_as text;
     locked boolean := false;
+    pids integer[] := '{}';
+    waited boolean := false;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     started := pgmigrate.pipeline_start(name, options);
     run := (started->>'run_id')::uuid;
+    IF NOT (started->>'joined')::boolean THEN
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        RETURN;
+    END IF;
     IF NOT (started->>'parallel')::boolean THEN
         -- A non-parallel run is worked by one session at a time.
         IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text)) THEN
@@ -6255,43 +6341,84 @@ BEGIN
         END IF;
         locked := true;
     END IF;
-    RAISE NOTICE 'pipeline %: % run %, % batches', name, CASE WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END,
-        run, started->>'batches';
+    RAISE NOTICE 'pipeline %: % run %, % batches', name,
+        CASE WHEN joining THEN 'joining' WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END, run, started->>'batches';
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
     COMMIT;
-    LOOP
+    IF (started->>'workers')::int > 1 THEN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        stop_as := NULL;
-        BEGIN
-            res := pgmigrate.pipeline_batch(run);
-        EXCEPTION
-            WHEN query_canceled THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-                stop_as := 'CANCELLED';
-            WHEN others THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-                stop_as := 'FAILED';
-        END;
-        IF stop_as IS NOT NULL THEN
-            PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
-            IF locked THEN
-                PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+        pids := pgmigrate.pipeline_workers(run, (started->>'workers')::int - 1, '{}');
+        RAISE NOTICE 'pipeline %: % background workers share run %', name, pg_catalog.cardinality(pids), run;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    END IF;
+    -- Until no batch is left: this session's batches, then (with workers) a wait for theirs,
+    -- and one more pass for any batch a worker that died left PENDING.
+    LOOP
+        LOOP
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            stop_as := NULL;
+            BEGIN
+                res := pgmigrate.pipeline_batch(run);
+            EXCEPTION
+                WHEN query_canceled THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    stop_as := 'CANCELLED';
+                WHEN others THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    stop_as := 'FAILED';
+            END;
+            IF stop_as IS NULL AND res ? 'stopped' THEN
+                -- Another session sharing the run (or one of its workers) stopped it.
+                IF joining THEN
+                    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                    RETURN;
+                END IF;
+                stop_as := res->>'stopped';
+                err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
+                state := coalesce(res->>'sqlstate', '55000');
+                detail := NULL;
+                hint := NULL;
             END IF;
+            IF stop_as IS NOT NULL THEN
+                PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                IF locked THEN
+                    PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+                END IF;
+                PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                COMMIT;
+                -- The workers stop before their next batch; this session waits for them to finish the one they are in.
+                WHILE pg_catalog.cardinality(pids) > 0 LOOP
+                    PERFORM pg_catalog.pg_sleep(0.01);
+                    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+                    pids := pgmigrate.pipeline_workers(run, 0, pids);
+                    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                    COMMIT;
+                END LOOP;
+                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
+                    HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
+                               pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            END IF;
+            EXIT WHEN (res->>'done')::boolean;
+            RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
+                res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            -- A batch commits without waiting for its WAL flush: its documents and its DONE mark
+            -- commit together, so a crash can only lose whole batches, which are PENDING again
+            -- and redone on resume. The session's last COMMIT below waits, flushing them all.
+            PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            COMMIT;
+        END LOOP;
+        EXIT WHEN waited OR pg_catalog.cardinality(pids) = 0;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+        WHILE pg_catalog.cardinality(pids) > 0 LOOP
+            PERFORM pg_catalog.pg_sleep(0.01);
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            pids := pgmigrate.pipeline_workers(run, 0, pids);
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             COMMIT;
-            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
-                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
-                           pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
-        END IF;
-        EXIT WHEN (res->>'done')::boolean;
-        RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
-            res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
-        PERFORM pg_catalog.set_config('search_path', caller_path, true);
-        -- A batch commits without waiting for its WAL flush: its documents and its DONE mark
-        -- commit together, so a crash can only lose whole batches, which are PENDING again
-        -- and redone on resume. The session's last COMMIT below waits, flushing them all.
-        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
-        COMMIT;
+        END LOOP;
+        waited := true;
     END LOOP;
     IF locked THEN
         PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
@@ -6518,6 +6645,10 @@ DECLARE
     q_author regrole;
     q_path text;
 BEGIN
+    IF opts->>'join' IS NOT NULL OR coalesce((opts->>'workers')::int, 1) > 1 THEN
+        RAISE EXCEPTION 'TRANSFORM step "%": a pipeline runs inside its migration''s transaction, in one session', step->>'name'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Drop "workers" and "join" from the step''s options.';
+    END IF;
     IF jsonb_typeof(step->'pipeline') = 'string' THEN
         SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = step->>'pipeline';
         IF NOT FOUND THEN
@@ -6580,7 +6711,7 @@ CREATE OR REPLACE FUNCTION pgmigrate.grant_pipeline_admin(grantee regrole) RETUR
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb), pgmigrate.pipeline_start(text, jsonb),
-        pgmigrate.pipeline_batch(uuid), pgmigrate.pipeline_stop(uuid, text, text, text), pgmigrate.rollback_pipeline(uuid, boolean),
+        pgmigrate.pipeline_batch(uuid), pgmigrate.pipeline_stop(uuid, text, text, text), pgmigrate.pipeline_workers(uuid, integer, integer[]), pgmigrate.rollback_pipeline(uuid, boolean),
         pgmigrate.pipeline_preview_json(text, integer, jsonb), pgmigrate.pipeline_preview(text, integer, jsonb) TO %s', grantee);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) TO %s', grantee);
     EXECUTE format('GRANT SELECT ON pgmigrate.pipelines, pgmigrate.pipeline_runs, pgmigrate.pipeline_batches,

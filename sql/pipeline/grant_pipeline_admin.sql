@@ -2,7 +2,7 @@ CREATE OR REPLACE FUNCTION pgmigrate.grant_pipeline_admin(grantee regrole) RETUR
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb), pgmigrate.pipeline_start(text, jsonb),
-        pgmigrate.pipeline_batch(uuid), pgmigrate.pipeline_stop(uuid, text, text, text), pgmigrate.rollback_pipeline(uuid, boolean),
+        pgmigrate.pipeline_batch(uuid), pgmigrate.pipeline_stop(uuid, text, text, text), pgmigrate.pipeline_workers(uuid, integer, integer[]), pgmigrate.rollback_pipeline(uuid, boolean),
         pgmigrate.pipeline_preview_json(text, integer, jsonb), pgmigrate.pipeline_preview(text, integer, jsonb) TO %s', grantee);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) TO %s', grantee);
     EXECUTE format('GRANT SELECT ON pgmigrate.pipelines, pgmigrate.pipeline_runs, pgmigrate.pipeline_batches,

@@ -3,7 +3,8 @@
 -- transform them as the pipeline's author, write new versions, record skipped items,
 -- mark the batch DONE, all in the caller's transaction (run_pipeline commits it).
 -- Returns {done} when no batch is left to claim (and completes the run when none is left
--- at all), else the batch's counts.
+-- at all), {done, stopped, error, sqlstate} when the run is no longer RUNNING (another
+-- session sharing it stopped it), else the batch's counts.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_batch(run uuid, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -22,9 +23,11 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
     END IF;
-    IF r.status <> 'RUNNING' THEN
-        RAISE EXCEPTION 'pipeline run % is %', run, r.status USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'CALL pgmigrate.run_pipeline(name) resumes a FAILED or CANCELLED run from its checkpoint.';
+    IF r.status = 'COMPLETED' THEN
+        RETURN jsonb_build_object('done', true, 'run_id', run);
+    ELSIF r.status <> 'RUNNING' THEN
+        -- Stopped by another session sharing the run (or its worker): nothing more to do here.
+        RETURN jsonb_build_object('done', true, 'run_id', run, 'stopped', r.status, 'error', r.last_error, 'sqlstate', r.last_sqlstate);
     END IF;
     SELECT * INTO b FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING'
      ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;

@@ -21,6 +21,10 @@ DECLARE
     q_author regrole;
     q_path text;
 BEGIN
+    IF opts->>'join' IS NOT NULL OR coalesce((opts->>'workers')::int, 1) > 1 THEN
+        RAISE EXCEPTION 'TRANSFORM step "%": a pipeline runs inside its migration''s transaction, in one session', step->>'name'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Drop "workers" and "join" from the step''s options.';
+    END IF;
     IF jsonb_typeof(step->'pipeline') = 'string' THEN
         SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = step->>'pipeline';
         IF NOT FOUND THEN

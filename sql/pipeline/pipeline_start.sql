@@ -1,13 +1,15 @@
 -- Start a run of a pipeline, or resume its unfinished one (RUNNING after a crash, FAILED,
 -- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts (a
 -- source query runs then, once, and its rows are kept with the batches).
--- Returns {run_id, parallel, resumed, batches}.
+-- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
+-- run only (joined: false when it is no longer RUNNING).
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     opts jsonb := pgmigrate._pipeline_options(options);
+    workers integer := coalesce((opts->>'workers')::int, 1);
     p pgmigrate.pipelines;
     r pgmigrate.pipeline_runs;
     etype text;
@@ -22,6 +24,19 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'pipeline "%" does not exist', name USING ERRCODE = 'undefined_object',
             HINT = 'Register it with pgmigrate.register_pipeline(definition).';
+    END IF;
+    -- A worker (or a session) joining one run by its id: nothing to do unless it runs.
+    IF opts->>'join' IS NOT NULL THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = (opts->>'join')::uuid AND x.pipeline_id = p.pipeline_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'pipeline "%" has no run %', name, opts->>'join' USING ERRCODE = 'undefined_object';
+        END IF;
+        RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
+                                  'batches', r.batches_total, 'joined', r.status = 'RUNNING', 'workers', 1);
+    END IF;
+    IF workers > 1 AND NOT (p.compiled->>'parallel')::boolean THEN
+        RAISE EXCEPTION 'pipeline "%" is not parallel: one session works its runs', name USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Register it with "parallel": true to share its runs between workers.';
     END IF;
     -- Joining a RUNNING run takes no lock (sessions working its batches hold its row).
     SELECT * INTO r FROM pgmigrate.pipeline_runs x
@@ -42,8 +57,13 @@ BEGIN
             PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
                 'checkpoint', r.checkpoint), caller);
         END IF;
+        IF workers > 1 AND NOT (r.compiled->>'parallel')::boolean THEN
+            RAISE EXCEPTION 'pipeline "%" run % is not parallel: one session works it', name, r.run_id
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The run keeps the definition it started with; {"restart": true} starts a new run of the parallel one.';
+        END IF;
         RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
-                                  'batches', r.batches_total);
+                                  'batches', r.batches_total, 'joined', true, 'workers', workers);
     END IF;
     etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
     -- A source query in the run options runs as the caller who passed it; the definition's
@@ -78,7 +98,8 @@ BEGIN
     UPDATE pgmigrate.pipeline_runs x SET batches_total = nb WHERE x.run_id = run;
     PERFORM pgmigrate._audit('pipeline.started', jsonb_build_object('pipeline', name, 'run_id', run, 'entity_type', etype,
         'batches', nb, 'batch_size', bs, 'author', p.author::text, 'source_query', query), caller);
-    RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb);
+    RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb,
+                              'joined', true, 'workers', workers);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_start(text, jsonb, regrole, text) FROM PUBLIC;

@@ -1,7 +1,10 @@
 -- CALL run_pipeline(name, options): run (or resume) a pipeline over the current documents
 -- of its entity type, one committed batch at a time, with a progress NOTICE per batch.
--- Several sessions may CALL it on a parallel pipeline and share the batches. On an error
--- the batch is undone and the run is FAILED (a cancel: CANCELLED); CALL again to resume.
+-- Several sessions may CALL it on a parallel pipeline and share the batches; with
+-- {"workers": n} this session starts n - 1 background workers that do so, and waits for
+-- them before it returns. On an error the batch is undone and the run is FAILED (a cancel:
+-- CANCELLED); CALL again to resume. {"join": run} (what a worker does) works that run's
+-- batches if it is still RUNNING, and returns quietly if another session stopped it.
 -- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one; search_path is
 -- pinned for its own statements and the caller's restored before every COMMIT.)
 
@@ -9,6 +12,7 @@ CREATE OR REPLACE PROCEDURE pgmigrate.run_pipeline(name text, options jsonb DEFA
 LANGUAGE plpgsql AS $$
 DECLARE
     caller_path text := pg_catalog.current_setting('search_path');
+    joining boolean := options IS NOT NULL AND options ? 'join';
     started jsonb;
     run uuid;
     res jsonb;
@@ -18,10 +22,16 @@ DECLARE
     hint text;
     stop_as text;
     locked boolean := false;
+    pids integer[] := '{}';
+    waited boolean := false;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     started := pgmigrate.pipeline_start(name, options);
     run := (started->>'run_id')::uuid;
+    IF NOT (started->>'joined')::boolean THEN
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        RETURN;
+    END IF;
     IF NOT (started->>'parallel')::boolean THEN
         -- A non-parallel run is worked by one session at a time.
         IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text)) THEN
@@ -31,43 +41,84 @@ BEGIN
         END IF;
         locked := true;
     END IF;
-    RAISE NOTICE 'pipeline %: % run %, % batches', name, CASE WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END,
-        run, started->>'batches';
+    RAISE NOTICE 'pipeline %: % run %, % batches', name,
+        CASE WHEN joining THEN 'joining' WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END, run, started->>'batches';
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
     COMMIT;
-    LOOP
+    IF (started->>'workers')::int > 1 THEN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        stop_as := NULL;
-        BEGIN
-            res := pgmigrate.pipeline_batch(run);
-        EXCEPTION
-            WHEN query_canceled THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-                stop_as := 'CANCELLED';
-            WHEN others THEN
-                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-                stop_as := 'FAILED';
-        END;
-        IF stop_as IS NOT NULL THEN
-            PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
-            IF locked THEN
-                PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+        pids := pgmigrate.pipeline_workers(run, (started->>'workers')::int - 1, '{}');
+        RAISE NOTICE 'pipeline %: % background workers share run %', name, pg_catalog.cardinality(pids), run;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    END IF;
+    -- Until no batch is left: this session's batches, then (with workers) a wait for theirs,
+    -- and one more pass for any batch a worker that died left PENDING.
+    LOOP
+        LOOP
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            stop_as := NULL;
+            BEGIN
+                res := pgmigrate.pipeline_batch(run);
+            EXCEPTION
+                WHEN query_canceled THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    stop_as := 'CANCELLED';
+                WHEN others THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    stop_as := 'FAILED';
+            END;
+            IF stop_as IS NULL AND res ? 'stopped' THEN
+                -- Another session sharing the run (or one of its workers) stopped it.
+                IF joining THEN
+                    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                    RETURN;
+                END IF;
+                stop_as := res->>'stopped';
+                err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
+                state := coalesce(res->>'sqlstate', '55000');
+                detail := NULL;
+                hint := NULL;
             END IF;
+            IF stop_as IS NOT NULL THEN
+                PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                IF locked THEN
+                    PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+                END IF;
+                PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                COMMIT;
+                -- The workers stop before their next batch; this session waits for them to finish the one they are in.
+                WHILE pg_catalog.cardinality(pids) > 0 LOOP
+                    PERFORM pg_catalog.pg_sleep(0.01);
+                    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+                    pids := pgmigrate.pipeline_workers(run, 0, pids);
+                    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                    COMMIT;
+                END LOOP;
+                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
+                    HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
+                               pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            END IF;
+            EXIT WHEN (res->>'done')::boolean;
+            RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
+                res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            -- A batch commits without waiting for its WAL flush: its documents and its DONE mark
+            -- commit together, so a crash can only lose whole batches, which are PENDING again
+            -- and redone on resume. The session's last COMMIT below waits, flushing them all.
+            PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            COMMIT;
+        END LOOP;
+        EXIT WHEN waited OR pg_catalog.cardinality(pids) = 0;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+        WHILE pg_catalog.cardinality(pids) > 0 LOOP
+            PERFORM pg_catalog.pg_sleep(0.01);
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            pids := pgmigrate.pipeline_workers(run, 0, pids);
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             COMMIT;
-            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
-                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
-                           pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
-        END IF;
-        EXIT WHEN (res->>'done')::boolean;
-        RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
-            res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
-        PERFORM pg_catalog.set_config('search_path', caller_path, true);
-        -- A batch commits without waiting for its WAL flush: its documents and its DONE mark
-        -- commit together, so a crash can only lose whole batches, which are PENDING again
-        -- and redone on resume. The session's last COMMIT below waits, flushing them all.
-        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
-        COMMIT;
+        END LOOP;
+        waited := true;
     END LOOP;
     IF locked THEN
         PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));

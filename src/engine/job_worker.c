@@ -128,11 +128,20 @@ pgm_job_worker_setup(void)
 {
 	/* A terminate request ends the statement the way it ends a backend's. */
 	pqsignal(SIGTERM, die);
+	/*
+	 * No client: a NOTICE the statement raises must not be framed for a frontend
+	 * connection this process does not have (it goes to the server log, per
+	 * log_min_messages). Shared with the pipeline worker.
+	 */
+	whereToSendOutput = DestNone;
 	BackgroundWorkerUnblockSignals();
 }
 
-static void
-run_toplevel(const char *sql)
+/* Runs `sql` as exec_simple_query would: top level, so a CALL may COMMIT (also used by
+ * the pipeline worker, src/pipeline/worker.c). The caller's memory context must outlive
+ * the statement's transactions: the parse and plan trees are allocated in it. */
+void
+pgm_run_toplevel(const char *sql)
 {
 	List	   *parsetree_list = pg_parse_query(sql);
 	ListCell   *lc;
@@ -335,7 +344,7 @@ pgm_job_run(int64 job_id, const char *xact)
 			MemoryContextSwitchTo(jobcxt);
 			if (stmt_ms > 0)
 				enable_timeout_after(STATEMENT_TIMEOUT, stmt_ms);
-			run_toplevel(sql);
+			pgm_run_toplevel(sql);
 			if (stmt_ms > 0)
 				disable_timeout(STATEMENT_TIMEOUT, false);
 			CommitTransactionCommand();

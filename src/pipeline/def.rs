@@ -904,6 +904,26 @@ mod tests {
     }
 
     #[test]
+    fn worker_and_join_options() {
+        assert_eq!(parse_options(&json!({"workers": 4})).unwrap().workers, Some(4));
+        for bad in [json!({"workers": 0}), json!({"workers": 65}), json!({"workers": -1})] {
+            assert_eq!(parse_options(&bad).unwrap_err().path, "$.workers");
+        }
+        let run = "5f0c4b2e-8a61-4d0e-9c2b-3d7c1f9e0a11";
+        assert!(parse_options(&json!({"join": run, "lockTimeoutMs": 50})).is_ok());
+        assert!(parse_options(&json!({"join": run.replace('-', "")})).is_ok());
+        for bad in [
+            json!({"join": "x"}),
+            json!({"join": format!("{run}0")}),
+            json!({"join": run, "restart": true}),
+            json!({"join": run, "workers": 2}),
+            json!({"join": run, "query": "SELECT 1"}),
+        ] {
+            assert_eq!(parse_options(&bad).unwrap_err().path, "$.join");
+        }
+    }
+
+    #[test]
     fn unknown_things_name_their_path() {
         let d = e(json!({"name": "p", "steps": [{"type": "MAPX"}]}));
         assert_eq!(d.path, "$.steps[0].type");
@@ -983,6 +1003,19 @@ pub struct RunOptions {
     /// A query returning `(id uuid, document jsonb)` rows to read (run as the caller).
     #[serde(default)]
     pub query: Option<String>,
+    /// Processes working the run (a parallel pipeline): this session and workers - 1
+    /// background workers.
+    #[serde(default)]
+    pub workers: Option<i64>,
+    /// Join this running run (what a background worker does), else do nothing.
+    #[serde(default)]
+    pub join: Option<String>,
+}
+
+/// A UUID in its text form (hyphens optional, as PostgreSQL reads it).
+fn is_uuid(s: &str) -> bool {
+    let hex: Vec<char> = s.chars().filter(|c| *c != '-').collect();
+    hex.len() == 32 && hex.iter().all(|c| c.is_ascii_hexdigit()) && s.len() <= 36
 }
 
 /// A source query: non-empty SQL text without NUL bytes (PostgreSQL parses the rest).
@@ -1012,6 +1045,22 @@ pub fn parse_options(v: &Value) -> Result<RunOptions, DefError> {
         }
     }
     check_query(o.query.as_deref(), "$.query")?;
+    if let Some(w) = o.workers {
+        if !(1..=64).contains(&w) {
+            return err("$.workers", format!("workers must be between 1 and 64, not {w}"));
+        }
+    }
+    if let Some(j) = &o.join {
+        if !is_uuid(j) {
+            return err("$.join", "join names a run by its id (a uuid)");
+        }
+        if o.restart || o.query.is_some() || o.batch_size.is_some() || o.entity_type.is_some() || o.output_entity_type.is_some() || o.workers.is_some() {
+            return err(
+                "$.join",
+                "joining a run takes no other option than lockTimeoutMs: the run keeps the options it started with",
+            );
+        }
+    }
     for (p, s) in [("$.entityType", &o.entity_type), ("$.outputEntityType", &o.output_entity_type)] {
         if s.as_deref().is_some_and(|s| s.is_empty() || s.contains('\0')) {
             return err(p, "an entity type must be a non-empty name");

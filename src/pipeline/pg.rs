@@ -68,7 +68,7 @@ fn _pipeline_options(options: Option<JsonB>) -> JsonB {
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("invalid pipeline option at {}: {}", e.path, e.message),
             None,
-            Some("Options: entityType, outputEntityType, batchSize, restart, lockTimeoutMs, query."),
+            Some("Options: entityType, outputEntityType, batchSize, restart, lockTimeoutMs, query, workers, join."),
         )
     });
     JsonB(serde_json::to_value(o).unwrap_or_default())

@@ -1,4 +1,4 @@
--- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0 and 0.4.0 yields the same objects as a fresh install.
+-- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0, 0.4.0 and 0.5.0 yields the same objects as a fresh install.
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate VERSION '0.1.0';
 -- Data written under 0.1.0 survives the update.
@@ -119,6 +119,32 @@ CREATE TABLE pgm_test.upgraded_from_040 AS SELECT * FROM pgm_test.extension_obje
 (SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_040 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
 UNION ALL
 (SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_040)
+ORDER BY 1, 2, 3;
+DROP EXTENSION pg_migrate;
+
+-- And from 0.5.0: a role given the pipeline helpers then may start workers now, and a
+-- parallel pipeline registered then runs with them.
+CREATE EXTENSION pg_migrate VERSION '0.5.0';
+CREATE ROLE pgm_old_piper;
+SELECT pgmigrate.grant_pipeline_admin('pgm_old_piper');
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'up5_doc', jsonb_build_object('old', g) FROM generate_series(1, 40) g;
+SELECT pgmigrate.register_pipeline('{"name": "up5", "entityType": "up5_doc", "batchSize": 4, "parallel": true, "steps": [{"type": "MAP",
+  "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "old", "target": "new"}]}}]}') IS NOT NULL AS registered;
+ALTER EXTENSION pg_migrate UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT has_function_privilege('pgm_old_piper', 'pgmigrate.pipeline_workers(uuid, integer, integer[])', 'EXECUTE') AS can_start_workers;
+SET ROLE pgm_old_piper;
+SET client_min_messages = warning;
+CALL pgmigrate.run_pipeline('up5', '{"workers": 2}');
+RESET client_min_messages;
+RESET ROLE;
+SELECT status, docs_written FROM pgmigrate.pipeline_runs;
+DROP OWNED BY pgm_old_piper;
+DROP ROLE pgm_old_piper;
+CREATE TABLE pgm_test.upgraded_from_050 AS SELECT * FROM pgm_test.extension_objects();
+(SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_050 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_050)
 ORDER BY 1, 2, 3;
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate;
