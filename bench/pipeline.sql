@@ -22,6 +22,7 @@ CREATE TEMP TABLE pipe_results (impl text, docs bigint, seconds float8);
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_floor', pgm_bench.doc(g) FROM generate_series(1, :n) g;
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_pipe', pgm_bench.doc(g) FROM generate_series(1, :n) g;
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_general', pgm_bench.doc(g) FROM generate_series(1, :n) g;
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_workers', pgm_bench.doc(g) FROM generate_series(1, :n) g;
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_loop', pgm_bench.doc(g) FROM generate_series(1, :loop_n) g;
 VACUUM ANALYZE pgmigrate.temporal_entities;
 SELECT 'document size' AS what, avg(octet_length(content::text))::int AS bytes, count(*) AS docs
@@ -69,12 +70,18 @@ INSERT INTO pipe_results SELECT 'PL/pgSQL loop per document (baseline)', :loop_n
 
 -- The pipeline: rename + transform, versioned, committed every 1000 documents. Built-in
 -- rules only, so each batch is one statement; the same pipeline forced onto the general
--- path (work tables, the author's role: what a pipeline calling SQL functions takes).
+-- path (work tables, the author's role: what a pipeline calling SQL functions takes); and
+-- the same pipeline, parallel, worked by this session and one background worker (one
+-- process per core of the 2-core bench machine).
 SELECT pgmigrate.register_pipeline(format('{"name": "%s", "entityType": "%s", "batchSize": 1000, "steps": [
   {"type": "MAP", "config": {"mappingRules": [
     {"type": "FIELD_RENAME", "source": "name", "target": "fullName"},
     {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "lower"}]}}]}', p, t)::jsonb) IS NOT NULL AS registered
   FROM (VALUES ('bench', 'bench_pipe'), ('bench_general', 'bench_general')) v(p, t);
+SELECT pgmigrate.register_pipeline('{"name": "bench_workers", "entityType": "bench_workers", "batchSize": 1000, "parallel": true, "steps": [
+  {"type": "MAP", "config": {"mappingRules": [
+    {"type": "FIELD_RENAME", "source": "name", "target": "fullName"},
+    {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "lower"}]}}]}') IS NOT NULL AS registered;
 UPDATE pgmigrate.pipelines SET compiled = compiled || '{"builtinOnly": false}' WHERE name = 'bench_general';
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
@@ -84,14 +91,26 @@ CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 CALL pgmigrate.run_pipeline('bench_general');
 INSERT INTO pipe_results SELECT 'run_pipeline, general path (work tables)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+CHECKPOINT;
+SELECT clock_timestamp() AS t0 \gset
+CALL pgmigrate.run_pipeline('bench_workers', '{"workers": 2}');
+INSERT INTO pipe_results SELECT 'run_pipeline, "workers": 2 (this session + 1 background worker)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
 
 -- Same results?
 SELECT (SELECT count(*) FROM pgmigrate.temporal_entities p JOIN pgmigrate.temporal_entities f
           ON f.entity_type = 'bench_floor' AND f.content->>'fullName' = p.content->>'fullName' AND f.valid_to = 'infinity'
          WHERE p.entity_type = 'bench_pipe' AND p.valid_to = 'infinity' AND p.content = f.content) AS pipeline_equals_floor,
        (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench') AS pipeline_written,
-       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench_general') AS general_written;
+       (SELECT count(*) FROM pgmigrate.temporal_entities p JOIN pgmigrate.temporal_entities f
+          ON f.entity_type = 'bench_floor' AND f.content->>'fullName' = p.content->>'fullName' AND f.valid_to = 'infinity'
+         WHERE p.entity_type = 'bench_workers' AND p.valid_to = 'infinity' AND p.content = f.content) AS workers_equal_floor,
+       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench_general') AS general_written,
+       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench_workers') AS workers_written,
+       (SELECT count(DISTINCT done_by) FROM pgmigrate.pipeline_batches b JOIN pgmigrate.pipeline_runs r USING (run_id)
+         WHERE r.pipeline_name = 'bench_workers') AS workers_processes;
 
+-- Throughput of each relative to the floor and to the per-document loop (> 1: faster).
 SELECT impl, docs, round(seconds::numeric, 2) AS seconds, round((docs / seconds)::numeric) AS docs_per_s,
-       round(((SELECT docs / seconds FROM pipe_results WHERE impl LIKE 'run_pipeline (%') / (docs / seconds))::numeric, 2) AS pipeline_speedup
+       round(((docs / seconds) / (SELECT docs / seconds FROM pipe_results WHERE impl LIKE '%(floor)'))::numeric, 2) AS vs_floor,
+       round(((docs / seconds) / (SELECT docs / seconds FROM pipe_results WHERE impl LIKE '%(baseline)'))::numeric, 2) AS vs_loop
   FROM pipe_results ORDER BY docs / seconds DESC;

@@ -229,3 +229,19 @@ SELECT s.step, s.docs_in, s.docs_out, s.docs_failed FROM pipeline_steps s JOIN p
 SELECT content FROM temporal_entities WHERE entity_type = 'Lead' AND valid_to = 'infinity' ORDER BY content->>'displayName' LIMIT 2;
 SELECT rollback_pipeline(run_id) AS closed FROM pipeline_runs WHERE pipeline_name = 'import_leads';
 SELECT count(*) AS current_leads FROM temporal_entities WHERE entity_type = 'Lead' AND valid_to = 'infinity';
+
+-- 14. A parallel pipeline worked by this session and a background worker: 20,000 documents,
+--     batches shared between the two processes (each done once), the CALL returning when
+--     both are finished.
+INSERT INTO temporal_entities (entity_type, content)
+SELECT 'Event', jsonb_build_object('Kind', CASE WHEN g % 3 = 0 THEN 'Click' ELSE 'View' END, 'at', g) FROM generate_series(1, 20000) g;
+SELECT register_pipeline('{"name": "events_v2", "entityType": "Event", "batchSize": 1000, "parallel": true,
+  "steps": [{"type": "MAP", "config": {"mappingRules": [
+    {"type": "FIELD_RENAME", "source": "Kind", "target": "kind"},
+    {"type": "FIELD_TRANSFORM", "field": "kind", "transformation": "lower"}]}}]}') IS NOT NULL AS registered;
+SET client_min_messages = warning;
+CALL run_pipeline('events_v2', '{"workers": 2}');
+RESET client_min_messages;
+SELECT r.status, r.docs_written, count(DISTINCT b.done_by) AS processes, count(*) AS batches
+  FROM pipeline_runs r JOIN pipeline_batches b USING (run_id) WHERE r.pipeline_name = 'events_v2' GROUP BY 1, 2;
+SELECT content->>'kind' AS kind, count(*) FROM temporal_entities WHERE entity_type = 'Event' AND valid_to = 'infinity' GROUP BY 1 ORDER BY 1;
