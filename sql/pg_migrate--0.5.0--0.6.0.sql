@@ -3,6 +3,10 @@
 -- Table changes are written here; every changed function is then re-created from its one
 -- source file, the same files a fresh install runs (sql/install.sql).
 
+-- Batches keep their id arrays uncompressed (see pipeline/pipeline_batches.sql).
+ALTER TABLE pgmigrate.pipeline_batches ALTER COLUMN ids SET STORAGE EXTERNAL, ALTER COLUMN changed_ids SET STORAGE EXTERNAL,
+    ALTER COLUMN old_row_ids SET STORAGE EXTERNAL, ALTER COLUMN new_row_ids SET STORAGE EXTERNAL;
+
 -- Functions: new, and re-created.
 -- ---- pipeline/pipeline_workers.sql ----
 -- Background workers for a parallel run (CALL run_pipeline(name, '{"workers": n}')):

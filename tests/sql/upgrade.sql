@@ -21,7 +21,7 @@ LANGUAGE sql AS $$
     UNION ALL
     SELECT 'column', a.attrelid::regclass || '.' || a.attname,
            format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
-           || ' ' || a.attidentity::text
+           || ' ' || a.attidentity::text || ' ' || a.attstorage::text
       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
       LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
      WHERE c.relnamespace = 'pgmigrate'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
