@@ -5197,7 +5197,7 @@ CREATE TABLE pgmigrate.pipeline_runs (
     pipeline_id        uuid REFERENCES pgmigrate.pipelines ON DELETE CASCADE,  -- NULL: an inline pipeline (TRANSFORM step)
     pipeline_name      text NOT NULL,
     status             text NOT NULL DEFAULT 'RUNNING'
-                       CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'ABANDONED', 'ROLLED_BACK')),
+                       CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'ABANDONED', 'ROLLING_BACK', 'ROLLED_BACK')),
     entity_type        text NOT NULL,                 -- read, or (with a source query) written
     source_query       text,                          -- NULL: the current documents of entity_type
     query_author       regrole,                       -- the query runs as the role that stored it
@@ -5260,12 +5260,16 @@ CREATE TABLE pgmigrate.pipeline_batches (
     new_row_ids bigint[],
     step_counts jsonb,
     single_statement boolean,  -- done in one statement (built-in steps only), not via work tables
+    docs_rolled_back integer,  -- set once rollback_pipeline has undone this batch
+    new_row_xmins xid[],       -- the xmin of each version written: an in-place UPDATE since keeps
+                               -- its row_id, not its xmin (NULL: written before 0.6.0)
     PRIMARY KEY (run_id, batch_no)
 );
 -- Id arrays are stored out of line uncompressed: uuids do not compress, and trying costs a
 -- batch's commit more than the bytes saved (measured: 5% of a one-statement run).
 ALTER TABLE pgmigrate.pipeline_batches ALTER COLUMN ids SET STORAGE EXTERNAL, ALTER COLUMN changed_ids SET STORAGE EXTERNAL,
-    ALTER COLUMN old_row_ids SET STORAGE EXTERNAL, ALTER COLUMN new_row_ids SET STORAGE EXTERNAL;
+    ALTER COLUMN old_row_ids SET STORAGE EXTERNAL, ALTER COLUMN new_row_ids SET STORAGE EXTERNAL,
+    ALTER COLUMN new_row_xmins SET STORAGE EXTERNAL;
 CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_batches', '');
 
@@ -5287,12 +5291,12 @@ SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_errors_error_id_s
 
 -- ---- pipeline/pipeline_changes.sql ----
 -- What a run wrote: for each entity, the version it closed (NULL for a document the run
--- created) and the version it wrote, from its batches' arrays. rollback_pipeline restores
--- from it.
-CREATE VIEW pgmigrate.pipeline_changes AS
-SELECT b.run_id, u.entity_id, u.old_row_id, u.new_row_id
+-- created) and the version it wrote (and that version's xmin, which an in-place UPDATE
+-- since would change), from its batches' arrays. rollback_pipeline restores from it.
+CREATE OR REPLACE VIEW pgmigrate.pipeline_changes AS
+SELECT b.run_id, u.entity_id, u.old_row_id, u.new_row_id, u.new_row_xmin
   FROM pgmigrate.pipeline_batches b
- CROSS JOIN LATERAL unnest(b.changed_ids, b.old_row_ids, b.new_row_ids) AS u(entity_id, old_row_id, new_row_id)
+ CROSS JOIN LATERAL unnest(b.changed_ids, b.old_row_ids, b.new_row_ids, b.new_row_xmins) AS u(entity_id, old_row_id, new_row_id, new_row_xmin)
  WHERE b.status = 'DONE';
 
 -- ---- pipeline/pipeline_step_counts.sql ----
@@ -5669,7 +5673,7 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_apply(jsonb, regrole, text, text,
 -- written. One statement per kind of write, no row per document anywhere else.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text, etype text, from_query boolean,
-                                                     OUT n bigint, OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
+                                                     OUT n bigint, OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[])
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -5677,6 +5681,7 @@ DECLARE
     m bigint;
     ids2 uuid[];
     new2 bigint[];
+    xmins2 xid[];
 BEGIN
     -- (From a query, the document read is the query's: compare with the stored one.)
     WITH chg AS (
@@ -5690,11 +5695,12 @@ BEGIN
     ins AS (
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
         SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
-        RETURNING row_id, entity_id)
+        RETURNING row_id, entity_id, xmin)
     -- (The same entities in both, once each: arrays in entity order line up, no join.)
     SELECT (SELECT count(*) FROM ins), (SELECT array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins),
-           (SELECT array_agg(c.row_id ORDER BY c.entity_id) FROM closed c), (SELECT array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)
-      INTO n, ids, old_rows, new_rows;
+           (SELECT array_agg(c.row_id ORDER BY c.entity_id) FROM closed c), (SELECT array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins),
+           (SELECT array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins)
+      INTO n, ids, old_rows, new_rows, new_xmins;
     -- A source query's new ids: new entities of the run's type.
     IF from_query THEN
         WITH ins AS (
@@ -5702,13 +5708,14 @@ BEGIN
             SELECT o.entity_id, etype, o.doc, ts FROM pg_temp._pgm_pipe_out o
               JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord AND i.entity_id = o.entity_id
              WHERE i.row_id IS NULL
-            RETURNING row_id, entity_id)
-        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id) INTO m, ids2, new2 FROM ins;
+            RETURNING row_id, entity_id, xmin)
+        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id), array_agg(ins.xmin) INTO m, ids2, new2, xmins2 FROM ins;
         IF m > 0 THEN
             n := n + m;
             ids := coalesce(ids, '{}') || ids2;
             old_rows := coalesce(old_rows, '{}') || array_fill(NULL::bigint, ARRAY[m::int]);
             new_rows := coalesce(new_rows, '{}') || new2;
+            new_xmins := coalesce(new_xmins, '{}') || xmins2;
         END IF;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL) THEN
@@ -5720,12 +5727,13 @@ BEGIN
         WITH ins AS (
             INSERT INTO pgmigrate.temporal_entities (entity_type, content, valid_from)
             SELECT output_type, o.doc, ts FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL
-            RETURNING row_id, entity_id)
-        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id) INTO m, ids2, new2 FROM ins;
+            RETURNING row_id, entity_id, xmin)
+        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id), array_agg(ins.xmin) INTO m, ids2, new2, xmins2 FROM ins;
         n := n + m;
         ids := coalesce(ids, '{}') || ids2;
         old_rows := coalesce(old_rows, '{}') || array_fill(NULL::bigint, ARRAY[m::int]);
         new_rows := coalesce(new_rows, '{}') || new2;
+        new_xmins := coalesce(new_xmins, '{}') || xmins2;
     END IF;
 END $$;
 
@@ -5742,7 +5750,7 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text, text, boo
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
                                                      OUT n_in integer, OUT n_out integer, OUT n bigint,
-                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
+                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[])
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -5771,15 +5779,16 @@ BEGIN
          || 'AND t.content IS DISTINCT FROM o.doc '
          || 'RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, o.doc)'
          || ', ins AS (INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from) '
-         || 'SELECT w.entity_id, w.entity_type, w.doc, w.metadata, $3 FROM closed w RETURNING row_id, entity_id) '
+         || 'SELECT w.entity_id, w.entity_type, w.doc, w.metadata, $3 FROM closed w RETURNING row_id, entity_id, xmin) '
          || 'SELECT (SELECT pg_catalog.count(*) FROM s0)::integer, (SELECT pg_catalog.count(*) FROM ' || last || ')::integer, '
          -- (The same entities in both, once each: arrays in entity order line up, no join.)
          || '(SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins), '
          || '(SELECT pg_catalog.array_agg(w.row_id ORDER BY w.entity_id) FROM closed w), '
-         || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)';
+         || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins), '
+         || '(SELECT pg_catalog.array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins)';
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
     PERFORM set_config('enable_memoize', 'off', true);
-    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows USING batch_ids, etype, clock_timestamp();
+    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins USING batch_ids, etype, clock_timestamp();
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, integer) FROM PUBLIC;
@@ -6047,6 +6056,11 @@ BEGIN
         RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
                                   'batches', r.batches_total, 'joined', r.status = 'RUNNING', 'workers', 1);
     END IF;
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.pipeline_id = p.pipeline_id AND x.status = 'ROLLING_BACK' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" run % is being rolled back', name, r.run_id USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = pg_catalog.format('Finish that first: CALL pgmigrate.rollback_pipeline_batched(%L).', r.run_id);
+    END IF;
     IF workers > 1 AND NOT (p.compiled->>'parallel')::boolean THEN
         RAISE EXCEPTION 'pipeline "%" is not parallel: one session works its runs', name USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Register it with "parallel": true to share its runs between workers.';
@@ -6202,7 +6216,7 @@ BEGIN
     GET DIAGNOSTICS n_err = ROW_COUNT;
     UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
            docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
-           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, source_docs = NULL, single_statement = one_statement,
+           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, new_row_xmins = w.new_xmins, source_docs = NULL, single_statement = one_statement,
            step_counts = pgmigrate._pipeline_step_counts(r.compiled, n_in)
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other
@@ -6540,16 +6554,29 @@ $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_preview(text, integer, jsonb) FROM PUBLIC;
 
 -- ---- pipeline/rollback_pipeline.sql ----
--- rollback_pipeline(run_id, force) → documents rolled back: every document the run changed
--- gets its pre-run content back as a new version; documents it created are closed. If a
--- document was changed (or deleted) after the run wrote it, the rollback is refused,
--- naming them, unless force (then the run's before-image wins over the later change).
+-- Rolling back a pipeline run: every document the run changed gets its pre-run content
+-- back as a new version; documents it created are closed. If a document was changed (or
+-- deleted) after the run wrote it, the rollback is refused, naming them, unless force
+-- (then the run's before-image wins over the later change). "Changed" covers a new version
+-- and an in-place UPDATE of the version the run wrote (its xmin differs from the one the
+-- run recorded; a version frozen by VACUUM since counts as unchanged).
+--
+-- _pipeline_rollback_step does one of the run's batches per call: the first call checks the
+-- whole run (refusing before anything is written) and marks it ROLLING_BACK; each call then
+-- locks the current versions of one batch's documents (short lock_timeout, retried with
+-- backoff), checks them again, restores them and marks the batch rolled back; the call
+-- that finds no batch left marks the run ROLLED_BACK. Returns {done, batch, rolled_back,
+-- remaining} ({done, rolled_back: total} at the end).
+--   rollback_pipeline(run, force) → bigint        all of it in the caller's transaction
+--   CALL rollback_pipeline_batched(run, force)    a committed transaction per batch, with
+--                                                 progress NOTICEs; CALL again to resume
 
-CREATE OR REPLACE FUNCTION pgmigrate._rollback_pipeline(run uuid, force boolean, caller regrole, caller_path text) RETURNS bigint
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_rollback_step(run uuid, force boolean, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r pgmigrate.pipeline_runs;
+    b pgmigrate.pipeline_batches;
     changed uuid[];
     n_changed bigint;
     ts timestamptz := clock_timestamp();
@@ -6567,13 +6594,45 @@ BEGIN
         RAISE EXCEPTION 'pipeline run % is still RUNNING', run USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
     END IF;
-    -- Lock the current versions of every document the run touched (short lock_timeout, retried).
+    IF r.status <> 'ROLLING_BACK' THEN
+        -- The whole run first, without locks: refused before anything is written.
+        IF NOT coalesce(force, false) THEN
+            SELECT array_agg(ch.entity_id ORDER BY ch.entity_id) FILTER (WHERE true), count(*) INTO changed, n_changed
+              FROM (SELECT ch.entity_id FROM pgmigrate.pipeline_changes ch
+                     WHERE ch.run_id = run
+                       AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                                        WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                                          AND (ch.new_row_xmin IS NULL OR t.xmin = ch.new_row_xmin OR t.xmin = '2'::xid))
+                     ORDER BY ch.entity_id LIMIT 20) ch;
+            IF n_changed > 0 THEN
+                SELECT count(*) INTO n_changed FROM pgmigrate.pipeline_changes ch
+                 WHERE ch.run_id = run
+                   AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                                    WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                                          AND (ch.new_row_xmin IS NULL OR t.xmin = ch.new_row_xmin OR t.xmin = '2'::xid));
+                RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
+                      array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+            END IF;
+        END IF;
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+    END IF;
+    SELECT * INTO b FROM pgmigrate.pipeline_batches x
+     WHERE x.run_id = run AND x.status = 'DONE' AND x.docs_rolled_back IS NULL ORDER BY x.batch_no LIMIT 1;
+    IF NOT FOUND THEN
+        SELECT coalesce(sum(x.docs_rolled_back), 0) INTO n FROM pgmigrate.pipeline_batches x WHERE x.run_id = run;
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+        PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
+            'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
+        RETURN jsonb_build_object('done', true, 'rolled_back', n);
+    END IF;
+    -- This batch: lock its documents' current versions, check them again, restore them.
     PERFORM set_config('lock_timeout', '1000', true);
     LOOP
         BEGIN
-            PERFORM 1 FROM pgmigrate.pipeline_changes ch JOIN pgmigrate.temporal_entities t
-                ON t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
-             WHERE ch.run_id = run FOR UPDATE OF t;
+            PERFORM 1 FROM pgmigrate.temporal_entities t
+             WHERE t.entity_id = ANY (b.changed_ids) AND t.valid_to = 'infinity' FOR UPDATE OF t;
             EXIT;
         EXCEPTION WHEN lock_not_available THEN
             attempt := attempt + 1;
@@ -6583,28 +6642,26 @@ BEGIN
             PERFORM pg_sleep(least(0.05 * power(2, attempt), 2.0) * (0.5 + random() / 2));
         END;
     END LOOP;
-    SELECT array_agg(ch.entity_id ORDER BY ch.entity_id) FILTER (WHERE true), count(*) INTO changed, n_changed
-      FROM (SELECT ch.entity_id FROM pgmigrate.pipeline_changes ch
-             WHERE ch.run_id = run
-               AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                                WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted)
-             ORDER BY ch.entity_id LIMIT 20) ch;
-    IF n_changed > 0 AND NOT coalesce(force, false) THEN
-        SELECT count(*) INTO n_changed FROM pgmigrate.pipeline_changes ch
-         WHERE ch.run_id = run
-           AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                            WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted);
-        RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
-              array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+    IF NOT coalesce(force, false) THEN
+        SELECT array_agg(u.entity_id ORDER BY u.entity_id), count(*) INTO changed, n_changed
+          FROM unnest(b.changed_ids, b.new_row_ids, b.new_row_xmins) u(entity_id, new_row_id, new_row_xmin)
+         WHERE NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                            WHERE t.row_id = u.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                              AND (u.new_row_xmin IS NULL OR t.xmin = u.new_row_xmin OR t.xmin = '2'::xid));
+        IF n_changed > 0 THEN
+            RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
+                  array_to_string(changed[1:20], ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+        END IF;
     END IF;
     -- Close the current versions, then write the before-images (documents the run created
     -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it).
-    WITH cur AS (
+    WITH ch AS (SELECT u.entity_id, u.old_row_id FROM unnest(b.changed_ids, b.old_row_ids) u(entity_id, old_row_id)),
+    cur AS (
         UPDATE pgmigrate.temporal_entities t SET valid_to = ts
-          FROM pgmigrate.pipeline_changes ch
-         WHERE ch.run_id = run AND t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
+          FROM ch
+         WHERE t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
         RETURNING t.entity_id, ch.old_row_id),
     restored AS (
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
@@ -6612,10 +6669,32 @@ BEGIN
           FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
          WHERE NOT o.is_deleted)
     SELECT count(*) INTO n FROM cur;
-    UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
-    PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
-        'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
-    RETURN n;
+    UPDATE pgmigrate.pipeline_batches x SET docs_rolled_back = n WHERE x.run_id = run AND x.batch_no = b.batch_no;
+    UPDATE pgmigrate.pipeline_runs x SET updated_at = clock_timestamp() WHERE x.run_id = run;
+    RETURN jsonb_build_object('done', false, 'batch', b.batch_no, 'rolled_back', n,
+        'remaining', (SELECT count(*) FROM pgmigrate.pipeline_batches x
+                       WHERE x.run_id = run AND x.status = 'DONE' AND x.docs_rolled_back IS NULL));
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_rollback_step(uuid, boolean, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_rollback_step(run uuid, force boolean) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_rollback_step(uuid, boolean) FROM PUBLIC;
+
+-- rollback_pipeline(run_id, force) → documents rolled back, in the caller's transaction.
+CREATE OR REPLACE FUNCTION pgmigrate._rollback_pipeline(run uuid, force boolean, caller regrole, caller_path text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    res jsonb;
+BEGIN
+    LOOP
+        res := pgmigrate._pipeline_rollback_step(run, force, caller, caller_path);
+        EXIT WHEN (res->>'done')::boolean;
+    END LOOP;
+    RETURN (res->>'rolled_back')::bigint;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._rollback_pipeline(uuid, boolean, regrole, text) FROM PUBLIC;
@@ -6624,6 +6703,44 @@ CREATE OR REPLACE FUNCTION pgmigrate.rollback_pipeline(run uuid, force boolean D
 LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.rollback_pipeline(uuid, boolean) FROM PUBLIC;
+
+-- CALL rollback_pipeline_batched(run_id, force): the same, one committed batch at a time
+-- with a progress NOTICE each, so a large run is not rolled back in one long transaction
+-- holding every row lock. Interrupted (an error, a cancel), the run stays ROLLING_BACK
+-- with the batches done so far; CALL again to finish (force too, if a document changed
+-- meanwhile). A ROLLING_BACK run cannot be resumed or re-run.
+CREATE OR REPLACE PROCEDURE pgmigrate.rollback_pipeline_batched(run uuid, force boolean DEFAULT false)
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    res jsonb;
+    err text;
+    state text;
+    detail text;
+    hint text;
+BEGIN
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        BEGIN
+            res := pgmigrate.pipeline_rollback_step(run, force);
+        EXCEPTION WHEN query_canceled OR others THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
+                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
+                           pg_catalog.format('Batches rolled back so far stay so; CALL pgmigrate.rollback_pipeline_batched(%L) goes on from there.', run));
+        END;
+        EXIT WHEN (res->>'done')::boolean;
+        RAISE NOTICE 'pipeline run %: batch % rolled back (% documents), % to go', run, res->>'batch', res->>'rolled_back', res->>'remaining';
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+        COMMIT;
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    RAISE NOTICE 'pipeline run %: rolled back, % documents', run, res->>'rolled_back';
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.rollback_pipeline_batched(uuid, boolean) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_run_inline.sql ----
 -- A migration's TRANSFORM step: {type: "TRANSFORM", pipeline: name | {definition},
@@ -6715,9 +6832,9 @@ CREATE OR REPLACE FUNCTION pgmigrate.grant_pipeline_admin(grantee regrole) RETUR
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('GRANT EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb), pgmigrate.pipeline_start(text, jsonb),
-        pgmigrate.pipeline_batch(uuid), pgmigrate.pipeline_stop(uuid, text, text, text), pgmigrate.pipeline_workers(uuid, integer, integer[]), pgmigrate.rollback_pipeline(uuid, boolean),
+        pgmigrate.pipeline_batch(uuid), pgmigrate.pipeline_stop(uuid, text, text, text), pgmigrate.pipeline_workers(uuid, integer, integer[]), pgmigrate.rollback_pipeline(uuid, boolean), pgmigrate.pipeline_rollback_step(uuid, boolean),
         pgmigrate.pipeline_preview_json(text, integer, jsonb), pgmigrate.pipeline_preview(text, integer, jsonb) TO %s', grantee);
-    EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) TO %s', grantee);
+    EXECUTE format('GRANT EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb), pgmigrate.rollback_pipeline_batched(uuid, boolean) TO %s', grantee);
     EXECUTE format('GRANT SELECT ON pgmigrate.pipelines, pgmigrate.pipeline_runs, pgmigrate.pipeline_batches,
         pgmigrate.pipeline_errors, pgmigrate.pipeline_changes, pgmigrate.pipeline_steps, pgmigrate.temporal_entities, pgmigrate.audit_log TO %s', grantee);
     PERFORM pgmigrate._audit('privileges.granted', jsonb_build_object('grantee', grantee::text, 'helper', 'grant_pipeline_admin'),

@@ -77,7 +77,7 @@ BEGIN
     GET DIAGNOSTICS n_err = ROW_COUNT;
     UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
            docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
-           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, source_docs = NULL, single_statement = one_statement,
+           changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, new_row_xmins = w.new_xmins, source_docs = NULL, single_statement = one_statement,
            step_counts = pgmigrate._pipeline_step_counts(r.compiled, n_in)
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other

@@ -30,11 +30,15 @@ CREATE TABLE pgmigrate.pipeline_batches (
     new_row_ids bigint[],
     step_counts jsonb,
     single_statement boolean,  -- done in one statement (built-in steps only), not via work tables
+    docs_rolled_back integer,  -- set once rollback_pipeline has undone this batch
+    new_row_xmins xid[],       -- the xmin of each version written: an in-place UPDATE since keeps
+                               -- its row_id, not its xmin (NULL: written before 0.6.0)
     PRIMARY KEY (run_id, batch_no)
 );
 -- Id arrays are stored out of line uncompressed: uuids do not compress, and trying costs a
 -- batch's commit more than the bytes saved (measured: 5% of a one-statement run).
 ALTER TABLE pgmigrate.pipeline_batches ALTER COLUMN ids SET STORAGE EXTERNAL, ALTER COLUMN changed_ids SET STORAGE EXTERNAL,
-    ALTER COLUMN old_row_ids SET STORAGE EXTERNAL, ALTER COLUMN new_row_ids SET STORAGE EXTERNAL;
+    ALTER COLUMN old_row_ids SET STORAGE EXTERNAL, ALTER COLUMN new_row_ids SET STORAGE EXTERNAL,
+    ALTER COLUMN new_row_xmins SET STORAGE EXTERNAL;
 CREATE INDEX pipeline_batches_pending ON pgmigrate.pipeline_batches (run_id, batch_no) WHERE status = 'PENDING';
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_batches', '');

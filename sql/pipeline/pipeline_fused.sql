@@ -8,7 +8,7 @@
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
                                                      OUT n_in integer, OUT n_out integer, OUT n bigint,
-                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
+                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[])
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -37,15 +37,16 @@ BEGIN
          || 'AND t.content IS DISTINCT FROM o.doc '
          || 'RETURNING t.row_id, t.entity_id, t.entity_type, t.metadata, o.doc)'
          || ', ins AS (INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from) '
-         || 'SELECT w.entity_id, w.entity_type, w.doc, w.metadata, $3 FROM closed w RETURNING row_id, entity_id) '
+         || 'SELECT w.entity_id, w.entity_type, w.doc, w.metadata, $3 FROM closed w RETURNING row_id, entity_id, xmin) '
          || 'SELECT (SELECT pg_catalog.count(*) FROM s0)::integer, (SELECT pg_catalog.count(*) FROM ' || last || ')::integer, '
          -- (The same entities in both, once each: arrays in entity order line up, no join.)
          || '(SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins), '
          || '(SELECT pg_catalog.array_agg(w.row_id ORDER BY w.entity_id) FROM closed w), '
-         || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)';
+         || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins), '
+         || '(SELECT pg_catalog.array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins)';
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
     PERFORM set_config('enable_memoize', 'off', true);
-    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows USING batch_ids, etype, clock_timestamp();
+    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins USING batch_ids, etype, clock_timestamp();
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, integer) FROM PUBLIC;

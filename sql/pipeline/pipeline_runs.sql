@@ -4,7 +4,7 @@ CREATE TABLE pgmigrate.pipeline_runs (
     pipeline_id        uuid REFERENCES pgmigrate.pipelines ON DELETE CASCADE,  -- NULL: an inline pipeline (TRANSFORM step)
     pipeline_name      text NOT NULL,
     status             text NOT NULL DEFAULT 'RUNNING'
-                       CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'ABANDONED', 'ROLLED_BACK')),
+                       CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'ABANDONED', 'ROLLING_BACK', 'ROLLED_BACK')),
     entity_type        text NOT NULL,                 -- read, or (with a source query) written
     source_query       text,                          -- NULL: the current documents of entity_type
     query_author       regrole,                       -- the query runs as the role that stored it

@@ -34,6 +34,11 @@ BEGIN
         RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
                                   'batches', r.batches_total, 'joined', r.status = 'RUNNING', 'workers', 1);
     END IF;
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.pipeline_id = p.pipeline_id AND x.status = 'ROLLING_BACK' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" run % is being rolled back', name, r.run_id USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = pg_catalog.format('Finish that first: CALL pgmigrate.rollback_pipeline_batched(%L).', r.run_id);
+    END IF;
     IF workers > 1 AND NOT (p.compiled->>'parallel')::boolean THEN
         RAISE EXCEPTION 'pipeline "%" is not parallel: one session works its runs', name USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Register it with "parallel": true to share its runs between workers.';

@@ -8,7 +8,7 @@
 -- written. One statement per kind of write, no row per document anywhere else.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_write(run uuid, pipeline text, output_type text, etype text, from_query boolean,
-                                                     OUT n bigint, OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[])
+                                                     OUT n bigint, OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[])
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
@@ -16,6 +16,7 @@ DECLARE
     m bigint;
     ids2 uuid[];
     new2 bigint[];
+    xmins2 xid[];
 BEGIN
     -- (From a query, the document read is the query's: compare with the stored one.)
     WITH chg AS (
@@ -29,11 +30,12 @@ BEGIN
     ins AS (
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
         SELECT c.entity_id, c.entity_type, c.doc, c.metadata, ts FROM closed c
-        RETURNING row_id, entity_id)
+        RETURNING row_id, entity_id, xmin)
     -- (The same entities in both, once each: arrays in entity order line up, no join.)
     SELECT (SELECT count(*) FROM ins), (SELECT array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins),
-           (SELECT array_agg(c.row_id ORDER BY c.entity_id) FROM closed c), (SELECT array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins)
-      INTO n, ids, old_rows, new_rows;
+           (SELECT array_agg(c.row_id ORDER BY c.entity_id) FROM closed c), (SELECT array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins),
+           (SELECT array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins)
+      INTO n, ids, old_rows, new_rows, new_xmins;
     -- A source query's new ids: new entities of the run's type.
     IF from_query THEN
         WITH ins AS (
@@ -41,13 +43,14 @@ BEGIN
             SELECT o.entity_id, etype, o.doc, ts FROM pg_temp._pgm_pipe_out o
               JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord AND i.entity_id = o.entity_id
              WHERE i.row_id IS NULL
-            RETURNING row_id, entity_id)
-        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id) INTO m, ids2, new2 FROM ins;
+            RETURNING row_id, entity_id, xmin)
+        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id), array_agg(ins.xmin) INTO m, ids2, new2, xmins2 FROM ins;
         IF m > 0 THEN
             n := n + m;
             ids := coalesce(ids, '{}') || ids2;
             old_rows := coalesce(old_rows, '{}') || array_fill(NULL::bigint, ARRAY[m::int]);
             new_rows := coalesce(new_rows, '{}') || new2;
+            new_xmins := coalesce(new_xmins, '{}') || xmins2;
         END IF;
     END IF;
     IF EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL) THEN
@@ -59,12 +62,13 @@ BEGIN
         WITH ins AS (
             INSERT INTO pgmigrate.temporal_entities (entity_type, content, valid_from)
             SELECT output_type, o.doc, ts FROM pg_temp._pgm_pipe_out o WHERE o.entity_id IS NULL
-            RETURNING row_id, entity_id)
-        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id) INTO m, ids2, new2 FROM ins;
+            RETURNING row_id, entity_id, xmin)
+        SELECT count(*), array_agg(ins.entity_id), array_agg(ins.row_id), array_agg(ins.xmin) INTO m, ids2, new2, xmins2 FROM ins;
         n := n + m;
         ids := coalesce(ids, '{}') || ids2;
         old_rows := coalesce(old_rows, '{}') || array_fill(NULL::bigint, ARRAY[m::int]);
         new_rows := coalesce(new_rows, '{}') || new2;
+        new_xmins := coalesce(new_xmins, '{}') || xmins2;
     END IF;
 END $$;
 

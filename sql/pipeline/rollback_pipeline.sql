@@ -1,13 +1,26 @@
--- rollback_pipeline(run_id, force) → documents rolled back: every document the run changed
--- gets its pre-run content back as a new version; documents it created are closed. If a
--- document was changed (or deleted) after the run wrote it, the rollback is refused,
--- naming them, unless force (then the run's before-image wins over the later change).
+-- Rolling back a pipeline run: every document the run changed gets its pre-run content
+-- back as a new version; documents it created are closed. If a document was changed (or
+-- deleted) after the run wrote it, the rollback is refused, naming them, unless force
+-- (then the run's before-image wins over the later change). "Changed" covers a new version
+-- and an in-place UPDATE of the version the run wrote (its xmin differs from the one the
+-- run recorded; a version frozen by VACUUM since counts as unchanged).
+--
+-- _pipeline_rollback_step does one of the run's batches per call: the first call checks the
+-- whole run (refusing before anything is written) and marks it ROLLING_BACK; each call then
+-- locks the current versions of one batch's documents (short lock_timeout, retried with
+-- backoff), checks them again, restores them and marks the batch rolled back; the call
+-- that finds no batch left marks the run ROLLED_BACK. Returns {done, batch, rolled_back,
+-- remaining} ({done, rolled_back: total} at the end).
+--   rollback_pipeline(run, force) → bigint        all of it in the caller's transaction
+--   CALL rollback_pipeline_batched(run, force)    a committed transaction per batch, with
+--                                                 progress NOTICEs; CALL again to resume
 
-CREATE OR REPLACE FUNCTION pgmigrate._rollback_pipeline(run uuid, force boolean, caller regrole, caller_path text) RETURNS bigint
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_rollback_step(run uuid, force boolean, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r pgmigrate.pipeline_runs;
+    b pgmigrate.pipeline_batches;
     changed uuid[];
     n_changed bigint;
     ts timestamptz := clock_timestamp();
@@ -25,13 +38,45 @@ BEGIN
         RAISE EXCEPTION 'pipeline run % is still RUNNING', run USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
     END IF;
-    -- Lock the current versions of every document the run touched (short lock_timeout, retried).
+    IF r.status <> 'ROLLING_BACK' THEN
+        -- The whole run first, without locks: refused before anything is written.
+        IF NOT coalesce(force, false) THEN
+            SELECT array_agg(ch.entity_id ORDER BY ch.entity_id) FILTER (WHERE true), count(*) INTO changed, n_changed
+              FROM (SELECT ch.entity_id FROM pgmigrate.pipeline_changes ch
+                     WHERE ch.run_id = run
+                       AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                                        WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                                          AND (ch.new_row_xmin IS NULL OR t.xmin = ch.new_row_xmin OR t.xmin = '2'::xid))
+                     ORDER BY ch.entity_id LIMIT 20) ch;
+            IF n_changed > 0 THEN
+                SELECT count(*) INTO n_changed FROM pgmigrate.pipeline_changes ch
+                 WHERE ch.run_id = run
+                   AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                                    WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                                          AND (ch.new_row_xmin IS NULL OR t.xmin = ch.new_row_xmin OR t.xmin = '2'::xid));
+                RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
+                      array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+            END IF;
+        END IF;
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+    END IF;
+    SELECT * INTO b FROM pgmigrate.pipeline_batches x
+     WHERE x.run_id = run AND x.status = 'DONE' AND x.docs_rolled_back IS NULL ORDER BY x.batch_no LIMIT 1;
+    IF NOT FOUND THEN
+        SELECT coalesce(sum(x.docs_rolled_back), 0) INTO n FROM pgmigrate.pipeline_batches x WHERE x.run_id = run;
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+        PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
+            'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
+        RETURN jsonb_build_object('done', true, 'rolled_back', n);
+    END IF;
+    -- This batch: lock its documents' current versions, check them again, restore them.
     PERFORM set_config('lock_timeout', '1000', true);
     LOOP
         BEGIN
-            PERFORM 1 FROM pgmigrate.pipeline_changes ch JOIN pgmigrate.temporal_entities t
-                ON t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
-             WHERE ch.run_id = run FOR UPDATE OF t;
+            PERFORM 1 FROM pgmigrate.temporal_entities t
+             WHERE t.entity_id = ANY (b.changed_ids) AND t.valid_to = 'infinity' FOR UPDATE OF t;
             EXIT;
         EXCEPTION WHEN lock_not_available THEN
             attempt := attempt + 1;
@@ -41,28 +86,26 @@ BEGIN
             PERFORM pg_sleep(least(0.05 * power(2, attempt), 2.0) * (0.5 + random() / 2));
         END;
     END LOOP;
-    SELECT array_agg(ch.entity_id ORDER BY ch.entity_id) FILTER (WHERE true), count(*) INTO changed, n_changed
-      FROM (SELECT ch.entity_id FROM pgmigrate.pipeline_changes ch
-             WHERE ch.run_id = run
-               AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                                WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted)
-             ORDER BY ch.entity_id LIMIT 20) ch;
-    IF n_changed > 0 AND NOT coalesce(force, false) THEN
-        SELECT count(*) INTO n_changed FROM pgmigrate.pipeline_changes ch
-         WHERE ch.run_id = run
-           AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                            WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted);
-        RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
-              array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+    IF NOT coalesce(force, false) THEN
+        SELECT array_agg(u.entity_id ORDER BY u.entity_id), count(*) INTO changed, n_changed
+          FROM unnest(b.changed_ids, b.new_row_ids, b.new_row_xmins) u(entity_id, new_row_id, new_row_xmin)
+         WHERE NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                            WHERE t.row_id = u.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                              AND (u.new_row_xmin IS NULL OR t.xmin = u.new_row_xmin OR t.xmin = '2'::xid));
+        IF n_changed > 0 THEN
+            RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
+                  array_to_string(changed[1:20], ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+        END IF;
     END IF;
     -- Close the current versions, then write the before-images (documents the run created
     -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it).
-    WITH cur AS (
+    WITH ch AS (SELECT u.entity_id, u.old_row_id FROM unnest(b.changed_ids, b.old_row_ids) u(entity_id, old_row_id)),
+    cur AS (
         UPDATE pgmigrate.temporal_entities t SET valid_to = ts
-          FROM pgmigrate.pipeline_changes ch
-         WHERE ch.run_id = run AND t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
+          FROM ch
+         WHERE t.entity_id = ch.entity_id AND t.valid_to = 'infinity'
         RETURNING t.entity_id, ch.old_row_id),
     restored AS (
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
@@ -70,10 +113,32 @@ BEGIN
           FROM cur JOIN pgmigrate.temporal_entities o ON o.row_id = cur.old_row_id
          WHERE NOT o.is_deleted)
     SELECT count(*) INTO n FROM cur;
-    UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLED_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
-    PERFORM pgmigrate._audit('pipeline.rolled_back', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', run,
-        'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
-    RETURN n;
+    UPDATE pgmigrate.pipeline_batches x SET docs_rolled_back = n WHERE x.run_id = run AND x.batch_no = b.batch_no;
+    UPDATE pgmigrate.pipeline_runs x SET updated_at = clock_timestamp() WHERE x.run_id = run;
+    RETURN jsonb_build_object('done', false, 'batch', b.batch_no, 'rolled_back', n,
+        'remaining', (SELECT count(*) FROM pgmigrate.pipeline_batches x
+                       WHERE x.run_id = run AND x.status = 'DONE' AND x.docs_rolled_back IS NULL));
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_rollback_step(uuid, boolean, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_rollback_step(run uuid, force boolean) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_rollback_step(uuid, boolean) FROM PUBLIC;
+
+-- rollback_pipeline(run_id, force) → documents rolled back, in the caller's transaction.
+CREATE OR REPLACE FUNCTION pgmigrate._rollback_pipeline(run uuid, force boolean, caller regrole, caller_path text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    res jsonb;
+BEGIN
+    LOOP
+        res := pgmigrate._pipeline_rollback_step(run, force, caller, caller_path);
+        EXIT WHEN (res->>'done')::boolean;
+    END LOOP;
+    RETURN (res->>'rolled_back')::bigint;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._rollback_pipeline(uuid, boolean, regrole, text) FROM PUBLIC;
@@ -82,3 +147,41 @@ CREATE OR REPLACE FUNCTION pgmigrate.rollback_pipeline(run uuid, force boolean D
 LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.rollback_pipeline(uuid, boolean) FROM PUBLIC;
+
+-- CALL rollback_pipeline_batched(run_id, force): the same, one committed batch at a time
+-- with a progress NOTICE each, so a large run is not rolled back in one long transaction
+-- holding every row lock. Interrupted (an error, a cancel), the run stays ROLLING_BACK
+-- with the batches done so far; CALL again to finish (force too, if a document changed
+-- meanwhile). A ROLLING_BACK run cannot be resumed or re-run.
+CREATE OR REPLACE PROCEDURE pgmigrate.rollback_pipeline_batched(run uuid, force boolean DEFAULT false)
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    res jsonb;
+    err text;
+    state text;
+    detail text;
+    hint text;
+BEGIN
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        BEGIN
+            res := pgmigrate.pipeline_rollback_step(run, force);
+        EXCEPTION WHEN query_canceled OR others THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
+                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
+                           pg_catalog.format('Batches rolled back so far stay so; CALL pgmigrate.rollback_pipeline_batched(%L) goes on from there.', run));
+        END;
+        EXIT WHEN (res->>'done')::boolean;
+        RAISE NOTICE 'pipeline run %: batch % rolled back (% documents), % to go', run, res->>'batch', res->>'rolled_back', res->>'remaining';
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+        COMMIT;
+    END LOOP;
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    RAISE NOTICE 'pipeline run %: rolled back, % documents', run, res->>'rolled_back';
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.rollback_pipeline_batched(uuid, boolean) FROM PUBLIC;
