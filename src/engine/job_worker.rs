@@ -6,7 +6,8 @@
 //! (running as the extension's owner) inserts a row into `pgmigrate.migration_jobs` and
 //! launches a worker; the procedure commits, so the worker sees the row and the caller
 //! holds no snapshot a concurrent index build would wait for, and polls the row. The
-//! worker connects as the extension's owner, becomes the migration's author (current
+//! worker connects as the launching session's login role, acts as the extension's owner
+//! (which need not have LOGIN) for its bookkeeping, becomes the migration's author (current
 //! user id, no way back: it only runs the one statement), applies the stored search_path
 //! and the step's lock_timeout, runs the statement with the portal machinery as a
 //! top-level command, and records the outcome. No shared_preload_libraries needed.
@@ -44,9 +45,9 @@ fn _autocommit_kind(sql: &str) -> i32 {
 /// Start a worker for job `job_id`, inserted by the transaction `xact` (an xid8); its pid.
 #[pg_extern(volatile, strict, sql = false)]
 fn _launch_job(job_id: i64, xact: &str) -> i32 {
-    // SAFETY: reads this backend's database and current user.
-    let (db, owner) = unsafe { (pg_sys::MyDatabaseId, pg_sys::GetUserId()) };
-    let extra = format!("{} {} {} {}", db.to_u32(), owner.to_u32(), job_id, xact);
+    // SAFETY: reads this backend's database, login role and current (owner) role.
+    let (db, session, owner) = unsafe { (pg_sys::MyDatabaseId, pg_sys::GetSessionUserId(), pg_sys::GetUserId()) };
+    let extra = format!("{} {} {} {} {}", db.to_u32(), session.to_u32(), owner.to_u32(), job_id, xact);
     let worker = BackgroundWorkerBuilder::new(&format!("pg_migrate job {job_id}"))
         .set_type("pg_migrate job")
         .set_library("pg_migrate")
@@ -90,12 +91,18 @@ pub extern "C-unwind" fn pgmigrate_job_main(_arg: pg_sys::Datum) {
     let extra = BackgroundWorker::get_extra().to_string();
     let parts: Vec<&str> = extra.split(' ').collect();
     let db: u32 = field(&parts, 0);
-    let owner: u32 = field(&parts, 1);
-    let job: i64 = field(&parts, 2);
-    let xact = CString::new(parts.get(3).copied().unwrap_or("0")).unwrap_or_default();
+    let session: u32 = field(&parts, 1);
+    let owner: u32 = field(&parts, 2);
+    let job: i64 = field(&parts, 3);
+    let xact = CString::new(parts.get(4).copied().unwrap_or("0")).unwrap_or_default();
     // SAFETY: installs the backend's SIGTERM handler and unblocks signals, then the
-    // documented connection call of a background worker; pgm_job_run owns the rest.
+    // documented connection call of a background worker, as the launching session's login
+    // role (the extension's owner need not be able to log in), then becomes the owner
+    // (between transactions); pgm_job_run owns the rest.
     unsafe { pgm_job_worker_setup() };
-    BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(db)), Some(pg_sys::Oid::from(owner)));
-    unsafe { pgm_job_run(job, xact.as_ptr()) };
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(db)), Some(pg_sys::Oid::from(session)));
+    unsafe {
+        pg_sys::SetUserIdAndSecContext(pg_sys::Oid::from(owner), pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+        pgm_job_run(job, xact.as_ptr())
+    };
 }

@@ -147,3 +147,24 @@ RESET ROLE;
 SHOW search_path;
 DROP OWNED BY pgm_weak_author, pgm_nobody_rm;
 DROP ROLE pgm_weak_author, pgm_nobody_rm;
+
+-- The extension's owner need not be able to log in: the worker connects as the launching
+-- session's login role and acts as the owner.
+\set regress_db :DBNAME
+CREATE ROLE pgm_nologin_owner SUPERUSER NOLOGIN;
+CREATE DATABASE pgm_nologin_db;
+\c pgm_nologin_db
+SET client_min_messages = warning;
+SET ROLE pgm_nologin_owner;
+CREATE EXTENSION pg_migrate;
+SELECT extowner::regrole FROM pg_extension WHERE extname = 'pg_migrate';
+CREATE TABLE public.nl (a int);
+SELECT pgmigrate.register_migration('{"name": "nl_cic", "forward": ["CREATE INDEX CONCURRENTLY nl_a ON public.nl (a)"],
+  "rollback": ["DROP INDEX CONCURRENTLY IF EXISTS nl_a"]}') IS NOT NULL AS registered;
+CALL pgmigrate.run_migration('nl_cic');
+SELECT status FROM pgmigrate.migration_runs;
+SELECT indexrelid::regclass AS index, indisvalid FROM pg_index WHERE indrelid = 'public.nl'::regclass;
+RESET ROLE;
+\c :regress_db
+DROP DATABASE pgm_nologin_db;
+DROP ROLE pgm_nologin_owner;
