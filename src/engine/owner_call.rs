@@ -18,11 +18,13 @@ use pgrx::prelude::*;
 
 use crate::pg::errors::raise;
 
-/// The internal function an entry point calls, looked up once per call site.
+/// The internal function an entry point calls, looked up once per call site (again after
+/// any change to pg_proc: see `invalidate`).
 struct Target {
     finfo: pg_sys::FmgrInfo,
     owner: pg_sys::Oid,
     nargs: usize,
+    generation: u64,
 }
 
 thread_local! {
@@ -30,6 +32,28 @@ thread_local! {
     /// changes while its oid lives (CREATE OR REPLACE keeps both oids; DROP makes new ones).
     static TARGETS: std::cell::RefCell<std::collections::HashMap<pg_sys::Oid, (pg_sys::Oid, pg_sys::Oid)>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+thread_local! {
+    /// Bumped whenever pg_proc changes (ALTER FUNCTION ... OWNER TO, REASSIGN OWNED, a
+    /// re-created function): call sites holding an older Target look it up again, so the
+    /// trampoline always runs the internal function as its current owner.
+    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Syscache callback on pg_proc (registered once per backend).
+unsafe extern "C-unwind" fn invalidate(_arg: pg_sys::Datum, _cacheid: std::ffi::c_int, _hash: u32) {
+    TARGETS.with(|t| t.borrow_mut().clear());
+    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+}
+
+fn generation() -> u64 {
+    if !REGISTERED.with(|r| r.replace(true)) {
+        // SAFETY: registers a callback that only clears this backend's caches.
+        unsafe { pg_sys::CacheRegisterSyscacheCallback(pg_sys::SysCacheIdentifier::PROCOID as i32, Some(invalidate), pg_sys::Datum::from(0)) };
+    }
+    GENERATION.with(|g| g.get())
 }
 
 fn lookup(entry: pg_sys::Oid) -> (pg_sys::Oid, pg_sys::Oid) {
@@ -81,12 +105,14 @@ pub unsafe extern "C-unwind" fn pgmigrate_as_owner(fcinfo: pg_sys::FunctionCallI
     unsafe {
         let caller = pg_sys::GetUserId();
         let flinfo = (*fcinfo).flinfo;
-        if (*flinfo).fn_extra.is_null() {
+        let current = generation();
+        if (*flinfo).fn_extra.is_null() || (*((*flinfo).fn_extra as *mut Target)).generation != current {
             let (target, owner) = lookup((*flinfo).fn_oid);
             let t = pg_sys::MemoryContextAllocZero((*flinfo).fn_mcxt, std::mem::size_of::<Target>()) as *mut Target;
             pg_sys::fmgr_info_cxt(target, &mut (*t).finfo, (*flinfo).fn_mcxt);
             (*t).owner = owner;
             (*t).nargs = (*fcinfo).nargs as usize;
+            (*t).generation = current;
             if (*t).finfo.fn_retset {
                 raise(
                     PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,

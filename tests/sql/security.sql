@@ -210,3 +210,30 @@ REVOKE ALL ON ALL PROCEDURES IN SCHEMA pgmigrate FROM pgm_mig, pgm_schema;
 DROP ROLE pgm_mig;
 DROP ROLE pgm_schema;
 DROP ROLE pgm_nobody;
+
+-- An entry point runs its internal function as that function's current owner, also right
+-- after an ALTER FUNCTION ... OWNER TO in the same session (the trampoline's cache follows
+-- pg_proc): owned by a role that cannot write the registry, the same call site fails.
+CREATE ROLE pgm_weak_owner;
+DO $$
+DECLARE
+    i integer;
+    owner text := current_user;
+BEGIN
+    FOR i IN 1 .. 2 LOOP
+        IF i = 2 THEN
+            ALTER FUNCTION pgmigrate._register_pipeline(jsonb, regrole, text) OWNER TO pgm_weak_owner;
+        END IF;
+        BEGIN
+            PERFORM pgmigrate.register_pipeline(jsonb_build_object('name', 'owner_probe_' || i, 'entityType', 'x',
+                'steps', jsonb_build_array(jsonb_build_object('type', 'FILTER', 'config', jsonb_build_object('condition', '$.a == 1')))));
+            RAISE NOTICE 'call %: registered', i;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE NOTICE 'call %: %', i, SQLERRM;
+        END;
+    END LOOP;
+    EXECUTE format('ALTER FUNCTION pgmigrate._register_pipeline(jsonb, regrole, text) OWNER TO %I', owner);
+END $$;
+SELECT name FROM pgmigrate.pipelines WHERE name LIKE 'owner\_probe\_%';
+DELETE FROM pgmigrate.pipelines WHERE name LIKE 'owner\_probe\_%';
+DROP ROLE pgm_weak_owner;
