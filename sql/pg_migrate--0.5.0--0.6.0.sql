@@ -439,7 +439,9 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_batch(uuid) FROM PUBLIC;
 -- {"workers": n} this session starts n - 1 background workers that do so, and waits for
 -- them before it returns. On an error the batch is undone and the run is FAILED (a cancel:
 -- CANCELLED); CALL again to resume. {"join": run} (what a worker does) works that run's
--- batches if it is still RUNNING, and returns quietly if another session stopped it.
+-- batches if it is still RUNNING, and returns quietly if another session stopped it. A batch
+-- that fails on a serialization failure or deadlock (a concurrent update under REPEATABLE
+-- READ) is retried in a new transaction, with backoff, up to 10 times.
 -- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one; search_path is
 -- pinned for its own statements and the caller's restored before every COMMIT.)
 
@@ -459,6 +461,7 @@ DECLARE
     locked boolean := false;
     pids integer[] := '{}';
     waited boolean := false;
+    conflicts integer := 0;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     started := pgmigrate.pipeline_start(name, options);
@@ -498,10 +501,25 @@ BEGIN
                 WHEN query_canceled THEN
                     GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
                     stop_as := 'CANCELLED';
+                WHEN serialization_failure OR deadlock_detected THEN
+                    -- Met a concurrent update under REPEATABLE READ / SERIALIZABLE (or a
+                    -- deadlock): only a new transaction, with a new snapshot, can do the batch.
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    conflicts := conflicts + 1;
+                    stop_as := CASE WHEN conflicts <= 10 THEN 'RETRY' ELSE 'FAILED' END;
                 WHEN others THEN
                     GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
                     stop_as := 'FAILED';
             END;
+            IF stop_as = 'RETRY' THEN
+                RAISE NOTICE 'pipeline %: a batch met a concurrent change (%: %), retrying it in a new transaction (attempt %)',
+                    name, state, err, conflicts + 1;
+                PERFORM pg_catalog.pg_sleep(least(0.01 * pg_catalog.power(2, conflicts), 1.0) * (0.5 + pg_catalog.random() / 2));
+                PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                COMMIT;
+                CONTINUE;
+            END IF;
+            conflicts := 0;
             IF stop_as IS NULL AND res ? 'stopped' THEN
                 -- Another session sharing the run (or one of its workers) stopped it.
                 IF joining THEN
