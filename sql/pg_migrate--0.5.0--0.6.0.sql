@@ -113,7 +113,8 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text, text, boo
 -- ---- pipeline/pipeline_fused.sql ----
 -- A batch of a pipeline made only of FILTER steps and built-in MAP rules, in one statement
 -- run by the extension's owner: lock and read the batch's current documents, transform
--- them, close the versions that changed and write the new ones, count each step's output.
+-- them, close the versions that changed and write the new ones, count each step's output
+-- (returned as the batch's step_counts: no work table is used).
 -- Such a pipeline calls no user function and reads no user table (compile.rs decides:
 -- builtinOnly), so running it as the owner gives its author nothing; it saves the work
 -- tables' copies of every document. Raises whatever the statement raises (the caller
@@ -121,12 +122,14 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text, text, boo
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
                                                      OUT n_in integer, OUT n_out integer, OUT n bigint,
-                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[])
+                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[],
+                                                     OUT step_counts jsonb)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
     body text;
+    outs bigint[];
 BEGIN
     IF NOT (c->>'builtinOnly')::boolean THEN
         RAISE EXCEPTION 'pipeline "%" calls functions or reads tables of its author', c->>'name'
@@ -138,10 +141,6 @@ BEGIN
          || 'AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' AND t.entity_type OPERATOR(pg_catalog.=) $2 AND NOT t.is_deleted '
          || 'FOR UPDATE OF t) q)'
          || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n))
-         || ', _pgm_counts AS (INSERT INTO pg_temp._pgm_pipe_cnt (step, n) '
-         || (SELECT string_agg(format('SELECT %s, pg_catalog.count(*) FROM %s', s.n, s.value), ' UNION ALL ' ORDER BY s.n)
-               FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n))
-         || ')'
          -- (A step's output keeps its document's ord: the stored row is found by position in
          -- an array, not by a join the planner cannot estimate.)
          || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o, '
@@ -156,10 +155,17 @@ BEGIN
          || '(SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins), '
          || '(SELECT pg_catalog.array_agg(w.row_id ORDER BY w.entity_id) FROM closed w), '
          || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins), '
-         || '(SELECT pg_catalog.array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins)';
+         || '(SELECT pg_catalog.array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins), '
+         -- (Each step's output count; no work table is touched, so the commit truncates none.)
+         || 'ARRAY[' || (SELECT string_agg(format('(SELECT pg_catalog.count(*) FROM %s)', s.value), ', ' ORDER BY s.n)
+                          FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n)) || ']::pg_catalog.int8[]';
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
     PERFORM set_config('enable_memoize', 'off', true);
-    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins USING batch_ids, etype, clock_timestamp();
+    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins, outs USING batch_ids, etype, clock_timestamp();
+    -- Per step: in (what reached it), out (what it produced); nothing fails on this path.
+    SELECT coalesce(jsonb_agg(jsonb_build_object('step', x.s->>'name', 'in', CASE WHEN x.k = 1 THEN n_in ELSE outs[x.k - 1] END,
+                                                 'out', outs[x.k], 'failed', 0) ORDER BY x.k), '[]')
+      INTO step_counts FROM jsonb_array_elements(c->'steps') WITH ORDINALITY x(s, k);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, integer) FROM PUBLIC;
@@ -354,6 +360,7 @@ DECLARE
     w record;
     retries integer;
     one_statement boolean := false;
+    counts jsonb;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     IF NOT FOUND THEN
@@ -380,7 +387,6 @@ BEGIN
         END IF;
         RETURN jsonb_build_object('done', true, 'run_id', run);
     END IF;
-    PERFORM pgmigrate._pipeline_temp(r.author);
     -- Built-in steps only, no validation: the whole batch in one statement. Any error there
     -- (a bad value, a lock timeout) and the batch is redone on the general path below.
     IF (r.compiled->>'builtinOnly')::boolean AND r.source_query IS NULL AND b.ids IS NOT NULL
@@ -395,26 +401,30 @@ BEGIN
     IF one_statement THEN
         n_in := w.n_in;
         n_out := w.n_out;
+        n_err := 0;
         retries := 0;
-    ELSIF r.source_query IS NULL THEN
-        n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
-                                         coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+        counts := w.step_counts;
     ELSE
-        n_in := pgmigrate._pipeline_load_query(b.ids, b.source_docs, b.source_rows, b.source_xmins,
-                                               coalesce((r.options->>'lockTimeoutMs')::int, 1000));
-    END IF;
-    IF NOT one_statement THEN
+        PERFORM pgmigrate._pipeline_temp(r.author);
+        IF r.source_query IS NULL THEN
+            n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
+                                             coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+        ELSE
+            n_in := pgmigrate._pipeline_load_query(b.ids, b.source_docs, b.source_rows, b.source_xmins,
+                                                   coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+        END IF;
         retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
         w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type, r.entity_type, r.source_query IS NOT NULL);
         SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
+        INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
+        SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
+        GET DIAGNOSTICS n_err = ROW_COUNT;
+        counts := pgmigrate._pipeline_step_counts(r.compiled, n_in);
     END IF;
-    INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
-    SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
-    GET DIAGNOSTICS n_err = ROW_COUNT;
     UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
            docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
            changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, new_row_xmins = w.new_xmins, source_docs = NULL, single_statement = one_statement,
-           step_counts = pgmigrate._pipeline_step_counts(r.compiled, n_in)
+           step_counts = counts
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other
     -- session's batch holds it (a later batch or the run's completion catches up).

@@ -18,6 +18,7 @@ DECLARE
     w record;
     retries integer;
     one_statement boolean := false;
+    counts jsonb;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     IF NOT FOUND THEN
@@ -44,7 +45,6 @@ BEGIN
         END IF;
         RETURN jsonb_build_object('done', true, 'run_id', run);
     END IF;
-    PERFORM pgmigrate._pipeline_temp(r.author);
     -- Built-in steps only, no validation: the whole batch in one statement. Any error there
     -- (a bad value, a lock timeout) and the batch is redone on the general path below.
     IF (r.compiled->>'builtinOnly')::boolean AND r.source_query IS NULL AND b.ids IS NOT NULL
@@ -59,26 +59,30 @@ BEGIN
     IF one_statement THEN
         n_in := w.n_in;
         n_out := w.n_out;
+        n_err := 0;
         retries := 0;
-    ELSIF r.source_query IS NULL THEN
-        n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
-                                         coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+        counts := w.step_counts;
     ELSE
-        n_in := pgmigrate._pipeline_load_query(b.ids, b.source_docs, b.source_rows, b.source_xmins,
-                                               coalesce((r.options->>'lockTimeoutMs')::int, 1000));
-    END IF;
-    IF NOT one_statement THEN
+        PERFORM pgmigrate._pipeline_temp(r.author);
+        IF r.source_query IS NULL THEN
+            n_in := pgmigrate._pipeline_load(r.entity_type, b.ids, 2147483647, true,
+                                             coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+        ELSE
+            n_in := pgmigrate._pipeline_load_query(b.ids, b.source_docs, b.source_rows, b.source_xmins,
+                                                   coalesce((r.options->>'lockTimeoutMs')::int, 1000));
+        END IF;
         retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
         w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type, r.entity_type, r.source_query IS NOT NULL);
         SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
+        INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
+        SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
+        GET DIAGNOSTICS n_err = ROW_COUNT;
+        counts := pgmigrate._pipeline_step_counts(r.compiled, n_in);
     END IF;
-    INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
-    SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;
-    GET DIAGNOSTICS n_err = ROW_COUNT;
     UPDATE pgmigrate.pipeline_batches x SET status = 'DONE', docs_in = n_in, docs_out = n_out, docs_written = w.n,
            docs_failed = n_err, retries = retries, done_by = pg_backend_pid(), done_at = clock_timestamp(),
            changed_ids = w.ids, old_row_ids = w.old_rows, new_row_ids = w.new_rows, new_row_xmins = w.new_xmins, source_docs = NULL, single_statement = one_statement,
-           step_counts = pgmigrate._pipeline_step_counts(r.compiled, n_in)
+           step_counts = counts
      WHERE x.run_id = run AND x.batch_no = b.batch_no;
     -- The run row is shared by every session on the run: refreshed only when no other
     -- session's batch holds it (a later batch or the run's completion catches up).

@@ -1,6 +1,7 @@
 -- A batch of a pipeline made only of FILTER steps and built-in MAP rules, in one statement
 -- run by the extension's owner: lock and read the batch's current documents, transform
--- them, close the versions that changed and write the new ones, count each step's output.
+-- them, close the versions that changed and write the new ones, count each step's output
+-- (returned as the batch's step_counts: no work table is used).
 -- Such a pipeline calls no user function and reads no user table (compile.rs decides:
 -- builtinOnly), so running it as the owner gives its author nothing; it saves the work
 -- tables' copies of every document. Raises whatever the statement raises (the caller
@@ -8,12 +9,14 @@
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
                                                      OUT n_in integer, OUT n_out integer, OUT n bigint,
-                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[])
+                                                     OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[],
+                                                     OUT step_counts jsonb)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
     body text;
+    outs bigint[];
 BEGIN
     IF NOT (c->>'builtinOnly')::boolean THEN
         RAISE EXCEPTION 'pipeline "%" calls functions or reads tables of its author', c->>'name'
@@ -25,10 +28,6 @@ BEGIN
          || 'AND t.valid_to OPERATOR(pg_catalog.=) ''infinity'' AND t.entity_type OPERATOR(pg_catalog.=) $2 AND NOT t.is_deleted '
          || 'FOR UPDATE OF t) q)'
          || (SELECT string_agg(s.value, '' ORDER BY s.n) FROM jsonb_array_elements_text(c->'stepsSql') WITH ORDINALITY s(value, n))
-         || ', _pgm_counts AS (INSERT INTO pg_temp._pgm_pipe_cnt (step, n) '
-         || (SELECT string_agg(format('SELECT %s, pg_catalog.count(*) FROM %s', s.n, s.value), ' UNION ALL ' ORDER BY s.n)
-               FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n))
-         || ')'
          -- (A step's output keeps its document's ord: the stored row is found by position in
          -- an array, not by a join the planner cannot estimate.)
          || ', closed AS (UPDATE pgmigrate.temporal_entities t SET valid_to = $3 FROM ' || last || ' o, '
@@ -43,10 +42,17 @@ BEGIN
          || '(SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.array_agg(ins.entity_id ORDER BY ins.entity_id) FROM ins), '
          || '(SELECT pg_catalog.array_agg(w.row_id ORDER BY w.entity_id) FROM closed w), '
          || '(SELECT pg_catalog.array_agg(ins.row_id ORDER BY ins.entity_id) FROM ins), '
-         || '(SELECT pg_catalog.array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins)';
+         || '(SELECT pg_catalog.array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins), '
+         -- (Each step's output count; no work table is touched, so the commit truncates none.)
+         || 'ARRAY[' || (SELECT string_agg(format('(SELECT pg_catalog.count(*) FROM %s)', s.value), ', ' ORDER BY s.n)
+                          FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n)) || ']::pg_catalog.int8[]';
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
     PERFORM set_config('enable_memoize', 'off', true);
-    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins USING batch_ids, etype, clock_timestamp();
+    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins, outs USING batch_ids, etype, clock_timestamp();
+    -- Per step: in (what reached it), out (what it produced); nothing fails on this path.
+    SELECT coalesce(jsonb_agg(jsonb_build_object('step', x.s->>'name', 'in', CASE WHEN x.k = 1 THEN n_in ELSE outs[x.k - 1] END,
+                                                 'out', outs[x.k], 'failed', 0) ORDER BY x.k), '[]')
+      INTO step_counts FROM jsonb_array_elements(c->'steps') WITH ORDINALITY x(s, k);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, integer) FROM PUBLIC;
