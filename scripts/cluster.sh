@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster on a loopback port, run by the postgres OS user.
 #   scripts/cluster.sh start|stop|restart|env
+# PGM_PGDATA / PGM_PORT choose another cluster; PGM_EXTRA_CONF is appended to its
+# postgresql.conf when it is created (bench/run.sh uses both).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bindir=$("$here/pg_config.sh" --bindir)
@@ -26,6 +28,7 @@ unix_socket_directories = '/tmp'
 max_connections = 60
 fsync = off
 shared_buffers = 256MB
+${PGM_EXTRA_CONF:-}
 CONF
     fi
     if ! as_postgres "$bindir/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
