@@ -232,7 +232,7 @@ SELECT count(*) AS current_leads FROM temporal_entities WHERE entity_type = 'Lea
 
 -- 14. A parallel pipeline worked by this session and a background worker: 20,000 documents,
 --     batches shared between the two processes (each done once), the CALL returning when
---     both are finished.
+--     both are finished. Then rolled back one committed batch at a time.
 INSERT INTO temporal_entities (entity_type, content)
 SELECT 'Event', jsonb_build_object('Kind', CASE WHEN g % 3 = 0 THEN 'Click' ELSE 'View' END, 'at', g) FROM generate_series(1, 20000) g;
 SELECT register_pipeline('{"name": "events_v2", "entityType": "Event", "batchSize": 1000, "parallel": true,
@@ -245,3 +245,10 @@ RESET client_min_messages;
 SELECT r.status, r.docs_written, count(DISTINCT b.done_by) AS processes, count(*) AS batches
   FROM pipeline_runs r JOIN pipeline_batches b USING (run_id) WHERE r.pipeline_name = 'events_v2' GROUP BY 1, 2;
 SELECT content->>'kind' AS kind, count(*) FROM temporal_entities WHERE entity_type = 'Event' AND valid_to = 'infinity' GROUP BY 1 ORDER BY 1;
+SELECT run_id AS events_run FROM pipeline_runs WHERE pipeline_name = 'events_v2' \gset
+SET client_min_messages = warning;
+CALL rollback_pipeline_batched(:'events_run');
+RESET client_min_messages;
+SELECT status, (SELECT sum(docs_rolled_back) FROM pipeline_batches b WHERE b.run_id = r.run_id) AS rolled_back
+  FROM pipeline_runs r WHERE run_id = :'events_run';
+SELECT content->>'Kind' AS "Kind", count(*) FROM temporal_entities WHERE entity_type = 'Event' AND valid_to = 'infinity' GROUP BY 1 ORDER BY 1;
