@@ -6430,19 +6430,8 @@ BEGIN
                 IF locked THEN
                     PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
                 END IF;
-                PERFORM pg_catalog.set_config('search_path', caller_path, true);
-                COMMIT;
-                -- The workers stop before their next batch; this session waits for them to finish the one they are in.
-                WHILE pg_catalog.cardinality(pids) > 0 LOOP
-                    PERFORM pg_catalog.pg_sleep(0.01);
-                    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-                    pids := pgmigrate.pipeline_workers(run, 0, pids);
-                    PERFORM pg_catalog.set_config('search_path', caller_path, true);
-                    COMMIT;
-                END LOOP;
-                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
-                    HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
-                               pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+                -- (The workers stop before their next batch; the error is raised once they have.)
+                EXIT;
             END IF;
             EXIT WHEN (res->>'done')::boolean;
             RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
@@ -6454,7 +6443,7 @@ BEGIN
             PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
             COMMIT;
         END LOOP;
-        EXIT WHEN waited OR pg_catalog.cardinality(pids) = 0;
+        EXIT WHEN stop_as IS NULL AND (waited OR pg_catalog.cardinality(pids) = 0);
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
         COMMIT;
         WHILE pg_catalog.cardinality(pids) > 0 LOOP
@@ -6464,6 +6453,11 @@ BEGIN
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             COMMIT;
         END LOOP;
+        IF stop_as IS NOT NULL THEN
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
+                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
+                           pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+        END IF;
         waited := true;
     END LOOP;
     IF locked THEN
@@ -6599,14 +6593,39 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_preview(text, integer, jsonb) FROM
 --   CALL rollback_pipeline_batched(run, force)    a committed transaction per batch, with
 --                                                 progress NOTICEs; CALL again to resume
 
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_check_unchanged(run uuid, batch integer) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    changed uuid[];
+    n_changed bigint;
+BEGIN
+    -- Documents of the run's batches not yet rolled back (or of one batch) whose current
+    -- version is no longer the one the run wrote: a later version, a deletion, or an
+    -- in-place UPDATE (another xmin; a version VACUUM froze counts as unchanged).
+    SELECT (array_agg(u.entity_id ORDER BY u.entity_id))[1:20], count(*) INTO changed, n_changed
+      FROM pgmigrate.pipeline_batches b
+     CROSS JOIN LATERAL unnest(b.changed_ids, b.new_row_ids, b.new_row_xmins) AS u(entity_id, new_row_id, new_row_xmin)
+     WHERE b.run_id = run AND b.status = 'DONE' AND b.docs_rolled_back IS NULL AND (batch IS NULL OR b.batch_no = batch)
+       AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                        WHERE t.row_id = u.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                          AND (u.new_row_xmin IS NULL OR t.xmin = u.new_row_xmin OR t.xmin = '2'::xid));
+    IF n_changed > 0 THEN
+        RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
+              array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_check_unchanged(uuid, integer) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_rollback_step(run uuid, force boolean, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r pgmigrate.pipeline_runs;
     b pgmigrate.pipeline_batches;
-    changed uuid[];
-    n_changed bigint;
     ts timestamptz := clock_timestamp();
     n bigint;
     attempt integer := 0;
@@ -6625,24 +6644,7 @@ BEGIN
     IF r.status <> 'ROLLING_BACK' THEN
         -- The whole run first, without locks: refused before anything is written.
         IF NOT coalesce(force, false) THEN
-            SELECT array_agg(ch.entity_id ORDER BY ch.entity_id) FILTER (WHERE true), count(*) INTO changed, n_changed
-              FROM (SELECT ch.entity_id FROM pgmigrate.pipeline_changes ch
-                     WHERE ch.run_id = run
-                       AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                                        WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                                          AND (ch.new_row_xmin IS NULL OR t.xmin = ch.new_row_xmin OR t.xmin = '2'::xid))
-                     ORDER BY ch.entity_id LIMIT 20) ch;
-            IF n_changed > 0 THEN
-                SELECT count(*) INTO n_changed FROM pgmigrate.pipeline_changes ch
-                 WHERE ch.run_id = run
-                   AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                                    WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                                          AND (ch.new_row_xmin IS NULL OR t.xmin = ch.new_row_xmin OR t.xmin = '2'::xid));
-                RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
-                      array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
-                    USING ERRCODE = 'object_not_in_prerequisite_state',
-                          HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
-            END IF;
+            PERFORM pgmigrate._pipeline_check_unchanged(run, NULL);
         END IF;
         UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
     END IF;
@@ -6671,17 +6673,7 @@ BEGIN
         END;
     END LOOP;
     IF NOT coalesce(force, false) THEN
-        SELECT array_agg(u.entity_id ORDER BY u.entity_id), count(*) INTO changed, n_changed
-          FROM unnest(b.changed_ids, b.new_row_ids, b.new_row_xmins) u(entity_id, new_row_id, new_row_xmin)
-         WHERE NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                            WHERE t.row_id = u.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                              AND (u.new_row_xmin IS NULL OR t.xmin = u.new_row_xmin OR t.xmin = '2'::xid));
-        IF n_changed > 0 THEN
-            RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
-                  array_to_string(changed[1:20], ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
-        END IF;
+        PERFORM pgmigrate._pipeline_check_unchanged(run, b.batch_no);
     END IF;
     -- Close the current versions, then write the before-images (documents the run created
     -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it).

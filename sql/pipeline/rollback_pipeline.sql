@@ -15,14 +15,39 @@
 --   CALL rollback_pipeline_batched(run, force)    a committed transaction per batch, with
 --                                                 progress NOTICEs; CALL again to resume
 
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_check_unchanged(run uuid, batch integer) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    changed uuid[];
+    n_changed bigint;
+BEGIN
+    -- Documents of the run's batches not yet rolled back (or of one batch) whose current
+    -- version is no longer the one the run wrote: a later version, a deletion, or an
+    -- in-place UPDATE (another xmin; a version VACUUM froze counts as unchanged).
+    SELECT (array_agg(u.entity_id ORDER BY u.entity_id))[1:20], count(*) INTO changed, n_changed
+      FROM pgmigrate.pipeline_batches b
+     CROSS JOIN LATERAL unnest(b.changed_ids, b.new_row_ids, b.new_row_xmins) AS u(entity_id, new_row_id, new_row_xmin)
+     WHERE b.run_id = run AND b.status = 'DONE' AND b.docs_rolled_back IS NULL AND (batch IS NULL OR b.batch_no = batch)
+       AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
+                        WHERE t.row_id = u.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
+                          AND (u.new_row_xmin IS NULL OR t.xmin = u.new_row_xmin OR t.xmin = '2'::xid));
+    IF n_changed > 0 THEN
+        RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
+              array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_check_unchanged(uuid, integer) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_rollback_step(run uuid, force boolean, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     r pgmigrate.pipeline_runs;
     b pgmigrate.pipeline_batches;
-    changed uuid[];
-    n_changed bigint;
     ts timestamptz := clock_timestamp();
     n bigint;
     attempt integer := 0;
@@ -41,24 +66,7 @@ BEGIN
     IF r.status <> 'ROLLING_BACK' THEN
         -- The whole run first, without locks: refused before anything is written.
         IF NOT coalesce(force, false) THEN
-            SELECT array_agg(ch.entity_id ORDER BY ch.entity_id) FILTER (WHERE true), count(*) INTO changed, n_changed
-              FROM (SELECT ch.entity_id FROM pgmigrate.pipeline_changes ch
-                     WHERE ch.run_id = run
-                       AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                                        WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                                          AND (ch.new_row_xmin IS NULL OR t.xmin = ch.new_row_xmin OR t.xmin = '2'::xid))
-                     ORDER BY ch.entity_id LIMIT 20) ch;
-            IF n_changed > 0 THEN
-                SELECT count(*) INTO n_changed FROM pgmigrate.pipeline_changes ch
-                 WHERE ch.run_id = run
-                   AND NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                                    WHERE t.row_id = ch.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                                          AND (ch.new_row_xmin IS NULL OR t.xmin = ch.new_row_xmin OR t.xmin = '2'::xid));
-                RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
-                      array_to_string(changed, ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
-                    USING ERRCODE = 'object_not_in_prerequisite_state',
-                          HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
-            END IF;
+            PERFORM pgmigrate._pipeline_check_unchanged(run, NULL);
         END IF;
         UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
     END IF;
@@ -87,17 +95,7 @@ BEGIN
         END;
     END LOOP;
     IF NOT coalesce(force, false) THEN
-        SELECT array_agg(u.entity_id ORDER BY u.entity_id), count(*) INTO changed, n_changed
-          FROM unnest(b.changed_ids, b.new_row_ids, b.new_row_xmins) u(entity_id, new_row_id, new_row_xmin)
-         WHERE NOT EXISTS (SELECT 1 FROM pgmigrate.temporal_entities t
-                            WHERE t.row_id = u.new_row_id AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                              AND (u.new_row_xmin IS NULL OR t.xmin = u.new_row_xmin OR t.xmin = '2'::xid));
-        IF n_changed > 0 THEN
-            RAISE EXCEPTION 'cannot roll back pipeline run %: % document(s) changed since it wrote them: %', run, n_changed,
-                  array_to_string(changed[1:20], ', ') || CASE WHEN n_changed > 20 THEN ', ...' ELSE '' END
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'rollback_pipeline(run_id, force => true) restores the run''s before-images over those later changes.';
-        END IF;
+        PERFORM pgmigrate._pipeline_check_unchanged(run, b.batch_no);
     END IF;
     -- Close the current versions, then write the before-images (documents the run created
     -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it).

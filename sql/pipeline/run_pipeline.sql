@@ -102,19 +102,8 @@ BEGIN
                 IF locked THEN
                     PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
                 END IF;
-                PERFORM pg_catalog.set_config('search_path', caller_path, true);
-                COMMIT;
-                -- The workers stop before their next batch; this session waits for them to finish the one they are in.
-                WHILE pg_catalog.cardinality(pids) > 0 LOOP
-                    PERFORM pg_catalog.pg_sleep(0.01);
-                    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-                    pids := pgmigrate.pipeline_workers(run, 0, pids);
-                    PERFORM pg_catalog.set_config('search_path', caller_path, true);
-                    COMMIT;
-                END LOOP;
-                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
-                    HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
-                               pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+                -- (The workers stop before their next batch; the error is raised once they have.)
+                EXIT;
             END IF;
             EXIT WHEN (res->>'done')::boolean;
             RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
@@ -126,7 +115,7 @@ BEGIN
             PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
             COMMIT;
         END LOOP;
-        EXIT WHEN waited OR pg_catalog.cardinality(pids) = 0;
+        EXIT WHEN stop_as IS NULL AND (waited OR pg_catalog.cardinality(pids) = 0);
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
         COMMIT;
         WHILE pg_catalog.cardinality(pids) > 0 LOOP
@@ -136,6 +125,11 @@ BEGIN
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             COMMIT;
         END LOOP;
+        IF stop_as IS NOT NULL THEN
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
+                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
+                           pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+        END IF;
         waited := true;
     END LOOP;
     IF locked THEN
