@@ -2,7 +2,8 @@
 -- entity documents of ~1 KB, against (a) the floor: one set-based UPDATE doing the same
 -- change in place, and (b) the baseline: a PL/pgSQL loop transforming and writing one
 -- document at a time (new version per document), as the sketch's engine would.
--- psql variables: n (documents, default 1000000), loop_n (documents for the slow loop).
+-- psql variables: n (documents, default 1000000), loop_n (documents for the per-document
+-- loop, default n: every implementation is measured over as many documents).
 \pset footer off
 SET client_min_messages = warning;
 \if :{?n}
@@ -11,7 +12,7 @@ SET client_min_messages = warning;
 \endif
 \if :{?loop_n}
 \else
-\set loop_n 20000
+\set loop_n :n
 \endif
 CREATE SCHEMA IF NOT EXISTS pgm_bench;
 CREATE OR REPLACE FUNCTION pgm_bench.doc(g int) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$

@@ -14,7 +14,12 @@ psql="$(scripts/pg_config.sh --bindir)/psql -X -q -h 127.0.0.1 -p $port -U postg
 scripts/cluster.sh start >/dev/null
 $psql -d postgres -c 'DROP DATABASE IF EXISTS pg_migrate_bench' -c 'CREATE DATABASE pg_migrate_bench'
 $psql -d pg_migrate_bench -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pg_migrate' -f tests/reference/reference.sql
-for f in bench/core.sql bench/engine.sql bench/triggers.sh bench/bluegreen.sh bench/canary.sh bench/pipeline.sql; do
+for f in bench/core.sql bench/engine.sql bench/triggers.sh bench/bluegreen.sh bench/canary.sh; do
     echo "==> $f"
     case "$f" in *.sql) $psql -d pg_migrate_bench -v ON_ERROR_STOP=1 -f "$f" ;; *) "$f" ;; esac
 done
+# The pipeline bench writes 10 GB of versions: a database of its own, so the earlier
+# benches' rows and dead tuples are not in the table whose writes it compares.
+echo "==> bench/pipeline.sql"
+$psql -d postgres -c 'DROP DATABASE IF EXISTS pg_migrate_bench_pipeline' -c 'CREATE DATABASE pg_migrate_bench_pipeline'
+$psql -d pg_migrate_bench_pipeline -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pg_migrate' -f bench/pipeline.sql
