@@ -52,9 +52,14 @@ DECLARE
     n bigint;
     attempt integer := 0;
 BEGIN
+    IF run IS NULL THEN
+        RAISE EXCEPTION 'a pipeline run id is required, not NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'SELECT run_id, status FROM pgmigrate.pipeline_runs WHERE pipeline_name = ... lists a pipeline''s runs.';
+    END IF;
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT run_id, status FROM pgmigrate.pipeline_runs WHERE pipeline_name = ... lists a pipeline''s runs.';
     END IF;
     IF r.status = 'ROLLED_BACK' THEN
         RAISE EXCEPTION 'pipeline run % is already rolled back', run USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -167,9 +172,24 @@ BEGIN
             res := pgmigrate.pipeline_rollback_step(run, force);
         EXCEPTION WHEN query_canceled OR others THEN
             GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
-                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
-                           pg_catalog.format('Batches rolled back so far stay so; CALL pgmigrate.rollback_pipeline_batched(%L) goes on from there.', run));
+            -- Only a run left part way (ROLLING_BACK) has something to go on with.
+            BEGIN
+                IF EXISTS (SELECT FROM pgmigrate.pipeline_runs x WHERE x.run_id = run AND x.status = 'ROLLING_BACK') THEN
+                    hint := pg_catalog.concat_ws(' ', nullif(hint, ''),
+                        pg_catalog.format('Batches rolled back so far stay so; CALL pgmigrate.rollback_pipeline_batched(%L) goes on from there.', run));
+                END IF;
+            EXCEPTION WHEN others THEN
+                NULL;  -- (no SELECT on pipeline_runs: the error as it was)
+            END;
+            -- (An empty DETAIL or HINT would still print its label.)
+            IF nullif(detail, '') IS NULL AND nullif(hint, '') IS NULL THEN
+                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state;
+            ELSIF nullif(detail, '') IS NULL THEN
+                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, HINT = hint;
+            ELSIF nullif(hint, '') IS NULL THEN
+                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = detail;
+            END IF;
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = detail, HINT = hint;
         END;
         EXIT WHEN (res->>'done')::boolean;
         RAISE NOTICE 'pipeline run %: batch % rolled back (% documents), % to go', run, res->>'batch', res->>'rolled_back', res->>'remaining';

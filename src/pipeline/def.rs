@@ -26,8 +26,42 @@ fn err<T>(path: &str, message: impl Into<String>) -> Result<T, DefError> {
 }
 
 /// Deserialize `value` (found at `path`) into `T`, naming the path on failure.
+/// `value` as a `T`; an error names the JSON path of the value at fault (`$.workers`, not
+/// `$`) and what was expected in JSON's words, not Rust's (`an integer`, not `i64`).
 fn typed<T: DeserializeOwned>(value: &Value, path: &str) -> Result<T, DefError> {
-    serde_json::from_value(value.clone()).or_else(|e| err(path, e.to_string()))
+    serde_path_to_error::deserialize(value.clone()).or_else(|e| {
+        let mut at = path.to_string();
+        for segment in e.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => at.push_str(&format!("[{index}]")),
+                serde_path_to_error::Segment::Map { key } => at.push_str(&format!(".{key}")),
+                serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        err(&at, json_words(&e.inner().to_string()))
+    })
+}
+
+/// serde's messages name Rust types; users write JSON.
+fn json_words(message: &str) -> String {
+    [
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected usize", "expected a non-negative integer"),
+        ("expected f64", "expected a number"),
+        (
+            "data did not match any variant of untagged enum PathSpec",
+            "expected a field path: a dotted string or an array of names",
+        ),
+        (
+            "data did not match any variant of untagged enum RawGroupItem",
+            "expected a field path, or an object {\"path\": ..., \"as\": name}",
+        ),
+    ]
+    .iter()
+    .fold(message.to_string(), |m, (rust, json)| m.replace(rust, json))
 }
 
 /// A path into a document: `"a.b.c"` or `["a", "b.c"]` (names with dots, hostile names).
@@ -924,6 +958,26 @@ mod tests {
     }
 
     #[test]
+    fn wrong_types_name_their_path_in_json_words() {
+        for (bad, path) in [
+            (json!({"workers": "2"}), "$.workers"),
+            (json!({"workers": 1.5}), "$.workers"),
+            (json!({"batchSize": true}), "$.batchSize"),
+            (json!({"join": 5}), "$.join"),
+        ] {
+            let d = parse_options(&bad).unwrap_err();
+            assert_eq!(d.path, path, "{bad}");
+            assert!(!d.message.contains("i64"), "{}", d.message);
+        }
+        let d = parse_options(&json!({"workers": "2"})).unwrap_err();
+        assert!(d.message.contains("expected an integer"), "{}", d.message);
+        let d = e(json!({"name": "p", "batchSize": "big", "steps": []}));
+        assert_eq!(d.path, "$.batchSize");
+        let d = e(json!({"name": "p", "steps": [{"type": "FILTER", "config": {"condition": 7}}]}));
+        assert!(d.path.starts_with("$.steps[0].config"), "{}", d.path);
+    }
+
+    #[test]
     fn unknown_things_name_their_path() {
         let d = e(json!({"name": "p", "steps": [{"type": "MAPX"}]}));
         assert_eq!(d.path, "$.steps[0].type");
@@ -937,7 +991,7 @@ mod tests {
         assert!(d.message.contains("bogus"), "{d}");
         let d =
             e(json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "a", "target": "b", "x": 1}]}}]}));
-        assert_eq!(d.path, "$.steps[0].config.mappingRules[0]");
+        assert_eq!(d.path, "$.steps[0].config.mappingRules[0].x");
         assert!(d.message.contains('x'));
         let d = e(
             json!({"name": "p", "steps": [{"type": "MAP", "config": {"rules": [{"type": "FIELD_TRANSFORM", "field": "a", "transformation": {"function": "lower", "separator": ","}}]}}]}),

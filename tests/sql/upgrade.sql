@@ -1,4 +1,4 @@
--- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0, 0.4.0 and 0.5.0 yields the same objects as a fresh install.
+-- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0, 0.4.0, 0.5.0 and 0.6.0 yields the same objects as a fresh install.
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate VERSION '0.1.0';
 -- Data written under 0.1.0 survives the update.
@@ -153,6 +153,32 @@ CREATE TABLE pgm_test.upgraded_from_050 AS SELECT * FROM pgm_test.extension_obje
 (SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_050 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
 UNION ALL
 (SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_050)
+ORDER BY 1, 2, 3;
+DROP EXTENSION pg_migrate;
+
+-- And from 0.6.0: a run rolled back part way under 0.6.0 is finished by 0.6.1, whose
+-- rollback refuses a NULL run id (22004) and hints at resuming only a run left part way.
+CREATE EXTENSION pg_migrate VERSION '0.6.0';
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'up6_doc', jsonb_build_object('old', g) FROM generate_series(1, 12) g;
+SELECT pgmigrate.register_pipeline('{"name": "up6", "entityType": "up6_doc", "batchSize": 4, "steps": [{"type": "MAP",
+  "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "old", "target": "new"}]}}]}') IS NOT NULL AS registered;
+SET client_min_messages = warning;
+CALL pgmigrate.run_pipeline('up6');
+SELECT run_id AS up6_run FROM pgmigrate.pipeline_runs \gset
+SELECT pgmigrate.pipeline_rollback_step(:'up6_run', false)->>'rolled_back' AS rolled_back_under_060;
+RESET client_min_messages;
+ALTER EXTENSION pg_migrate UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+CALL pgmigrate.rollback_pipeline_batched(NULL);
+SET client_min_messages = warning;
+CALL pgmigrate.rollback_pipeline_batched(:'up6_run');
+RESET client_min_messages;
+SELECT status, (SELECT count(*) FILTER (WHERE content ? 'old') FROM pgmigrate.temporal_entities WHERE entity_type = 'up6_doc' AND valid_to = 'infinity') AS restored
+  FROM pgmigrate.pipeline_runs;
+CREATE TABLE pgm_test.upgraded_from_060 AS SELECT * FROM pgm_test.extension_objects();
+(SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_060 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_060)
 ORDER BY 1, 2, 3;
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate;
