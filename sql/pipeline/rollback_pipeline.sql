@@ -196,6 +196,8 @@ BEGIN
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
         PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
         COMMIT;
+        -- (As run_pipeline's batches: each locks the rows it restores, FOR UPDATE.)
+        SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     END LOOP;
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
     COMMIT;

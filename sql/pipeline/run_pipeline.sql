@@ -4,11 +4,15 @@
 -- {"workers": n} this session starts n - 1 background workers that do so, and waits for
 -- them before it returns. On an error the batch is undone and the run is FAILED (a cancel:
 -- CANCELLED); CALL again to resume. {"join": run} (what a worker does) works that run's
--- batches if it is still RUNNING, and returns quietly if another session stopped it. A batch
--- that fails on a serialization failure or deadlock (a concurrent update under REPEATABLE
--- READ) is retried in a new transaction, with backoff, up to 10 times.
+-- batches if it is still RUNNING, and returns quietly if another session stopped it.
+-- Batches run at READ COMMITTED whatever the session's default isolation (each is one
+-- transaction that locks the current rows it rewrites, FOR UPDATE): under REPEATABLE READ
+-- or SERIALIZABLE, sessions sharing a run would fail each other's batch claims and commits
+-- (40001) on the batch rows they mark done. A batch that meets a deadlock (or a
+-- serialization failure) is retried in a new transaction, with backoff, up to 10 times.
 -- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one; search_path is
--- pinned for its own statements and the caller's restored before every COMMIT.)
+-- pinned for its own statements and the caller's restored before every COMMIT. SET
+-- TRANSACTION must be the first statement of a transaction: it follows every COMMIT.)
 
 CREATE OR REPLACE PROCEDURE pgmigrate.run_pipeline(name text, options jsonb DEFAULT '{}')
 LANGUAGE plpgsql AS $$
@@ -48,6 +52,7 @@ BEGIN
         CASE WHEN joining THEN 'joining' WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END, run, started->>'batches';
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
     COMMIT;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     IF (started->>'workers')::int > 1 THEN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         pids := pgmigrate.pipeline_workers(run, (started->>'workers')::int - 1, '{}');
@@ -67,8 +72,8 @@ BEGIN
                     GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
                     stop_as := 'CANCELLED';
                 WHEN serialization_failure OR deadlock_detected THEN
-                    -- Met a concurrent update under REPEATABLE READ / SERIALIZABLE (or a
-                    -- deadlock): only a new transaction, with a new snapshot, can do the batch.
+                    -- A deadlock (or a serialization failure from a function a step
+                    -- calls): a new transaction does the batch.
                     GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
                     conflicts := conflicts + 1;
                     stop_as := CASE WHEN conflicts <= 10 THEN 'RETRY' ELSE 'FAILED' END;
@@ -82,6 +87,7 @@ BEGIN
                 PERFORM pg_catalog.pg_sleep(least(0.01 * pg_catalog.power(2, conflicts), 1.0) * (0.5 + pg_catalog.random() / 2));
                 PERFORM pg_catalog.set_config('search_path', caller_path, true);
                 COMMIT;
+                SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
                 CONTINUE;
             END IF;
             conflicts := 0;
@@ -114,16 +120,19 @@ BEGIN
             -- and redone on resume. The session's last COMMIT below waits, flushing them all.
             PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
             COMMIT;
+            SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         END LOOP;
         EXIT WHEN stop_as IS NULL AND (waited OR pg_catalog.cardinality(pids) = 0);
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
         COMMIT;
+        SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         WHILE pg_catalog.cardinality(pids) > 0 LOOP
             PERFORM pg_catalog.pg_sleep(0.01);
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             pids := pgmigrate.pipeline_workers(run, 0, pids);
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             COMMIT;
+            SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         END LOOP;
         IF stop_as IS NOT NULL THEN
             RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),

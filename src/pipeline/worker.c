@@ -8,6 +8,8 @@
  *     CALL pgmigrate.run_pipeline(<name>, '{"join": "<run>"}')
  * as a top-level statement, so the procedure commits batch by batch as it does in the
  * caller's session. An error ends the worker (the procedure has recorded it on the run).
+ * The worker's transactions run at READ COMMITTED whatever the database's default, as
+ * run_pipeline's batches do (see run_pipeline.sql).
  */
 #include "postgres.h"
 
@@ -19,6 +21,7 @@
 #include "pgstat.h"
 #include "storage/ipc.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -56,6 +59,7 @@ pgm_pipeline_worker_run(Oid owner, Oid caller, const char *run)
 		proc_exit(0);			/* finished, stopped or gone before this worker started */
 
 	/* 2. As the caller, the run's batches. */
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_USERSET, PGC_S_SESSION);
 	MemoryContextSwitchTo(TopMemoryContext);
 	join = psprintf("{\"join\": \"%s\"}", run);
 	initStringInfo(&sql);

@@ -114,6 +114,29 @@ SELECT count(*) AS written, count(DISTINCT entity_id) AS entities
 CALL pgmigrate.run_pipeline('wk_fast', '{"restart": true, "workers": 64}');
 SELECT status FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_fast' ORDER BY started_at DESC LIMIT 1;
 
+-- Under a SERIALIZABLE (or REPEATABLE READ) default, batches still run at READ COMMITTED,
+-- so the processes sharing a run neither fail each other's claims and commits (40001) nor
+-- back off from each other: 120 batches over 4 processes complete, each batch once.
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'wk_ssi', jsonb_build_object('n', g) FROM generate_series(1, 600) g;
+SET ROLE pgm_wk_author;
+SELECT pgmigrate.register_pipeline('{"name": "wk_ssi", "entityType": "wk_ssi", "batchSize": 5, "parallel": true,
+  "steps": [{"type": "CUSTOM", "config": {"function": "pgm_wk.slow"}}]}') IS NOT NULL AS registered;
+RESET ROLE;
+SELECT current_database() AS db \gset
+ALTER DATABASE :"db" SET default_transaction_isolation = 'serializable';
+\c
+SET client_min_messages = warning;
+SHOW default_transaction_isolation;
+CALL pgmigrate.run_pipeline('wk_ssi', '{"workers": 4}');
+ALTER DATABASE :"db" RESET default_transaction_isolation;
+\c
+SET client_min_messages = warning;
+SELECT r.status, r.docs_written, count(*) FILTER (WHERE b.status = 'DONE') AS batches_done, count(DISTINCT b.done_by) > 1 AS shared
+  FROM pgmigrate.pipeline_runs r JOIN pgmigrate.pipeline_batches b USING (run_id) WHERE r.pipeline_name = 'wk_ssi' GROUP BY 1, 2;
+SELECT count(*) FILTER (WHERE (content->>'passes')::int = 1) AS transformed_once, count(DISTINCT entity_id) AS entities
+  FROM pgmigrate.temporal_entities WHERE entity_type = 'wk_ssi' AND valid_to = 'infinity';
+DELETE FROM pgmigrate.temporal_entities WHERE entity_type = 'wk_ssi';
+
 -- Rolling back a run that workers wrote restores every document it changed.
 SELECT pgmigrate.rollback_pipeline((SELECT run_id FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_slow' ORDER BY started_at DESC LIMIT 1)) AS rolled_back;
 SELECT content->>'passes' AS passes, count(*) FROM pgmigrate.temporal_entities
