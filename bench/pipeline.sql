@@ -29,6 +29,10 @@ VACUUM ANALYZE pgmigrate.temporal_entities;
 SELECT 'document size' AS what, avg(octet_length(content::text))::int AS bytes, count(*) AS docs
   FROM pgmigrate.temporal_entities WHERE entity_type = 'bench_pipe';
 
+-- Every implementation starts from a vacuumed table after a checkpoint (the floor after the
+-- load's VACUUM ANALYZE): no autovacuum of an earlier implementation's dead rows runs on
+-- one of the two cores while the next is timed. Its own dead rows are its own.
+
 -- (a) The floor: in place, no versions, one statement.
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
@@ -39,6 +43,7 @@ INSERT INTO pipe_results SELECT 'set-based UPDATE in place (floor)', :n, extract
 
 -- (b) The baseline, as the sketch's engine works: per document, apply each mapping rule of
 -- the definition in turn (dispatching on its type), then write the document (a new version).
+VACUUM pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 DO $$
@@ -84,14 +89,17 @@ SELECT pgmigrate.register_pipeline('{"name": "bench_workers", "entityType": "ben
     {"type": "FIELD_RENAME", "source": "name", "target": "fullName"},
     {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "lower"}]}}]}') IS NOT NULL AS registered;
 UPDATE pgmigrate.pipelines SET compiled = compiled || '{"builtinOnly": false}' WHERE name = 'bench_general';
+VACUUM pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 CALL pgmigrate.run_pipeline('bench');
 INSERT INTO pipe_results SELECT 'run_pipeline (versioned, batches of 1000, one statement each)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+VACUUM pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 CALL pgmigrate.run_pipeline('bench_general');
 INSERT INTO pipe_results SELECT 'run_pipeline, general path (work tables)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+VACUUM pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 CALL pgmigrate.run_pipeline('bench_workers', '{"workers": 2}');

@@ -6752,6 +6752,8 @@ DECLARE
     state text;
     detail text;
     hint text;
+    done_here integer := 0;
+    finished_elsewhere boolean := false;
 BEGIN
     LOOP
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -6759,6 +6761,16 @@ BEGIN
             res := pgmigrate.pipeline_rollback_step(run, force);
         EXCEPTION WHEN query_canceled OR others THEN
             GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            -- Another session rolling back the same run finished it after this one did some
+            -- of its batches: done, not an error.
+            IF done_here > 0 AND state = '55000' THEN
+                BEGIN
+                    finished_elsewhere := EXISTS (SELECT FROM pgmigrate.pipeline_runs x WHERE x.run_id = run AND x.status = 'ROLLED_BACK');
+                EXCEPTION WHEN others THEN
+                    NULL;
+                END;
+            END IF;
+            EXIT WHEN finished_elsewhere;
             -- Only a run left part way (ROLLING_BACK) has something to go on with.
             BEGIN
                 IF EXISTS (SELECT FROM pgmigrate.pipeline_runs x WHERE x.run_id = run AND x.status = 'ROLLING_BACK') THEN
@@ -6779,6 +6791,7 @@ BEGIN
             RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = detail, HINT = hint;
         END;
         EXIT WHEN (res->>'done')::boolean;
+        done_here := done_here + 1;
         RAISE NOTICE 'pipeline run %: batch % rolled back (% documents), % to go', run, res->>'batch', res->>'rolled_back', res->>'remaining';
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
         PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
@@ -6788,7 +6801,11 @@ BEGIN
     END LOOP;
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
     COMMIT;
-    RAISE NOTICE 'pipeline run %: rolled back, % documents', run, res->>'rolled_back';
+    IF finished_elsewhere THEN
+        RAISE NOTICE 'pipeline run %: rolled back (% of its batches by this session, the rest by another)', run, done_here;
+    ELSE
+        RAISE NOTICE 'pipeline run %: rolled back, % documents', run, res->>'rolled_back';
+    END IF;
 END $$;
 
 REVOKE EXECUTE ON PROCEDURE pgmigrate.rollback_pipeline_batched(uuid, boolean) FROM PUBLIC;

@@ -4,6 +4,7 @@
 -- READ or SERIALIZABLE failed each other's batch claims and commits with 40001).
 -- rollback_pipeline_batched: a NULL or unknown run id is refused with a hint that lists
 -- runs; the "goes on from there" hint only when the run was left ROLLING_BACK; no empty
--- DETAIL line.
+-- DETAIL line; a session whose concurrent rollback of the same run another session
+-- finished ends with a NOTICE, not "already rolled back".
 \ir ../pipeline/run_pipeline.sql
 \ir ../pipeline/rollback_pipeline.sql

@@ -169,7 +169,9 @@ SELECT pgmigrate.pipeline_rollback_step(:'up6_run', false)->>'rolled_back' AS ro
 RESET client_min_messages;
 ALTER EXTENSION pg_migrate UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+\set SHOW_CONTEXT never
 CALL pgmigrate.rollback_pipeline_batched(NULL);
+\set SHOW_CONTEXT errors
 SET client_min_messages = warning;
 CALL pgmigrate.rollback_pipeline_batched(:'up6_run');
 RESET client_min_messages;
