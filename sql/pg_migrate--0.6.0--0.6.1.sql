@@ -7,6 +7,130 @@
 -- runs; the "goes on from there" hint only when the run was left ROLLING_BACK; no empty
 -- DETAIL line; a session whose concurrent rollback of the same run another session
 -- finished ends with a NOTICE, not "already rolled back".
+-- Two CALLs of one pipeline at once no longer start two runs (a start takes a lock per
+-- pipeline); {"join": null} is refused.
+-- ---- pipeline/pipeline_start.sql ----
+-- Start a run of a pipeline, or resume its unfinished one (RUNNING after a crash, FAILED,
+-- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts (a
+-- source query runs then, once, and its rows are kept with the batches).
+-- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
+-- run only (joined: false when it is no longer RUNNING).
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    opts jsonb := pgmigrate._pipeline_options(options);
+    workers integer := coalesce((opts->>'workers')::int, 1);
+    p pgmigrate.pipelines;
+    r pgmigrate.pipeline_runs;
+    etype text;
+    bs integer;
+    run uuid;
+    nb integer;
+    query text;
+    query_author regrole;
+    query_path text;
+BEGIN
+    SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = _pipeline_start.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', name USING ERRCODE = 'undefined_object',
+            HINT = 'Register it with pgmigrate.register_pipeline(definition).';
+    END IF;
+    -- A worker (or a session) joining one run by its id: nothing to do unless it runs.
+    IF opts->>'join' IS NOT NULL THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = (opts->>'join')::uuid AND x.pipeline_id = p.pipeline_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'pipeline "%" has no run %', name, opts->>'join' USING ERRCODE = 'undefined_object';
+        END IF;
+        RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
+                                  'batches', r.batches_total, 'joined', r.status = 'RUNNING', 'workers', 1);
+    END IF;
+    -- One session at a time decides whether this pipeline starts a run or resumes the one
+    -- going (held to commit): two CALLs at once otherwise both start a run and transform
+    -- the same documents twice. (Under READ COMMITTED the next statement sees the run the
+    -- other session committed.)
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_start'), pg_catalog.hashtext(p.pipeline_id::text));
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.pipeline_id = p.pipeline_id AND x.status = 'ROLLING_BACK' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" run % is being rolled back', name, r.run_id USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = pg_catalog.format('Finish that first: CALL pgmigrate.rollback_pipeline_batched(%L).', r.run_id);
+    END IF;
+    IF workers > 1 AND NOT (p.compiled->>'parallel')::boolean THEN
+        RAISE EXCEPTION 'pipeline "%" is not parallel: one session works its runs', name USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Register it with "parallel": true to share its runs between workers.';
+    END IF;
+    -- Joining a RUNNING run takes no lock (sessions working its batches hold its row).
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x
+     WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'FAILED', 'CANCELLED')
+     ORDER BY x.started_at DESC LIMIT 1;
+    IF FOUND AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+    END IF;
+    IF FOUND AND (opts->>'restart')::boolean THEN
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+         WHERE x.run_id = r.run_id;
+        PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
+    ELSIF FOUND THEN
+        IF r.status <> 'RUNNING' THEN
+            UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
+                   updated_at = clock_timestamp()
+             WHERE x.run_id = r.run_id;
+            PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
+                'checkpoint', r.checkpoint), caller);
+        END IF;
+        IF workers > 1 AND NOT (r.compiled->>'parallel')::boolean THEN
+            RAISE EXCEPTION 'pipeline "%" run % is not parallel: one session works it', name, r.run_id
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The run keeps the definition it started with; {"restart": true} starts a new run of the parallel one.';
+        END IF;
+        RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
+                                  'batches', r.batches_total, 'joined', true, 'workers', workers);
+    END IF;
+    etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
+    -- A source query in the run options runs as the caller who passed it; the definition's
+    -- as the pipeline's author.
+    IF opts->>'query' IS NOT NULL THEN
+        query := opts->>'query';
+        query_author := caller;
+        query_path := caller_path;
+    ELSIF p.compiled->>'query' IS NOT NULL THEN
+        query := p.compiled->>'query';
+        query_author := p.author;
+        query_path := p.author_search_path;
+    END IF;
+    IF etype IS NULL THEN
+        RAISE EXCEPTION 'pipeline "%" names no entity type to %', name, CASE WHEN query IS NULL THEN 'read' ELSE 'write' END
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give "entityType" in the definition or in the run options (with a source query: the type its rows become).';
+    END IF;
+    bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
+               ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
+    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+    VALUES (p.pipeline_id, p.name, etype, query, query_author, query_path, opts->>'outputEntityType', opts, p.compiled, bs,
+            p.author, p.author_search_path, caller)
+    RETURNING run_id INTO run;
+    IF query IS NULL THEN
+        nb := pgmigrate._pipeline_plan(run, etype, bs);
+    ELSE
+        PERFORM pgmigrate._pipeline_source(query, query_author, query_path, etype, NULL);
+        nb := pgmigrate._pipeline_plan_query(run, bs);
+    END IF;
+    UPDATE pgmigrate.pipeline_runs x SET batches_total = nb WHERE x.run_id = run;
+    PERFORM pgmigrate._audit('pipeline.started', jsonb_build_object('pipeline', name, 'run_id', run, 'entity_type', etype,
+        'batches', nb, 'batch_size', bs, 'author', p.author::text, 'source_query', query), caller);
+    RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb,
+                              'joined', true, 'workers', workers);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_start(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_start(name text, options jsonb) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_start(text, jsonb) FROM PUBLIC;
+
 -- ---- pipeline/run_pipeline.sql ----
 -- CALL run_pipeline(name, options): run (or resume) a pipeline over the current documents
 -- of its entity type, one committed batch at a time, with a progress NOTICE per batch.

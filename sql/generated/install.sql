@@ -6062,6 +6062,11 @@ BEGIN
         RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
                                   'batches', r.batches_total, 'joined', r.status = 'RUNNING', 'workers', 1);
     END IF;
+    -- One session at a time decides whether this pipeline starts a run or resumes the one
+    -- going (held to commit): two CALLs at once otherwise both start a run and transform
+    -- the same documents twice. (Under READ COMMITTED the next statement sees the run the
+    -- other session committed.)
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_start'), pg_catalog.hashtext(p.pipeline_id::text));
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.pipeline_id = p.pipeline_id AND x.status = 'ROLLING_BACK' LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'pipeline "%" run % is being rolled back', name, r.run_id USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -6,5 +6,8 @@
 -- runs; the "goes on from there" hint only when the run was left ROLLING_BACK; no empty
 -- DETAIL line; a session whose concurrent rollback of the same run another session
 -- finished ends with a NOTICE, not "already rolled back".
+-- Two CALLs of one pipeline at once no longer start two runs (a start takes a lock per
+-- pipeline); {"join": null} is refused.
+\ir ../pipeline/pipeline_start.sql
 \ir ../pipeline/run_pipeline.sql
 \ir ../pipeline/rollback_pipeline.sql

@@ -948,6 +948,7 @@ mod tests {
         assert!(parse_options(&json!({"join": run.replace('-', "")})).is_ok());
         for bad in [
             json!({"join": "x"}),
+            json!({"join": null}),
             json!({"join": format!("{run}0")}),
             json!({"join": run, "restart": true}),
             json!({"join": run, "workers": 2}),
@@ -1087,6 +1088,9 @@ pub fn parse_options(v: &Value) -> Result<RunOptions, DefError> {
         return Ok(RunOptions::default());
     }
     as_object(v, "$", "run options")?;
+    if v.get("join").is_some_and(Value::is_null) {
+        return err("$.join", "join names a run by its id (a uuid), not null");
+    }
     let o: RunOptions = typed(v, "$")?;
     if let Some(b) = o.batch_size {
         if !(1..=1_000_000).contains(&b) {

@@ -38,6 +38,7 @@ CALL pgmigrate.run_pipeline('wk_slow', '{"workers": 65}');
 CALL pgmigrate.run_pipeline('wk_slow', '{"workers": "two"}');
 CALL pgmigrate.run_pipeline('wk_single', '{"workers": 2}');
 CALL pgmigrate.run_pipeline('wk_slow', '{"join": "not a uuid"}');
+CALL pgmigrate.run_pipeline('wk_slow', '{"join": null}');
 CALL pgmigrate.run_pipeline('wk_slow', '{"join": "00000000-0000-0000-0000-000000000001", "batchSize": 5}');
 CALL pgmigrate.run_pipeline('wk_slow', '{"join": "00000000-0000-0000-0000-000000000001"}');
 SELECT pgmigrate.register_migration($${"name": "wk_transform", "version": "wk.1", "rollback": ["SELECT 1"], "forward": [
