@@ -6460,17 +6460,32 @@ BEGIN
         COMMIT;
         SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         WHILE pg_catalog.cardinality(pids) > 0 LOOP
-            PERFORM pg_catalog.pg_sleep(0.01);
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            BEGIN
+                PERFORM pg_catalog.pg_sleep(0.01);
+            EXCEPTION WHEN query_canceled THEN
+                -- Cancelled (or statement_timeout) while its workers work: the run is
+                -- CANCELLED, they stop before their next batch, and the CALL fails once they
+                -- have. A second cancel while waiting gives up waiting.
+                IF stop_as IS NOT NULL THEN
+                    RAISE;
+                END IF;
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                stop_as := 'CANCELLED';
+                PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+            END;
             pids := pgmigrate.pipeline_workers(run, 0, pids);
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             COMMIT;
             SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         END LOOP;
         IF stop_as IS NOT NULL THEN
-            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = coalesce(detail, ''),
-                HINT = pg_catalog.concat_ws(' ', nullif(hint, ''),
-                           pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            hint := pg_catalog.concat_ws(' ', nullif(hint, ''),
+                        pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            IF nullif(detail, '') IS NULL THEN
+                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, HINT = hint;
+            END IF;
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = detail, HINT = hint;
         END IF;
         waited := true;
     END LOOP;

@@ -7,7 +7,8 @@
 -- DETAIL line; a session whose concurrent rollback of the same run another session
 -- finished ends with a NOTICE, not "already rolled back".
 -- Two CALLs of one pipeline at once no longer start two runs (a start takes a lock per
--- pipeline); {"join": null} is refused.
+-- pipeline); {"join": null} is refused. A cancel or statement_timeout while the caller
+-- waits for its workers stops the run (CANCELLED) and fails the CALL once they have stopped.
 \ir ../pipeline/pipeline_start.sql
 \ir ../pipeline/run_pipeline.sql
 \ir ../pipeline/rollback_pipeline.sql

@@ -111,6 +111,32 @@ SELECT count(*) AS calls, count(DISTINCT entity) AS documents FROM pgm_wk.calls;
 SELECT count(*) AS written, count(DISTINCT entity_id) AS entities
   FROM pgmigrate.pipeline_changes c WHERE c.run_id = (SELECT run_id FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_slow' ORDER BY started_at DESC LIMIT 1);
 
+-- Cancelled (statement_timeout) while this session waits for its workers (a step slow in
+-- workers only): the run is CANCELLED, the CALL fails once the workers have stopped, none
+-- is left, and a resume completes it.
+CREATE FUNCTION pgm_wk.slow_in_workers(d jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT backend_type FROM pg_catalog.pg_stat_activity WHERE pid = pg_backend_pid()) <> 'client backend' THEN
+        PERFORM pg_sleep(0.1);
+    END IF;
+    RETURN d || '{"waited": true}';
+END $$;
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'wk_wait', jsonb_build_object('n', g) FROM generate_series(1, 300) g;
+SELECT pgmigrate.register_pipeline('{"name": "wk_wait", "entityType": "wk_wait", "parallel": true, "batchSize": 20,
+  "steps": [{"type": "CUSTOM", "config": {"function": "pgm_wk.slow_in_workers"}}]}') IS NOT NULL AS registered;
+SET statement_timeout = '700ms';
+\set SHOW_CONTEXT never
+CALL pgmigrate.run_pipeline('wk_wait', '{"workers": 3}');
+\set SHOW_CONTEXT errors
+RESET statement_timeout;
+SELECT status, last_sqlstate FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_wait';
+SELECT count(*) AS workers_left FROM pg_stat_activity WHERE backend_type = 'pg_migrate pipeline';
+CALL pgmigrate.run_pipeline('wk_wait');
+SELECT status, docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_wait';
+SELECT count(*) FILTER (WHERE content ? 'waited') AS transformed, count(*) AS current
+  FROM pgmigrate.temporal_entities WHERE entity_type = 'wk_wait' AND valid_to = 'infinity';
+DELETE FROM pgmigrate.temporal_entities WHERE entity_type = 'wk_wait';
+
 -- More workers than the server has slots: the run still completes with those it got.
 CALL pgmigrate.run_pipeline('wk_fast', '{"restart": true, "workers": 64}');
 SELECT status FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_fast' ORDER BY started_at DESC LIMIT 1;
