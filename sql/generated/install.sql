@@ -6710,7 +6710,9 @@ BEGIN
         PERFORM pgmigrate._pipeline_check_unchanged(run, b.batch_no);
     END IF;
     -- Close the current versions, then write the before-images (documents the run created
-    -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it).
+    -- just stay closed; the INSERT reads the UPDATE's result, so it runs after it). The time
+    -- is read after the locks: a version written while this waited began before it.
+    ts := clock_timestamp();
     WITH ch AS (SELECT u.entity_id, u.old_row_id FROM unnest(b.changed_ids, b.old_row_ids) u(entity_id, old_row_id)),
     cur AS (
         UPDATE pgmigrate.temporal_entities t SET valid_to = ts
