@@ -5413,6 +5413,10 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_temp(regrole) FROM PUBLIC;
 -- them (lock) against concurrent writers for the batch: a short lock_timeout, retried
 -- with capped jittered backoff. (Separate statements per case, so a cached generic plan
 -- never trades the current-version index for a scan of the whole store.)
+-- A document given a new version while the load waited for its row lock is not in what
+-- the statement returns (the row it waited for is closed, the new one is newer than its
+-- snapshot): the load is done again, in a statement that sees and locks the new version
+-- (the rows already locked stay locked), until every live document of the batch is in.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, ids uuid[], lim integer, lock boolean, lock_timeout_ms integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -5420,6 +5424,7 @@ RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n integer;
     attempt integer := 0;
+    rounds integer := 0;
 BEGIN
     IF NOT lock THEN
         INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
@@ -5431,24 +5436,37 @@ BEGIN
         RETURN n;
     END IF;
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
+    IF ids IS NULL THEN
+        -- Every document of the type (a whole-input run): the ones there now are the batch.
+        SELECT coalesce(array_agg(q.entity_id ORDER BY q.entity_id), '{}') INTO ids FROM (
+            SELECT t.entity_id FROM pgmigrate.temporal_entities t
+             WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
+             ORDER BY t.entity_id LIMIT lim) q;
+    END IF;
     LOOP
         BEGIN
-            IF ids IS NULL THEN
-                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
-                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
-                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
-                     WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
-            ELSE
-                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
-                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
-                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
-                     WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
-                       AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
-                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
-            END IF;
+            INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+            SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+                SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+                 WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
+                   AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
+                 ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
             GET DIAGNOSTICS n = ROW_COUNT;
-            RETURN n;
+            IF n >= least(cardinality(ids), lim) OR NOT EXISTS (
+                   SELECT 1 FROM pgmigrate.temporal_entities t
+                    WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
+                      AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
+                      AND NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_in i WHERE i.entity_id = t.entity_id)) THEN
+                RETURN n;
+            END IF;
+            -- Some document got a new version while this waited: load again.
+            rounds := rounds + 1;
+            IF rounds >= 10 THEN
+                RAISE EXCEPTION 'the documents of this batch kept getting new versions while it waited for them'
+                    USING ERRCODE = 'serialization_failure',
+                          HINT = 'Resume the run (CALL pgmigrate.run_pipeline again) when the application writes less.';
+            END IF;
+            DELETE FROM pg_temp._pgm_pipe_in;
         EXCEPTION WHEN lock_not_available THEN
             attempt := attempt + 1;
             IF attempt >= 10 THEN
@@ -5748,6 +5766,9 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text, text, boo
 -- builtinOnly), so running it as the owner gives its author nothing; it saves the work
 -- tables' copies of every document. Raises whatever the statement raises (the caller
 -- then redoes the batch on the general path, where SKIP / RETRY / FAIL apply).
+-- A document given a new version while the statement waited for its row lock is not among
+-- those it read (the row it waited for is closed, the new one is newer than its snapshot):
+-- the statement runs again for such documents, and its counts and rows are added up.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
                                                      OUT n_in integer, OUT n_out integer, OUT n bigint,
@@ -5759,6 +5780,10 @@ DECLARE
     last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
     body text;
     outs bigint[];
+    seen uuid[];
+    todo uuid[];
+    rounds integer := 0;
+    a_in integer; a_out integer; a_n bigint; a_ids uuid[]; a_old bigint[]; a_new bigint[]; a_xmins xid[]; a_outs bigint[];
 BEGIN
     IF NOT (c->>'builtinOnly')::boolean THEN
         RAISE EXCEPTION 'pipeline "%" calls functions or reads tables of its author', c->>'name'
@@ -5787,10 +5812,33 @@ BEGIN
          || '(SELECT pg_catalog.array_agg(ins.xmin ORDER BY ins.entity_id) FROM ins), '
          -- (Each step's output count; no work table is touched, so the commit truncates none.)
          || 'ARRAY[' || (SELECT string_agg(format('(SELECT pg_catalog.count(*) FROM %s)', s.value), ', ' ORDER BY s.n)
-                          FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n)) || ']::pg_catalog.int8[]';
+                          FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n)) || ']::pg_catalog.int8[], '
+         || '(SELECT pg_catalog.array_agg(s0.entity_id) FROM s0)';
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
     PERFORM set_config('enable_memoize', 'off', true);
-    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins, outs USING batch_ids, etype, clock_timestamp();
+    EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins, outs, seen USING batch_ids, etype, clock_timestamp();
+    todo := batch_ids;
+    WHILE cardinality(seen) IS DISTINCT FROM cardinality(todo) LOOP
+        -- Fewer read than asked for: deleted, retyped, or given a new version meanwhile.
+        SELECT array_agg(t.entity_id) INTO todo FROM pgmigrate.temporal_entities t
+         WHERE t.entity_id = ANY (ARRAY(SELECT unnest(todo) EXCEPT SELECT unnest(seen)))
+           AND t.valid_to = 'infinity' AND t.entity_type = etype AND NOT t.is_deleted;
+        EXIT WHEN todo IS NULL;
+        rounds := rounds + 1;
+        IF rounds >= 10 THEN
+            RAISE EXCEPTION 'the documents of this batch kept getting new versions while it waited for them'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
+        EXECUTE body INTO a_in, a_out, a_n, a_ids, a_old, a_new, a_xmins, a_outs, seen USING todo, etype, clock_timestamp();
+        n_in := n_in + a_in;
+        n_out := n_out + a_out;
+        n := n + a_n;
+        ids := ids || a_ids;
+        old_rows := old_rows || a_old;
+        new_rows := new_rows || a_new;
+        new_xmins := new_xmins || a_xmins;
+        outs := ARRAY(SELECT x + y FROM unnest(outs, a_outs) u(x, y));
+    END LOOP;
     -- Per step: in (what reached it), out (what it produced); nothing fails on this path.
     SELECT coalesce(jsonb_agg(jsonb_build_object('step', x.s->>'name', 'in', CASE WHEN x.k = 1 THEN n_in ELSE outs[x.k - 1] END,
                                                  'out', outs[x.k], 'failed', 0) ORDER BY x.k), '[]')

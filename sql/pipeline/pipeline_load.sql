@@ -3,6 +3,10 @@
 -- them (lock) against concurrent writers for the batch: a short lock_timeout, retried
 -- with capped jittered backoff. (Separate statements per case, so a cached generic plan
 -- never trades the current-version index for a scan of the whole store.)
+-- A document given a new version while the load waited for its row lock is not in what
+-- the statement returns (the row it waited for is closed, the new one is newer than its
+-- snapshot): the load is done again, in a statement that sees and locks the new version
+-- (the rows already locked stay locked), until every live document of the batch is in.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, ids uuid[], lim integer, lock boolean, lock_timeout_ms integer)
 RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -10,6 +14,7 @@ RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n integer;
     attempt integer := 0;
+    rounds integer := 0;
 BEGIN
     IF NOT lock THEN
         INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
@@ -21,24 +26,37 @@ BEGIN
         RETURN n;
     END IF;
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
+    IF ids IS NULL THEN
+        -- Every document of the type (a whole-input run): the ones there now are the batch.
+        SELECT coalesce(array_agg(q.entity_id ORDER BY q.entity_id), '{}') INTO ids FROM (
+            SELECT t.entity_id FROM pgmigrate.temporal_entities t
+             WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
+             ORDER BY t.entity_id LIMIT lim) q;
+    END IF;
     LOOP
         BEGIN
-            IF ids IS NULL THEN
-                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
-                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
-                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
-                     WHERE t.entity_type = _pipeline_load.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
-                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
-            ELSE
-                INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
-                SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
-                    SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
-                     WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
-                       AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
-                     ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
-            END IF;
+            INSERT INTO pg_temp._pgm_pipe_in (ord, entity_id, row_id, doc)
+            SELECT row_number() OVER (ORDER BY q.entity_id), q.entity_id, q.row_id, q.content FROM (
+                SELECT t.entity_id, t.row_id, t.content FROM pgmigrate.temporal_entities t
+                 WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
+                   AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
+                 ORDER BY t.entity_id LIMIT lim FOR UPDATE OF t) q;
             GET DIAGNOSTICS n = ROW_COUNT;
-            RETURN n;
+            IF n >= least(cardinality(ids), lim) OR NOT EXISTS (
+                   SELECT 1 FROM pgmigrate.temporal_entities t
+                    WHERE t.entity_id = ANY (ids) AND t.valid_to = 'infinity'
+                      AND t.entity_type = _pipeline_load.entity_type AND NOT t.is_deleted
+                      AND NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_in i WHERE i.entity_id = t.entity_id)) THEN
+                RETURN n;
+            END IF;
+            -- Some document got a new version while this waited: load again.
+            rounds := rounds + 1;
+            IF rounds >= 10 THEN
+                RAISE EXCEPTION 'the documents of this batch kept getting new versions while it waited for them'
+                    USING ERRCODE = 'serialization_failure',
+                          HINT = 'Resume the run (CALL pgmigrate.run_pipeline again) when the application writes less.';
+            END IF;
+            DELETE FROM pg_temp._pgm_pipe_in;
         EXCEPTION WHEN lock_not_available THEN
             attempt := attempt + 1;
             IF attempt >= 10 THEN
