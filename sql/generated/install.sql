@@ -6348,10 +6348,19 @@ DECLARE
     pid integer;
     started integer[] := '{}';
 BEGIN
+    IF start IS NULL OR start < 0 OR start > 63 THEN
+        RAISE EXCEPTION 'a run takes 0 to 63 background workers, not %', coalesce(start::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') starts n - 1 of them.';
+    END IF;
     IF start > 0 THEN
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
+        END IF;
+        IF r.status <> 'RUNNING' THEN
+            RAISE EXCEPTION 'pipeline run % is %, not RUNNING: no worker to start for it', run, r.status
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') resumes a run with its workers.';
         END IF;
         FOR i IN 1 .. start LOOP
             pid := pgmigrate._pipeline_worker_start(run, caller::oid);
@@ -6706,6 +6715,7 @@ DECLARE
     ts timestamptz := clock_timestamp();
     n bigint;
     attempt integer := 0;
+    other uuid;
 BEGIN
     IF run IS NULL THEN
         RAISE EXCEPTION 'a pipeline run id is required, not NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -6724,6 +6734,18 @@ BEGIN
             HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
     END IF;
     IF r.status <> 'ROLLING_BACK' THEN
+        -- Not while another run of the pipeline is going: it may be rewriting these very
+        -- documents. (The lock a start takes: no run starts or resumes until this commits.)
+        IF r.pipeline_id IS NOT NULL THEN
+            PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_start'), pg_catalog.hashtext(r.pipeline_id::text));
+            SELECT x.run_id INTO other FROM pgmigrate.pipeline_runs x
+             WHERE x.pipeline_id = r.pipeline_id AND x.status = 'RUNNING' AND x.run_id <> run LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is RUNNING', run, other, r.pipeline_name
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+            END IF;
+        END IF;
         -- The whole run first, without locks: refused before anything is written.
         IF NOT coalesce(force, false) THEN
             PERFORM pgmigrate._pipeline_check_unchanged(run, NULL);

@@ -19,10 +19,19 @@ DECLARE
     pid integer;
     started integer[] := '{}';
 BEGIN
+    IF start IS NULL OR start < 0 OR start > 63 THEN
+        RAISE EXCEPTION 'a run takes 0 to 63 background workers, not %', coalesce(start::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') starts n - 1 of them.';
+    END IF;
     IF start > 0 THEN
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
+        END IF;
+        IF r.status <> 'RUNNING' THEN
+            RAISE EXCEPTION 'pipeline run % is %, not RUNNING: no worker to start for it', run, r.status
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') resumes a run with its workers.';
         END IF;
         FOR i IN 1 .. start LOOP
             pid := pgmigrate._pipeline_worker_start(run, caller::oid);

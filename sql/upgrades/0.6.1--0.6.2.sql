@@ -4,3 +4,7 @@
 -- dropped out, untransformed and unrecorded, and the run completed without it).
 \ir ../pipeline/pipeline_load.sql
 \ir ../pipeline/pipeline_fused.sql
+-- A run is not rolled back while another run of its pipeline is RUNNING (55000).
+-- pipeline_workers starts 0 to 63 workers, only for a RUNNING run.
+\ir ../pipeline/rollback_pipeline.sql
+\ir ../pipeline/pipeline_workers.sql

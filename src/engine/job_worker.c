@@ -116,11 +116,36 @@ pgm_autocommit_kind(const char *sql)
 	return classify(sql, NULL);
 }
 
-/* Whether process `pid` exists (a worker between fork and connection is not yet in pg_stat_activity). */
+/*
+ * Whether process `pid` exists and is a child of this server's postmaster (a worker between
+ * fork and connection is not yet in pg_stat_activity; a pid the system has since given to a
+ * process outside the server is not alive as far as we are concerned). Where /proc cannot
+ * say, existing is enough.
+ */
 bool
 pgm_process_alive(int pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	char		path[64];
+	char		buf[1024];
+	FILE	   *f;
+	size_t		len;
+	char	   *close_paren;
+	int			ppid;
+
+	if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return errno != ENOENT;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+	close_paren = strrchr(buf, ')');
+	if (close_paren == NULL || sscanf(close_paren + 1, " %*c %d", &ppid) != 1)
+		return true;
+	return ppid == PostmasterPid;
 }
 
 void

@@ -51,6 +51,21 @@ SELECT status, (SELECT sum(docs_rolled_back) FROM pgmigrate.pipeline_batches b W
 CALL pgmigrate.rollback_pipeline_batched(:'run2');
 CALL pgmigrate.rollback_pipeline_batched('00000000-0000-0000-0000-000000000000');
 
+-- Not while another run of the pipeline is RUNNING (here one started and left so, as a
+-- crash leaves it): it may be rewriting the same documents. Once it has finished (it had
+-- nothing left to change), both roll back, the newer first.
+CALL pgmigrate.run_pipeline('rb');
+SELECT run_id AS run3 FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'rb' ORDER BY started_at DESC LIMIT 1 \gset
+SELECT pgmigrate.pipeline_start('rb', '{"restart": true}')->>'resumed' AS resumed;
+SELECT run_id AS run4 FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'rb' ORDER BY started_at DESC LIMIT 1 \gset
+SELECT pgmigrate.rollback_pipeline(:'run3') IS NOT NULL;
+CALL pgmigrate.rollback_pipeline_batched(:'run3');
+SELECT status FROM pgmigrate.pipeline_runs WHERE run_id = :'run3';
+CALL pgmigrate.run_pipeline('rb');
+SELECT status, docs_written FROM pgmigrate.pipeline_runs WHERE run_id = :'run4';
+SELECT pgmigrate.rollback_pipeline(:'run4') > 0 AS newer_rolled_back;
+SELECT pgmigrate.rollback_pipeline(:'run3') > 0 AS older_rolled_back;
+
 -- Privileges: revoked from PUBLIC.
 CREATE ROLE pgm_rb_nobody;
 SET ROLE pgm_rb_nobody;

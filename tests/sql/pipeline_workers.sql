@@ -38,6 +38,14 @@ CALL pgmigrate.run_pipeline('wk_slow', '{"workers": 65}');
 CALL pgmigrate.run_pipeline('wk_slow', '{"workers": "two"}');
 CALL pgmigrate.run_pipeline('wk_single', '{"workers": 2}');
 CALL pgmigrate.run_pipeline('wk_slow', '{"join": "not a uuid"}');
+-- pipeline_workers (what run_pipeline starts its workers with): 0 to 63 of them, only for
+-- a RUNNING run; a pid counts while it is one of this server's workers (pid 1 is not, nor
+-- is this session, a client backend).
+SELECT pgmigrate.pipeline_workers(gen_random_uuid(), 64, '{}');
+SELECT pgmigrate.pipeline_workers(gen_random_uuid(), -1, '{}');
+SELECT pgmigrate.pipeline_workers(gen_random_uuid(), NULL, '{}');
+SELECT pgmigrate.pipeline_workers('00000000-0000-0000-0000-000000000000', 1, '{}');
+SELECT pgmigrate.pipeline_workers(gen_random_uuid(), 0, ARRAY[1, pg_backend_pid(), 0, -5]) AS alive;
 CALL pgmigrate.run_pipeline('wk_slow', '{"join": null}');
 CALL pgmigrate.run_pipeline('wk_slow', '{"join": "00000000-0000-0000-0000-000000000001", "batchSize": 5}');
 CALL pgmigrate.run_pipeline('wk_slow', '{"join": "00000000-0000-0000-0000-000000000001"}');
@@ -56,6 +64,10 @@ SELECT count(*) AS calls, count(DISTINCT entity) AS documents, count(DISTINCT pi
   FROM pgm_wk.calls;
 SELECT count(DISTINCT done_by) > 1 AS batches_by_several_processes, count(*) FILTER (WHERE b.status = 'DONE') AS done
   FROM pgmigrate.pipeline_batches b JOIN pgmigrate.pipeline_runs r USING (run_id) WHERE r.pipeline_name = 'wk_slow';
+-- No worker starts for a finished run (55000).
+\set VERBOSITY sqlstate
+SELECT pgmigrate.pipeline_workers((SELECT run_id FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_slow'), 1, '{}');
+\set VERBOSITY terse
 SELECT count(*) FILTER (WHERE valid_to = 'infinity') AS current, count(*) AS versions,
        count(*) FILTER (WHERE valid_to = 'infinity' AND content->>'passes' = '1') AS transformed
   FROM pgmigrate.temporal_entities WHERE entity_type = 'wk_doc';
