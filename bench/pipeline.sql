@@ -19,31 +19,42 @@ CREATE OR REPLACE FUNCTION pgm_bench.doc(g int) RETURNS jsonb LANGUAGE sql IMMUT
     SELECT jsonb_build_object('name', 'User ' || g, 'email', 'User' || g || '@Example.COM', 'country', 'nl',
                               'profile', (SELECT jsonb_object_agg('attr' || i, 'value ' || md5((g * 31 + i)::text)) FROM generate_series(1, 18) i))
 $$;
-CREATE TEMP TABLE pipe_results (impl text, docs bigint, seconds float8);
-INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_floor', pgm_bench.doc(g) FROM generate_series(1, :n) g;
-INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_pipe', pgm_bench.doc(g) FROM generate_series(1, :n) g;
-INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_general', pgm_bench.doc(g) FROM generate_series(1, :n) g;
-INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_workers', pgm_bench.doc(g) FROM generate_series(1, :n) g;
-INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'bench_loop', pgm_bench.doc(g) FROM generate_series(1, :loop_n) g;
-VACUUM ANALYZE pgmigrate.temporal_entities;
-SELECT 'document size' AS what, avg(octet_length(content::text))::int AS bytes, count(*) AS docs
-  FROM pgmigrate.temporal_entities WHERE entity_type = 'bench_pipe';
-
--- Every implementation starts from a vacuumed table after a checkpoint (the floor after the
--- load's VACUUM ANALYZE): no autovacuum of an earlier implementation's dead rows runs on
--- one of the two cores while the next is timed. Its own dead rows are its own.
+CREATE TEMP TABLE pipe_results (impl text, docs bigint, seconds float8, result_count bigint, result_sum numeric);
+-- Every implementation starts from the same state: the entity store emptied, its n documents
+-- loaded, vacuumed and analyzed, a checkpoint taken. (Sharing one table, the later ones
+-- would pay for the earlier ones' rows, dead tuples and index growth; the floor, first,
+-- would run on the cleanest table.)
+CREATE FUNCTION pgm_bench.fresh(etype text, n int) RETURNS void LANGUAGE sql AS $$
+    TRUNCATE pgmigrate.temporal_entities;
+    INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT etype, pgm_bench.doc(g) FROM generate_series(1, n) g;
+$$;
+-- What an implementation left: its current documents, counted and checksummed (the same
+-- change must give the same documents).
+CREATE FUNCTION pgm_bench.record(label text, docs bigint, t0 timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    secs float8 := extract(epoch FROM clock_timestamp() - t0);  -- (the time first)
+BEGIN
+    INSERT INTO pipe_results
+    SELECT label, docs, secs, count(*), sum(hashtextextended(content::text, 0))
+      FROM pgmigrate.temporal_entities WHERE valid_to = 'infinity';
+END $$;
 
 -- (a) The floor: in place, no versions, one statement.
+SELECT pgm_bench.fresh('bench_floor', :n) \g /dev/null
+VACUUM ANALYZE pgmigrate.temporal_entities;
+SELECT 'document size' AS what, avg(octet_length(content::text))::int AS bytes, count(*) AS docs
+  FROM pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 UPDATE pgmigrate.temporal_entities
    SET content = (content - 'name') || jsonb_build_object('fullName', content->'name', 'email', to_jsonb(lower(content->>'email')))
  WHERE entity_type = 'bench_floor' AND valid_to = 'infinity' AND NOT is_deleted;
-INSERT INTO pipe_results SELECT 'set-based UPDATE in place (floor)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+SELECT pgm_bench.record('set-based UPDATE in place (floor)', :n, :'t0') \g /dev/null
 
 -- (b) The baseline, as the sketch's engine works: per document, apply each mapping rule of
 -- the definition in turn (dispatching on its type), then write the document (a new version).
-VACUUM pgmigrate.temporal_entities;
+SELECT pgm_bench.fresh('bench_loop', :loop_n) \g /dev/null
+VACUUM ANALYZE pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 DO $$
@@ -72,7 +83,7 @@ BEGIN
         INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, valid_from) VALUES (r.entity_id, 'bench_loop', d, ts);
     END LOOP;
 END $$;
-INSERT INTO pipe_results SELECT 'PL/pgSQL loop per document (baseline)', :loop_n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+SELECT pgm_bench.record('PL/pgSQL loop per document (baseline)', :loop_n, :'t0') \g /dev/null
 
 -- The pipeline: rename + transform, versioned, committed every 1000 documents. Built-in
 -- rules only, so each batch is one statement; the same pipeline forced onto the general
@@ -89,34 +100,33 @@ SELECT pgmigrate.register_pipeline('{"name": "bench_workers", "entityType": "ben
     {"type": "FIELD_RENAME", "source": "name", "target": "fullName"},
     {"type": "FIELD_TRANSFORM", "field": "email", "transformation": "lower"}]}}]}') IS NOT NULL AS registered;
 UPDATE pgmigrate.pipelines SET compiled = compiled || '{"builtinOnly": false}' WHERE name = 'bench_general';
-VACUUM pgmigrate.temporal_entities;
+SELECT pgm_bench.fresh('bench_pipe', :n) \g /dev/null
+VACUUM ANALYZE pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 CALL pgmigrate.run_pipeline('bench');
-INSERT INTO pipe_results SELECT 'run_pipeline (versioned, batches of 1000, one statement each)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
-VACUUM pgmigrate.temporal_entities;
+SELECT pgm_bench.record('run_pipeline (versioned, batches of 1000, one statement each)', :n, :'t0') \g /dev/null
+SELECT pgm_bench.fresh('bench_general', :n) \g /dev/null
+VACUUM ANALYZE pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 CALL pgmigrate.run_pipeline('bench_general');
-INSERT INTO pipe_results SELECT 'run_pipeline, general path (work tables)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
-VACUUM pgmigrate.temporal_entities;
+SELECT pgm_bench.record('run_pipeline, general path (work tables)', :n, :'t0') \g /dev/null
+SELECT pgm_bench.fresh('bench_workers', :n) \g /dev/null
+VACUUM ANALYZE pgmigrate.temporal_entities;
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 CALL pgmigrate.run_pipeline('bench_workers', '{"workers": 2}');
-INSERT INTO pipe_results SELECT 'run_pipeline, "workers": 2 (this session + 1 background worker)', :n, extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+SELECT pgm_bench.record('run_pipeline, "workers": 2 (this session + 1 background worker)', :n, :'t0') \g /dev/null
 
--- Same results?
-SELECT (SELECT count(*) FROM pgmigrate.temporal_entities p JOIN pgmigrate.temporal_entities f
-          ON f.entity_type = 'bench_floor' AND f.content->>'fullName' = p.content->>'fullName' AND f.valid_to = 'infinity'
-         WHERE p.entity_type = 'bench_pipe' AND p.valid_to = 'infinity' AND p.content = f.content) AS pipeline_equals_floor,
-       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench') AS pipeline_written,
-       (SELECT count(*) FROM pgmigrate.temporal_entities p JOIN pgmigrate.temporal_entities f
-          ON f.entity_type = 'bench_floor' AND f.content->>'fullName' = p.content->>'fullName' AND f.valid_to = 'infinity'
-         WHERE p.entity_type = 'bench_workers' AND p.valid_to = 'infinity' AND p.content = f.content) AS workers_equal_floor,
-       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench_general') AS general_written,
-       (SELECT docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'bench_workers') AS workers_written,
-       (SELECT count(DISTINCT done_by) FROM pgmigrate.pipeline_batches b JOIN pgmigrate.pipeline_runs r USING (run_id)
-         WHERE r.pipeline_name = 'bench_workers') AS workers_processes;
+-- Same results? Every implementation left the same documents as the floor (count and
+-- checksum of the current ones), and the runs wrote each document once.
+SELECT impl, result_count = (SELECT result_count FROM pipe_results WHERE impl LIKE '%(floor)')
+         AND result_sum = (SELECT result_sum FROM pipe_results WHERE impl LIKE '%(floor)') AS same_documents_as_floor
+  FROM pipe_results WHERE docs = :n ORDER BY impl;
+SELECT pipeline_name, docs_written,
+       (SELECT count(DISTINCT done_by) FROM pgmigrate.pipeline_batches b WHERE b.run_id = r.run_id) AS processes
+  FROM pgmigrate.pipeline_runs r ORDER BY pipeline_name;
 
 -- Throughput of each relative to the floor and to the per-document loop (> 1: faster).
 SELECT impl, docs, round(seconds::numeric, 2) AS seconds, round((docs / seconds)::numeric) AS docs_per_s,

@@ -3,6 +3,41 @@
 -- A document the application gives a new version (closes the current row, inserts the
 -- next) while a pipeline batch waits for its row lock is transformed in that batch (it
 -- dropped out, untransformed and unrecorded, and the run completed without it).
+-- At most one run of a pipeline RUNNING or ROLLING_BACK at a time (a unique index): a run
+-- is not rolled back while another of its pipeline is going, a REPEATABLE READ session
+-- whose snapshot predates another's start no longer starts a second run, a TRANSFORM step
+-- does not run a pipeline whose run is going.
+-- pipeline_workers starts 0 to 63 workers, only for a RUNNING run.
+
+-- Runs of one pipeline left RUNNING side by side (two CALLs at once before 0.6.1): the
+-- newest stays, the older are ABANDONED, as {"restart": true} would. A pipeline with a run
+-- RUNNING and another ROLLING_BACK cannot be sorted out here: the update stops, naming them.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+         WHERE x.status = 'RUNNING' AND x.pipeline_id IS NOT NULL
+           AND EXISTS (SELECT 1 FROM pgmigrate.pipeline_runs y
+                        WHERE y.pipeline_id = x.pipeline_id AND y.status = 'RUNNING' AND y.started_at > x.started_at)
+        RETURNING x.run_id, x.pipeline_name
+    LOOP
+        RAISE NOTICE 'pipeline "%": run % ABANDONED (a newer run of it is RUNNING)', r.pipeline_name, r.run_id;
+    END LOOP;
+    FOR r IN
+        SELECT x.pipeline_name, string_agg(x.run_id || ' ' || x.status, ', ' ORDER BY x.started_at) AS runs
+          FROM pgmigrate.pipeline_runs x WHERE x.status IN ('RUNNING', 'ROLLING_BACK') AND x.pipeline_id IS NOT NULL
+         GROUP BY x.pipeline_id, x.pipeline_name HAVING count(*) > 1
+    LOOP
+        RAISE EXCEPTION 'pipeline "%" has runs going and being rolled back at once: %', r.pipeline_name, r.runs
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Finish the rollback (CALL pgmigrate.rollback_pipeline_batched(run_id)) or the run under 0.6.1, then update.';
+    END LOOP;
+END $$;
+CREATE UNIQUE INDEX pipeline_runs_one_active ON pgmigrate.pipeline_runs (pipeline_id)
+    WHERE status IN ('RUNNING', 'ROLLING_BACK');
+
 -- ---- pipeline/pipeline_load.sql ----
 -- Load the current, live documents of an entity type (those of entity ids `ids`, or all
 -- when NULL) into the batch's input table (at most lim of them, by entity id), locking
@@ -212,8 +247,242 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, integer) FROM PUBLIC;
 
--- A run is not rolled back while another run of its pipeline is RUNNING (55000).
--- pipeline_workers starts 0 to 63 workers, only for a RUNNING run.
+-- ---- pipeline/pipeline_start.sql ----
+-- Start a run of a pipeline, or resume its unfinished one (RUNNING after a crash, FAILED,
+-- CANCELLED): the run's batches are planned once, as entity-id ranges, when it starts (a
+-- source query runs then, once, and its rows are kept with the batches).
+-- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
+-- run only (joined: false when it is no longer RUNNING).
+
+-- Another run of the pipeline is going or being undone where this one would start: one this
+-- transaction's snapshot cannot see (REPEATABLE READ: begun after it), or a migration's
+-- TRANSFORM step's. (pipeline_runs_one_active.)
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_conflict(name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'another run of pipeline "%" is RUNNING or ROLLING_BACK', name
+        USING ERRCODE = 'serialization_failure',
+              DETAIL = 'Another session started, resumed or is rolling back a run of it after this transaction''s snapshot was taken.',
+              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the rollback to finish.';
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_conflict(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    opts jsonb := pgmigrate._pipeline_options(options);
+    workers integer := coalesce((opts->>'workers')::int, 1);
+    p pgmigrate.pipelines;
+    r pgmigrate.pipeline_runs;
+    etype text;
+    bs integer;
+    run uuid;
+    nb integer;
+    query text;
+    query_author regrole;
+    query_path text;
+BEGIN
+    SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = _pipeline_start.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" does not exist', name USING ERRCODE = 'undefined_object',
+            HINT = 'Register it with pgmigrate.register_pipeline(definition).';
+    END IF;
+    -- A worker (or a session) joining one run by its id: nothing to do unless it runs.
+    IF opts->>'join' IS NOT NULL THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = (opts->>'join')::uuid AND x.pipeline_id = p.pipeline_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'pipeline "%" has no run %', name, opts->>'join' USING ERRCODE = 'undefined_object';
+        END IF;
+        RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
+                                  'batches', r.batches_total, 'joined', r.status = 'RUNNING', 'workers', 1);
+    END IF;
+    -- One session at a time decides whether this pipeline starts a run or resumes the one
+    -- going (held to commit): two CALLs at once otherwise both start a run and transform
+    -- the same documents twice. (Under READ COMMITTED the next statement sees the run the
+    -- other session committed.)
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_start'), pg_catalog.hashtext(p.pipeline_id::text));
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.pipeline_id = p.pipeline_id AND x.status = 'ROLLING_BACK' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" run % is being rolled back', name, r.run_id USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = pg_catalog.format('Finish that first: CALL pgmigrate.rollback_pipeline_batched(%L).', r.run_id);
+    END IF;
+    IF workers > 1 AND NOT (p.compiled->>'parallel')::boolean THEN
+        RAISE EXCEPTION 'pipeline "%" is not parallel: one session works its runs', name USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Register it with "parallel": true to share its runs between workers.';
+    END IF;
+    -- Joining a RUNNING run takes no lock (sessions working its batches hold its row).
+    SELECT * INTO r FROM pgmigrate.pipeline_runs x
+     WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'FAILED', 'CANCELLED')
+     ORDER BY x.started_at DESC LIMIT 1;
+    IF FOUND AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+    END IF;
+    IF FOUND AND (opts->>'restart')::boolean THEN
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
+         WHERE x.run_id = r.run_id;
+        PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
+    ELSIF FOUND THEN
+        IF r.status <> 'RUNNING' THEN
+            BEGIN
+                UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
+                       updated_at = clock_timestamp()
+                 WHERE x.run_id = r.run_id;
+            EXCEPTION WHEN unique_violation THEN
+                PERFORM pgmigrate._pipeline_run_conflict(name);
+            END;
+            PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
+                'checkpoint', r.checkpoint), caller);
+        END IF;
+        IF workers > 1 AND NOT (r.compiled->>'parallel')::boolean THEN
+            RAISE EXCEPTION 'pipeline "%" run % is not parallel: one session works it', name, r.run_id
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'The run keeps the definition it started with; {"restart": true} starts a new run of the parallel one.';
+        END IF;
+        RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
+                                  'batches', r.batches_total, 'joined', true, 'workers', workers);
+    END IF;
+    etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
+    -- A source query in the run options runs as the caller who passed it; the definition's
+    -- as the pipeline's author.
+    IF opts->>'query' IS NOT NULL THEN
+        query := opts->>'query';
+        query_author := caller;
+        query_path := caller_path;
+    ELSIF p.compiled->>'query' IS NOT NULL THEN
+        query := p.compiled->>'query';
+        query_author := p.author;
+        query_path := p.author_search_path;
+    END IF;
+    IF etype IS NULL THEN
+        RAISE EXCEPTION 'pipeline "%" names no entity type to %', name, CASE WHEN query IS NULL THEN 'read' ELSE 'write' END
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give "entityType" in the definition or in the run options (with a source query: the type its rows become).';
+    END IF;
+    bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
+               ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
+    BEGIN
+        INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                             output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+        VALUES (p.pipeline_id, p.name, etype, query, query_author, query_path, opts->>'outputEntityType', opts, p.compiled, bs,
+                p.author, p.author_search_path, caller)
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        PERFORM pgmigrate._pipeline_run_conflict(name);
+    END;
+    IF query IS NULL THEN
+        nb := pgmigrate._pipeline_plan(run, etype, bs);
+    ELSE
+        PERFORM pgmigrate._pipeline_source(query, query_author, query_path, etype, NULL);
+        nb := pgmigrate._pipeline_plan_query(run, bs);
+    END IF;
+    UPDATE pgmigrate.pipeline_runs x SET batches_total = nb WHERE x.run_id = run;
+    PERFORM pgmigrate._audit('pipeline.started', jsonb_build_object('pipeline', name, 'run_id', run, 'entity_type', etype,
+        'batches', nb, 'batch_size', bs, 'author', p.author::text, 'source_query', query), caller);
+    RETURN jsonb_build_object('run_id', run, 'parallel', (p.compiled->>'parallel')::boolean, 'resumed', false, 'batches', nb,
+                              'joined', true, 'workers', workers);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_start(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.pipeline_start(name text, options jsonb) RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_start(text, jsonb) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_run_inline.sql ----
+-- A migration's TRANSFORM step: {type: "TRANSFORM", pipeline: name | {definition},
+-- options: {...}} runs the whole pipeline inside the migration's transaction (no commits:
+-- a failure undoes the migration with everything the pipeline wrote). A named pipeline's
+-- SQL runs as its author; an inline one's as the migration's author. Returns rows written.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_inline(step jsonb, author regrole, author_path text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    p pgmigrate.pipelines;
+    c jsonb;
+    who regrole := author;
+    who_path text := author_path;
+    opts jsonb := pgmigrate._pipeline_options(step->'options');
+    etype text;
+    bs integer;
+    run uuid;
+    res jsonb;
+    item jsonb;
+    query text;
+    q_author regrole;
+    q_path text;
+BEGIN
+    IF opts->>'join' IS NOT NULL OR coalesce((opts->>'workers')::int, 1) > 1 THEN
+        RAISE EXCEPTION 'TRANSFORM step "%": a pipeline runs inside its migration''s transaction, in one session', step->>'name'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Drop "workers" and "join" from the step''s options.';
+    END IF;
+    IF jsonb_typeof(step->'pipeline') = 'string' THEN
+        SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = step->>'pipeline';
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" does not exist', step->>'name', step->>'pipeline'
+                USING ERRCODE = 'undefined_object', HINT = 'Register it with pgmigrate.register_pipeline(definition), or give it inline.';
+        END IF;
+        c := p.compiled;
+        who := p.author;
+        who_path := p.author_search_path;
+    ELSE
+        c := pgmigrate._pipeline_compile(step->'pipeline');
+        FOR item IN SELECT * FROM jsonb_array_elements(c->'jsonpaths') LOOP
+            BEGIN
+                PERFORM (item->>1)::jsonpath;
+            EXCEPTION WHEN others THEN
+                RAISE EXCEPTION 'invalid pipeline definition at %: "%" is not a jsonpath predicate', item->>0, item->>1
+                    USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM;
+            END;
+        END LOOP;
+    END IF;
+    etype := coalesce(opts->>'entityType', c->>'entityType');
+    IF etype IS NULL THEN
+        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" names no entity type to read', step->>'name', c->>'name'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Give "entityType" in the definition or in the step''s options.';
+    END IF;
+    bs := CASE WHEN (c->>'wholeInput')::boolean THEN 0
+               ELSE coalesce((opts->>'batchSize')::int, (c->>'batchSize')::int) END;
+    -- A source query: the step options' runs as the migration's author, the definition's
+    -- as the pipeline's author.
+    query := coalesce(opts->>'query', c->>'query');
+    IF opts->>'query' IS NOT NULL THEN
+        q_author := author;
+        q_path := author_path;
+    ELSE
+        q_author := who;
+        q_path := who_path;
+    END IF;
+    BEGIN
+        INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                             output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+        VALUES (p.pipeline_id, c->>'name', etype, query, CASE WHEN query IS NOT NULL THEN q_author END,
+                CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        -- (pipeline_runs_one_active: a run of the named pipeline is going or being undone.)
+        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" has a run RUNNING or ROLLING_BACK', step->>'name', c->>'name'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Let it finish first: CALL pgmigrate.run_pipeline(name) finishes a run a crash left RUNNING, CALL pgmigrate.rollback_pipeline_batched(run_id) a rollback.';
+    END;
+    IF query IS NULL THEN
+        UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
+    ELSE
+        PERFORM pgmigrate._pipeline_source(query, q_author, q_path, etype, NULL);
+        UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan_query(run, bs) WHERE x.run_id = run;
+    END IF;
+    LOOP
+        res := pgmigrate._pipeline_batch(run, author, author_path);
+        EXIT WHEN (res->>'done')::boolean;
+    END LOOP;
+    RETURN (SELECT x.docs_written FROM pgmigrate.pipeline_runs x WHERE x.run_id = run);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_inline(jsonb, regrole, text) FROM PUBLIC;
+
 -- ---- pipeline/rollback_pipeline.sql ----
 -- Rolling back a pipeline run: every document the run changed gets its pre-run content
 -- back as a new version; documents it created are closed. If a document was changed (or
@@ -269,6 +538,7 @@ DECLARE
     n bigint;
     attempt integer := 0;
     other uuid;
+    other_status text;
 BEGIN
     IF run IS NULL THEN
         RAISE EXCEPTION 'a pipeline run id is required, not NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -287,23 +557,32 @@ BEGIN
             HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
     END IF;
     IF r.status <> 'ROLLING_BACK' THEN
-        -- Not while another run of the pipeline is going: it may be rewriting these very
-        -- documents. (The lock a start takes: no run starts or resumes until this commits.)
+        -- Not while another run of the pipeline is going or being undone: it may be
+        -- rewriting these very documents. (The lock a start takes: no run starts or resumes
+        -- until this commits.)
         IF r.pipeline_id IS NOT NULL THEN
             PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_start'), pg_catalog.hashtext(r.pipeline_id::text));
-            SELECT x.run_id INTO other FROM pgmigrate.pipeline_runs x
-             WHERE x.pipeline_id = r.pipeline_id AND x.status = 'RUNNING' AND x.run_id <> run LIMIT 1;
+            SELECT x.run_id, x.status INTO other, other_status FROM pgmigrate.pipeline_runs x
+             WHERE x.pipeline_id = r.pipeline_id AND x.status IN ('RUNNING', 'ROLLING_BACK') AND x.run_id <> run LIMIT 1;
             IF FOUND THEN
-                RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is RUNNING', run, other, r.pipeline_name
+                RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is %', run, other, r.pipeline_name, other_status
                     USING ERRCODE = 'object_not_in_prerequisite_state',
-                          HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+                          HINT = CASE other_status WHEN 'RUNNING' THEN 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).'
+                                 ELSE pg_catalog.format('Finish that rollback first: CALL pgmigrate.rollback_pipeline_batched(%L).', other) END;
             END IF;
         END IF;
         -- The whole run first, without locks: refused before anything is written.
         IF NOT coalesce(force, false) THEN
             PERFORM pgmigrate._pipeline_check_unchanged(run, NULL);
         END IF;
-        UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+        BEGIN
+            UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+        EXCEPTION WHEN unique_violation THEN
+            -- (pipeline_runs_one_active: one this snapshot cannot see, REPEATABLE READ.)
+            RAISE EXCEPTION 'cannot roll back pipeline run % while another run of pipeline "%" is RUNNING or ROLLING_BACK', run, r.pipeline_name
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+        END;
     END IF;
     SELECT * INTO b FROM pgmigrate.pipeline_batches x
      WHERE x.run_id = run AND x.status = 'DONE' AND x.docs_rolled_back IS NULL ORDER BY x.batch_no LIMIT 1;

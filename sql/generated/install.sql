@@ -5225,6 +5225,11 @@ CREATE TABLE pgmigrate.pipeline_runs (
     duration           interval GENERATED ALWAYS AS (coalesce(finished_at, updated_at) - started_at) STORED
 );
 CREATE INDEX pipeline_runs_by_pipeline ON pgmigrate.pipeline_runs (pipeline_id, started_at);
+-- At most one run of a pipeline going (RUNNING) or being undone (ROLLING_BACK) at a time.
+-- The start lock keeps sessions at READ COMMITTED apart; this also holds for a session whose
+-- REPEATABLE READ snapshot predates another's start, and for a migration's TRANSFORM step.
+CREATE UNIQUE INDEX pipeline_runs_one_active ON pgmigrate.pipeline_runs (pipeline_id)
+    WHERE status IN ('RUNNING', 'ROLLING_BACK');
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_runs', '');
 
 -- ---- pipeline/pipeline_batches.sql ----
@@ -6080,6 +6085,20 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb) FROM PUBLIC;
 -- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
 -- run only (joined: false when it is no longer RUNNING).
 
+-- Another run of the pipeline is going or being undone where this one would start: one this
+-- transaction's snapshot cannot see (REPEATABLE READ: begun after it), or a migration's
+-- TRANSFORM step's. (pipeline_runs_one_active.)
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_conflict(name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'another run of pipeline "%" is RUNNING or ROLLING_BACK', name
+        USING ERRCODE = 'serialization_failure',
+              DETAIL = 'Another session started, resumed or is rolling back a run of it after this transaction''s snapshot was taken.',
+              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the rollback to finish.';
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_conflict(text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -6137,9 +6156,13 @@ BEGIN
         PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
     ELSIF FOUND THEN
         IF r.status <> 'RUNNING' THEN
-            UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
-                   updated_at = clock_timestamp()
-             WHERE x.run_id = r.run_id;
+            BEGIN
+                UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
+                       updated_at = clock_timestamp()
+                 WHERE x.run_id = r.run_id;
+            EXCEPTION WHEN unique_violation THEN
+                PERFORM pgmigrate._pipeline_run_conflict(name);
+            END;
             PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
                 'checkpoint', r.checkpoint), caller);
         END IF;
@@ -6170,11 +6193,15 @@ BEGIN
     END IF;
     bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
-    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
-                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
-    VALUES (p.pipeline_id, p.name, etype, query, query_author, query_path, opts->>'outputEntityType', opts, p.compiled, bs,
-            p.author, p.author_search_path, caller)
-    RETURNING run_id INTO run;
+    BEGIN
+        INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                             output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+        VALUES (p.pipeline_id, p.name, etype, query, query_author, query_path, opts->>'outputEntityType', opts, p.compiled, bs,
+                p.author, p.author_search_path, caller)
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        PERFORM pgmigrate._pipeline_run_conflict(name);
+    END;
     IF query IS NULL THEN
         nb := pgmigrate._pipeline_plan(run, etype, bs);
     ELSE
@@ -6716,6 +6743,7 @@ DECLARE
     n bigint;
     attempt integer := 0;
     other uuid;
+    other_status text;
 BEGIN
     IF run IS NULL THEN
         RAISE EXCEPTION 'a pipeline run id is required, not NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -6734,23 +6762,32 @@ BEGIN
             HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
     END IF;
     IF r.status <> 'ROLLING_BACK' THEN
-        -- Not while another run of the pipeline is going: it may be rewriting these very
-        -- documents. (The lock a start takes: no run starts or resumes until this commits.)
+        -- Not while another run of the pipeline is going or being undone: it may be
+        -- rewriting these very documents. (The lock a start takes: no run starts or resumes
+        -- until this commits.)
         IF r.pipeline_id IS NOT NULL THEN
             PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_start'), pg_catalog.hashtext(r.pipeline_id::text));
-            SELECT x.run_id INTO other FROM pgmigrate.pipeline_runs x
-             WHERE x.pipeline_id = r.pipeline_id AND x.status = 'RUNNING' AND x.run_id <> run LIMIT 1;
+            SELECT x.run_id, x.status INTO other, other_status FROM pgmigrate.pipeline_runs x
+             WHERE x.pipeline_id = r.pipeline_id AND x.status IN ('RUNNING', 'ROLLING_BACK') AND x.run_id <> run LIMIT 1;
             IF FOUND THEN
-                RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is RUNNING', run, other, r.pipeline_name
+                RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is %', run, other, r.pipeline_name, other_status
                     USING ERRCODE = 'object_not_in_prerequisite_state',
-                          HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+                          HINT = CASE other_status WHEN 'RUNNING' THEN 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).'
+                                 ELSE pg_catalog.format('Finish that rollback first: CALL pgmigrate.rollback_pipeline_batched(%L).', other) END;
             END IF;
         END IF;
         -- The whole run first, without locks: refused before anything is written.
         IF NOT coalesce(force, false) THEN
             PERFORM pgmigrate._pipeline_check_unchanged(run, NULL);
         END IF;
-        UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+        BEGIN
+            UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+        EXCEPTION WHEN unique_violation THEN
+            -- (pipeline_runs_one_active: one this snapshot cannot see, REPEATABLE READ.)
+            RAISE EXCEPTION 'cannot roll back pipeline run % while another run of pipeline "%" is RUNNING or ROLLING_BACK', run, r.pipeline_name
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+        END;
     END IF;
     SELECT * INTO b FROM pgmigrate.pipeline_batches x
      WHERE x.run_id = run AND x.status = 'DONE' AND x.docs_rolled_back IS NULL ORDER BY x.batch_no LIMIT 1;
@@ -6967,11 +7004,18 @@ BEGIN
         q_author := who;
         q_path := who_path;
     END IF;
-    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
-                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
-    VALUES (p.pipeline_id, c->>'name', etype, query, CASE WHEN query IS NOT NULL THEN q_author END,
-            CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
-    RETURNING run_id INTO run;
+    BEGIN
+        INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                             output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+        VALUES (p.pipeline_id, c->>'name', etype, query, CASE WHEN query IS NOT NULL THEN q_author END,
+                CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        -- (pipeline_runs_one_active: a run of the named pipeline is going or being undone.)
+        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" has a run RUNNING or ROLLING_BACK', step->>'name', c->>'name'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Let it finish first: CALL pgmigrate.run_pipeline(name) finishes a run a crash left RUNNING, CALL pgmigrate.rollback_pipeline_batched(run_id) a rollback.';
+    END;
     IF query IS NULL THEN
         UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
     ELSE

@@ -62,11 +62,18 @@ BEGIN
         q_author := who;
         q_path := who_path;
     END IF;
-    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
-                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
-    VALUES (p.pipeline_id, c->>'name', etype, query, CASE WHEN query IS NOT NULL THEN q_author END,
-            CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
-    RETURNING run_id INTO run;
+    BEGIN
+        INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                             output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+        VALUES (p.pipeline_id, c->>'name', etype, query, CASE WHEN query IS NOT NULL THEN q_author END,
+                CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        -- (pipeline_runs_one_active: a run of the named pipeline is going or being undone.)
+        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" has a run RUNNING or ROLLING_BACK', step->>'name', c->>'name'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Let it finish first: CALL pgmigrate.run_pipeline(name) finishes a run a crash left RUNNING, CALL pgmigrate.rollback_pipeline_batched(run_id) a rollback.';
+    END;
     IF query IS NULL THEN
         UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;
     ELSE

@@ -32,4 +32,9 @@ CREATE TABLE pgmigrate.pipeline_runs (
     duration           interval GENERATED ALWAYS AS (coalesce(finished_at, updated_at) - started_at) STORED
 );
 CREATE INDEX pipeline_runs_by_pipeline ON pgmigrate.pipeline_runs (pipeline_id, started_at);
+-- At most one run of a pipeline going (RUNNING) or being undone (ROLLING_BACK) at a time.
+-- The start lock keeps sessions at READ COMMITTED apart; this also holds for a session whose
+-- REPEATABLE READ snapshot predates another's start, and for a migration's TRANSFORM step.
+CREATE UNIQUE INDEX pipeline_runs_one_active ON pgmigrate.pipeline_runs (pipeline_id)
+    WHERE status IN ('RUNNING', 'ROLLING_BACK');
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.pipeline_runs', '');

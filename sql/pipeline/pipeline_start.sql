@@ -4,6 +4,20 @@
 -- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
 -- run only (joined: false when it is no longer RUNNING).
 
+-- Another run of the pipeline is going or being undone where this one would start: one this
+-- transaction's snapshot cannot see (REPEATABLE READ: begun after it), or a migration's
+-- TRANSFORM step's. (pipeline_runs_one_active.)
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_conflict(name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'another run of pipeline "%" is RUNNING or ROLLING_BACK', name
+        USING ERRCODE = 'serialization_failure',
+              DETAIL = 'Another session started, resumed or is rolling back a run of it after this transaction''s snapshot was taken.',
+              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the rollback to finish.';
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_conflict(text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_start(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -61,9 +75,13 @@ BEGIN
         PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
     ELSIF FOUND THEN
         IF r.status <> 'RUNNING' THEN
-            UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
-                   updated_at = clock_timestamp()
-             WHERE x.run_id = r.run_id;
+            BEGIN
+                UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
+                       updated_at = clock_timestamp()
+                 WHERE x.run_id = r.run_id;
+            EXCEPTION WHEN unique_violation THEN
+                PERFORM pgmigrate._pipeline_run_conflict(name);
+            END;
             PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
                 'checkpoint', r.checkpoint), caller);
         END IF;
@@ -94,11 +112,15 @@ BEGIN
     END IF;
     bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
-    INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
-                                         output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
-    VALUES (p.pipeline_id, p.name, etype, query, query_author, query_path, opts->>'outputEntityType', opts, p.compiled, bs,
-            p.author, p.author_search_path, caller)
-    RETURNING run_id INTO run;
+    BEGIN
+        INSERT INTO pgmigrate.pipeline_runs (pipeline_id, pipeline_name, entity_type, source_query, query_author, query_search_path,
+                                             output_entity_type, options, compiled, batch_size, author, author_search_path, started_by)
+        VALUES (p.pipeline_id, p.name, etype, query, query_author, query_path, opts->>'outputEntityType', opts, p.compiled, bs,
+                p.author, p.author_search_path, caller)
+        RETURNING run_id INTO run;
+    EXCEPTION WHEN unique_violation THEN
+        PERFORM pgmigrate._pipeline_run_conflict(name);
+    END;
     IF query IS NULL THEN
         nb := pgmigrate._pipeline_plan(run, etype, bs);
     ELSE

@@ -52,6 +52,7 @@ DECLARE
     n bigint;
     attempt integer := 0;
     other uuid;
+    other_status text;
 BEGIN
     IF run IS NULL THEN
         RAISE EXCEPTION 'a pipeline run id is required, not NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -70,23 +71,32 @@ BEGIN
             HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
     END IF;
     IF r.status <> 'ROLLING_BACK' THEN
-        -- Not while another run of the pipeline is going: it may be rewriting these very
-        -- documents. (The lock a start takes: no run starts or resumes until this commits.)
+        -- Not while another run of the pipeline is going or being undone: it may be
+        -- rewriting these very documents. (The lock a start takes: no run starts or resumes
+        -- until this commits.)
         IF r.pipeline_id IS NOT NULL THEN
             PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_start'), pg_catalog.hashtext(r.pipeline_id::text));
-            SELECT x.run_id INTO other FROM pgmigrate.pipeline_runs x
-             WHERE x.pipeline_id = r.pipeline_id AND x.status = 'RUNNING' AND x.run_id <> run LIMIT 1;
+            SELECT x.run_id, x.status INTO other, other_status FROM pgmigrate.pipeline_runs x
+             WHERE x.pipeline_id = r.pipeline_id AND x.status IN ('RUNNING', 'ROLLING_BACK') AND x.run_id <> run LIMIT 1;
             IF FOUND THEN
-                RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is RUNNING', run, other, r.pipeline_name
+                RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is %', run, other, r.pipeline_name, other_status
                     USING ERRCODE = 'object_not_in_prerequisite_state',
-                          HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+                          HINT = CASE other_status WHEN 'RUNNING' THEN 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).'
+                                 ELSE pg_catalog.format('Finish that rollback first: CALL pgmigrate.rollback_pipeline_batched(%L).', other) END;
             END IF;
         END IF;
         -- The whole run first, without locks: refused before anything is written.
         IF NOT coalesce(force, false) THEN
             PERFORM pgmigrate._pipeline_check_unchanged(run, NULL);
         END IF;
-        UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+        BEGIN
+            UPDATE pgmigrate.pipeline_runs x SET status = 'ROLLING_BACK', updated_at = clock_timestamp() WHERE x.run_id = run;
+        EXCEPTION WHEN unique_violation THEN
+            -- (pipeline_runs_one_active: one this snapshot cannot see, REPEATABLE READ.)
+            RAISE EXCEPTION 'cannot roll back pipeline run % while another run of pipeline "%" is RUNNING or ROLLING_BACK', run, r.pipeline_name
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+        END;
     END IF;
     SELECT * INTO b FROM pgmigrate.pipeline_batches x
      WHERE x.run_id = run AND x.status = 'DONE' AND x.docs_rolled_back IS NULL ORDER BY x.batch_no LIMIT 1;

@@ -1,4 +1,4 @@
--- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0, 0.4.0, 0.5.0 and 0.6.0 yields the same objects as a fresh install.
+-- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0, 0.4.0, 0.5.0, 0.6.0 and 0.6.1 yields the same objects as a fresh install.
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate VERSION '0.1.0';
 -- Data written under 0.1.0 survives the update.
@@ -156,7 +156,7 @@ UNION ALL
 ORDER BY 1, 2, 3;
 DROP EXTENSION pg_migrate;
 
--- And from 0.6.0: a run rolled back part way under 0.6.0 is finished by 0.6.1, whose
+-- And from 0.6.0: a run rolled back part way under 0.6.0 is finished by 0.6.2, whose
 -- rollback refuses a NULL run id (22004) and hints at resuming only a run left part way.
 CREATE EXTENSION pg_migrate VERSION '0.6.0';
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'up6_doc', jsonb_build_object('old', g) FROM generate_series(1, 12) g;
@@ -181,6 +181,44 @@ CREATE TABLE pgm_test.upgraded_from_060 AS SELECT * FROM pgm_test.extension_obje
 (SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_060 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
 UNION ALL
 (SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_060)
+ORDER BY 1, 2, 3;
+DROP EXTENSION pg_migrate;
+
+-- And from 0.6.1: runs of one pipeline left RUNNING side by side (two CALLs at once before
+-- 0.6.1 could do that) are sorted out by the update (the older ABANDONED) before the index
+-- that allows one at a time; a run RUNNING beside one ROLLING_BACK stops the update, naming
+-- them, until the rollback is finished.
+CREATE EXTENSION pg_migrate VERSION '0.6.1';
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'up61_doc', jsonb_build_object('old', g) FROM generate_series(1, 6) g;
+SELECT pgmigrate.register_pipeline('{"name": "up61", "entityType": "up61_doc", "batchSize": 2, "steps": [{"type": "MAP",
+  "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "old", "target": "new"}]}}]}') IS NOT NULL AS registered;
+SET client_min_messages = warning;
+CALL pgmigrate.run_pipeline('up61');
+CALL pgmigrate.run_pipeline('up61', '{"restart": true}');
+CALL pgmigrate.run_pipeline('up61', '{"restart": true}');
+RESET client_min_messages;
+UPDATE pgmigrate.pipeline_runs SET status = 'RUNNING', finished_at = NULL;
+UPDATE pgmigrate.pipeline_runs SET status = 'ROLLING_BACK'
+ WHERE started_at = (SELECT min(started_at) FROM pgmigrate.pipeline_runs);
+\set VERBOSITY sqlstate
+ALTER EXTENSION pg_migrate UPDATE;
+\set VERBOSITY default
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+UPDATE pgmigrate.pipeline_runs SET status = 'ROLLED_BACK'
+ WHERE started_at = (SELECT min(started_at) FROM pgmigrate.pipeline_runs);
+SET client_min_messages = warning;  -- (a NOTICE names the abandoned run)
+ALTER EXTENSION pg_migrate UPDATE;
+RESET client_min_messages;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT row_number() OVER (ORDER BY started_at) AS run, status FROM pgmigrate.pipeline_runs ORDER BY started_at;
+SET client_min_messages = warning;
+CALL pgmigrate.run_pipeline('up61');
+RESET client_min_messages;
+SELECT row_number() OVER (ORDER BY started_at) AS run, status FROM pgmigrate.pipeline_runs ORDER BY started_at;
+CREATE TABLE pgm_test.upgraded_from_061 AS SELECT * FROM pgm_test.extension_objects();
+(SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_061 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_061)
 ORDER BY 1, 2, 3;
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate;
