@@ -7,32 +7,50 @@
 -- is not rolled back while another of its pipeline is going, a REPEATABLE READ session
 -- whose snapshot predates another's start no longer starts a second run, a TRANSFORM step
 -- does not run a pipeline whose run is going.
--- pipeline_workers starts 0 to 63 workers, only for a RUNNING run.
+-- pipeline_workers starts 0 to 63 workers, only for a RUNNING parallel run.
+-- A {"restart": true} waits for batches other sessions are in the middle of, and does not
+-- take a non-parallel run from the session working it; that session's CALL ends with a
+-- clear 55000 (it failed on an internal error). Errors about a RUNNING run in the way say
+-- what to do when a crash left it so. Pipeline functions keep their lock_timeout and
+-- enable_memoize to themselves (a TRANSFORM step or a rollback_pipeline in a transaction
+-- left them changed for what followed). A migration step's error HINT reaches the caller.
+-- A backfill batch no longer leaves pg_migrate.validation and deprecated_field_policy off
+-- for the rest of its caller's transaction (a schema admin could then write a document
+-- the active schema refuses), nor a migration step its lock_timeout.
 
--- Runs of one pipeline left RUNNING side by side (two CALLs at once before 0.6.1): the
--- newest stays, the older are ABANDONED, as {"restart": true} would. A pipeline with a run
--- RUNNING and another ROLLING_BACK cannot be sorted out here: the update stops, naming them.
+-- Runs of one pipeline left unfinished side by side (two CALLs at once before 0.6.1 could
+-- start two): the newest unfinished run (RUNNING, FAILED or CANCELLED: the one CALL
+-- run_pipeline resumes) stays, the older ones are ABANDONED, as {"restart": true} would,
+-- with a WARNING and an audit entry each. A pipeline left with more than one run RUNNING or
+-- ROLLING_BACK after that (one RUNNING beside one being rolled back, two being rolled back)
+-- cannot be sorted out here: the update stops, naming them.
 DO $$
 DECLARE
     r record;
 BEGIN
     FOR r IN
-        UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
-         WHERE x.status = 'RUNNING' AND x.pipeline_id IS NOT NULL
+        UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = coalesce(x.finished_at, clock_timestamp()),
+               updated_at = clock_timestamp()
+         WHERE x.status IN ('RUNNING', 'FAILED', 'CANCELLED') AND x.pipeline_id IS NOT NULL
            AND EXISTS (SELECT 1 FROM pgmigrate.pipeline_runs y
-                        WHERE y.pipeline_id = x.pipeline_id AND y.status = 'RUNNING' AND y.started_at > x.started_at)
+                        WHERE y.pipeline_id = x.pipeline_id AND y.status IN ('RUNNING', 'FAILED', 'CANCELLED')
+                          AND (y.started_at, y.run_id) > (x.started_at, x.run_id))
         RETURNING x.run_id, x.pipeline_name
     LOOP
-        RAISE NOTICE 'pipeline "%": run % ABANDONED (a newer run of it is RUNNING)', r.pipeline_name, r.run_id;
+        RAISE WARNING 'pipeline "%": run % ABANDONED by the update to 0.6.2 (a newer run of it is unfinished)', r.pipeline_name, r.run_id;
+        PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', r.pipeline_name, 'run_id', r.run_id,
+            'reason', 'ALTER EXTENSION pg_migrate UPDATE to 0.6.2: a newer run of the pipeline is unfinished'),
+            current_user::regrole);
     END LOOP;
     FOR r IN
         SELECT x.pipeline_name, string_agg(x.run_id || ' ' || x.status, ', ' ORDER BY x.started_at) AS runs
           FROM pgmigrate.pipeline_runs x WHERE x.status IN ('RUNNING', 'ROLLING_BACK') AND x.pipeline_id IS NOT NULL
          GROUP BY x.pipeline_id, x.pipeline_name HAVING count(*) > 1
     LOOP
-        RAISE EXCEPTION 'pipeline "%" has runs going and being rolled back at once: %', r.pipeline_name, r.runs
+        RAISE EXCEPTION 'pipeline "%" has more than one run RUNNING or ROLLING_BACK: %', r.pipeline_name, r.runs
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Finish the rollback (CALL pgmigrate.rollback_pipeline_batched(run_id)) or the run under 0.6.1, then update.';
+                  DETAIL = '0.6.2 allows one run of a pipeline going or being rolled back at a time.',
+                  HINT = 'Under 0.6.1, finish each rollback (CALL pgmigrate.rollback_pipeline_batched(run_id)) and stop or finish the runs, then update.';
     END LOOP;
 END $$;
 CREATE UNIQUE INDEX pipeline_runs_one_active ON pgmigrate.pipeline_runs (pipeline_id)
@@ -48,9 +66,11 @@ CREATE UNIQUE INDEX pipeline_runs_one_active ON pgmigrate.pipeline_runs (pipelin
 -- the statement returns (the row it waited for is closed, the new one is newer than its
 -- snapshot): the load is done again, in a statement that sees and locks the new version
 -- (the rows already locked stay locked), until every live document of the batch is in.
+-- (The SET clause keeps the lock_timeout it sets to the call.)
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, ids uuid[], lim integer, lock boolean, lock_timeout_ms integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     n integer;
@@ -118,7 +138,8 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid[], integer, boole
 -- run never writes over a change it did not read. Returns the documents loaded.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load_query(ids uuid[], docs jsonb[], rows_ bigint[], xmins xid[], lock_timeout_ms integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     n integer;
@@ -169,12 +190,15 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load_query(uuid[], jsonb[], bigin
 -- A document given a new version while the statement waited for its row lock is not among
 -- those it read (the row it waited for is closed, the new one is newer than its snapshot):
 -- the statement runs again for such documents, and its counts and rows are added up.
+-- (The SET clauses keep its lock_timeout and enable_memoize to the call: a TRANSFORM step's
+-- migration and a caller's transaction go on with their own.)
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
                                                      OUT n_in integer, OUT n_out integer, OUT n bigint,
                                                      OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[],
                                                      OUT step_counts jsonb)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' SET enable_memoize = off AS $$
 #variable_conflict use_variable
 DECLARE
     last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
@@ -215,7 +239,6 @@ BEGIN
                           FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n)) || ']::pg_catalog.int8[], '
          || '(SELECT pg_catalog.array_agg(s0.entity_id) FROM s0)';
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
-    PERFORM set_config('enable_memoize', 'off', true);
     EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins, outs, seen USING batch_ids, etype, clock_timestamp();
     todo := batch_ids;
     WHILE cardinality(seen) IS DISTINCT FROM cardinality(todo) LOOP
@@ -254,16 +277,33 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_fused(jsonb, uuid[], text, intege
 -- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
 -- run only (joined: false when it is no longer RUNNING).
 
--- Another run of the pipeline is going or being undone where this one would start: one this
--- transaction's snapshot cannot see (REPEATABLE READ: begun after it), or a migration's
--- TRANSFORM step's. (pipeline_runs_one_active.)
+-- Another run of the pipeline is going or being undone where this one would start or
+-- resume (pipeline_runs_one_active): named when this transaction can see it (55000), else
+-- one begun after its REPEATABLE READ snapshot, or a migration's TRANSFORM step's not yet
+-- committed (40001).
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_conflict(name text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    other pgmigrate.pipeline_runs;
 BEGIN
+    SELECT x.* INTO other FROM pgmigrate.pipeline_runs x JOIN pgmigrate.pipelines p USING (pipeline_id)
+     WHERE p.name = _pipeline_run_conflict.name AND x.status IN ('RUNNING', 'ROLLING_BACK') LIMIT 1;
+    IF FOUND AND other.status = 'ROLLING_BACK' THEN
+        RAISE EXCEPTION 'pipeline "%" run % is being rolled back', name, other.run_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Finish that first: CALL pgmigrate.rollback_pipeline_batched(%L).', other.run_id);
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" run % is RUNNING: one run of a pipeline goes at a time', name, other.run_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('CALL pgmigrate.run_pipeline(%L) without "restart" works it (it resumes a run a crash left RUNNING); '
+                                'SELECT pgmigrate.pipeline_stop(%L, ''CANCELLED'', ''stopped by hand'', NULL) stops it if no session works it.',
+                                name, other.run_id);
+    END IF;
     RAISE EXCEPTION 'another run of pipeline "%" is RUNNING or ROLLING_BACK', name
         USING ERRCODE = 'serialization_failure',
-              DETAIL = 'Another session started, resumed or is rolling back a run of it after this transaction''s snapshot was taken.',
-              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the rollback to finish.';
+              DETAIL = 'It began after this transaction''s snapshot was taken, or a migration''s TRANSFORM step is running the pipeline.',
+              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the other transaction to finish.';
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_conflict(text) FROM PUBLIC;
@@ -320,9 +360,20 @@ BEGIN
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
     END IF;
     IF FOUND AND (opts->>'restart')::boolean THEN
+        -- A run one session works (not parallel) is not pulled from under it.
+        IF r.status = 'RUNNING' AND NOT (r.compiled->>'parallel')::boolean
+           AND NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(r.run_id::text)) THEN
+            RAISE EXCEPTION 'pipeline "%" run % is being worked by another session', name, r.run_id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Let it finish, or cancel that session''s CALL (the run is then CANCELLED), then start afresh.';
+        END IF;
         UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
          WHERE x.run_id = r.run_id;
         PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
+        -- Batches sessions are in the middle of (claimed FOR UPDATE) commit first, so the new
+        -- run plans over what they write and transforms no document twice; those sessions
+        -- stop before their next batch.
+        PERFORM 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = r.run_id AND x.status = 'PENDING' FOR UPDATE;
     ELSIF FOUND THEN
         IF r.status <> 'RUNNING' THEN
             BEGIN
@@ -501,6 +552,16 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_inline(jsonb, regrole, text) 
 --   CALL rollback_pipeline_batched(run, force)    a committed transaction per batch, with
 --                                                 progress NOTICEs; CALL again to resume
 
+-- What to do about a RUNNING run that is in the way.
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_running_hint(name text, run uuid) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('Let it finish, or cancel the session working it (a cancelled or failed run can be rolled back). '
+                  'If no session works it (a crash left it RUNNING), CALL pgmigrate.run_pipeline(%L) finishes it, or '
+                  'SELECT pgmigrate.pipeline_stop(%L, ''CANCELLED'', ''stopped by hand'', NULL) stops it.', name, run)
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_running_hint(text, uuid) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_check_unchanged(run uuid, batch integer) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -529,7 +590,8 @@ END $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_check_unchanged(uuid, integer) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_rollback_step(run uuid, force boolean, caller regrole, caller_path text) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     r pgmigrate.pipeline_runs;
@@ -554,7 +616,7 @@ BEGIN
     END IF;
     IF r.status = 'RUNNING' THEN
         RAISE EXCEPTION 'pipeline run % is still RUNNING', run USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
+            HINT = pgmigrate._pipeline_running_hint(r.pipeline_name, run);
     END IF;
     IF r.status <> 'ROLLING_BACK' THEN
         -- Not while another run of the pipeline is going or being undone: it may be
@@ -567,7 +629,7 @@ BEGIN
             IF FOUND THEN
                 RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is %', run, other, r.pipeline_name, other_status
                     USING ERRCODE = 'object_not_in_prerequisite_state',
-                          HINT = CASE other_status WHEN 'RUNNING' THEN 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).'
+                          HINT = CASE other_status WHEN 'RUNNING' THEN pgmigrate._pipeline_running_hint(r.pipeline_name, other)
                                  ELSE pg_catalog.format('Finish that rollback first: CALL pgmigrate.rollback_pipeline_batched(%L).', other) END;
             END IF;
         END IF;
@@ -581,7 +643,7 @@ BEGIN
             -- (pipeline_runs_one_active: one this snapshot cannot see, REPEATABLE READ.)
             RAISE EXCEPTION 'cannot roll back pipeline run % while another run of pipeline "%" is RUNNING or ROLLING_BACK', run, r.pipeline_name
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+                      HINT = 'Let that run finish (or cancel the session working it) first.';
         END;
     END IF;
     SELECT * INTO b FROM pgmigrate.pipeline_batches x
@@ -593,8 +655,8 @@ BEGIN
             'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
         RETURN jsonb_build_object('done', true, 'rolled_back', n);
     END IF;
-    -- This batch: lock its documents' current versions, check them again, restore them.
-    PERFORM set_config('lock_timeout', '1000', true);
+    -- This batch: lock its documents' current versions (lock_timeout 1s, the SET clause's:
+    -- the caller's transaction keeps its own), check them again, restore them.
     LOOP
         BEGIN
             PERFORM 1 FROM pgmigrate.temporal_entities t
@@ -761,6 +823,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') starts n - 1 of them.';
     END IF;
     IF start > 0 THEN
+        IF run IS NULL THEN
+            RAISE EXCEPTION 'a pipeline run id is required, not NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
@@ -769,6 +834,10 @@ BEGIN
             RAISE EXCEPTION 'pipeline run % is %, not RUNNING: no worker to start for it', run, r.status
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') resumes a run with its workers.';
+        END IF;
+        IF NOT (r.compiled->>'parallel')::boolean THEN
+            RAISE EXCEPTION 'pipeline run % is not parallel: one session works it', run USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Register the pipeline with "parallel": true and start a new run ({"restart": true}) to share it between workers.';
         END IF;
         FOR i IN 1 .. start LOOP
             pid := pgmigrate._pipeline_worker_start(run, caller::oid);
@@ -794,4 +863,710 @@ CREATE OR REPLACE FUNCTION pgmigrate.pipeline_workers(run uuid, start integer, p
 LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_workers(uuid, integer, integer[]) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_transform.sql ----
+-- Run a compiled pipeline over the batch items ord lo..hi as its author, output into
+-- pg_temp._pgm_pipe_out. The whole slice runs as one statement. On an error: a transient
+-- one (serialization failure, deadlock, lock timeout) is retried with capped, jittered
+-- backoff when a step asks RETRY; otherwise, when a step asks SKIP, the slice is halved
+-- and each half run (a bad item costs O(log n) statements, good items are written once);
+-- a single failing item is attributed to the first step whose prefix fails on it, and
+-- handled as that step says: SKIP records it in pg_temp._pgm_pipe_err, RETRY (exhausted
+-- or not transient) and FAIL raise, undoing the batch. Returns the retries made.
+
+-- (enable_memoize off: Memoize would hash every (1 KB+) document of the lateral rule chain
+-- for nothing. Like every SET clause, it lasts for the call only.)
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_transform(c jsonb, author regrole, author_path text, lo integer, hi integer)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET enable_memoize = off AS $$
+#variable_conflict use_variable
+DECLARE
+    n_steps integer := jsonb_array_length(c->'steps');
+    body text;
+    err text;
+    state text;
+    detail text;
+    attempt integer := 0;
+    retries integer := 0;
+    has_skip boolean := (c->'steps') @> '[{"errorHandling": "SKIP"}]';
+    has_retry boolean := (c->'steps') @> '[{"errorHandling": "RETRY"}]';
+    failed integer;
+    mode text;
+    mid integer;
+    who text;
+BEGIN
+    IF lo > hi THEN
+        RETURN 0;
+    END IF;
+    body := pgmigrate._pipeline_sql(c, lo, hi, n_steps, true);
+    LOOP
+        BEGIN
+            PERFORM pgmigrate._exec_as(author, author_path, body);
+            RETURN retries;
+        EXCEPTION WHEN others THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
+        END;
+        IF state IN ('40001', '40P01', '55P03') AND has_retry AND attempt < (c->>'maxRetries')::int THEN
+            attempt := attempt + 1;
+            retries := retries + 1;
+            PERFORM pg_sleep(least(0.01 * power(2, attempt), 1.0) * (0.5 + random() / 2));
+            CONTINUE;
+        END IF;
+        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean THEN
+            mid := lo + (hi - lo) / 2;
+            retries := retries + pgmigrate._pipeline_transform(c, author, author_path, lo, mid);
+            RETURN retries + pgmigrate._pipeline_transform(c, author, author_path, mid + 1, hi);
+        END IF;
+        -- The failing step: the first whose prefix fails on this slice (probes roll back).
+        failed := n_steps;
+        FOR k IN 1 .. n_steps - 1 LOOP
+            BEGIN
+                PERFORM pgmigrate._exec_as(author, author_path, pgmigrate._pipeline_sql(c, lo, hi, k, false));
+                RAISE EXCEPTION 'pg_migrate probe passed';
+            EXCEPTION WHEN others THEN
+                IF SQLERRM <> 'pg_migrate probe passed' THEN
+                    failed := k;
+                    EXIT;
+                END IF;
+            END;
+        END LOOP;
+        mode := c->'steps'->(failed - 1)->>'errorHandling';
+        IF mode = 'SKIP' THEN
+            INSERT INTO pg_temp._pgm_pipe_err (ord, entity_id, step, error, sqlstate, original)
+            SELECT i.ord, i.entity_id, c->'steps'->(failed - 1)->>'name', err, state, i.doc
+              FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN lo AND hi;
+            RETURN retries;
+        END IF;
+        SELECT CASE WHEN lo = hi THEN format(' on entity %s', i.entity_id) ELSE '' END INTO who
+          FROM pg_temp._pgm_pipe_in i WHERE i.ord = lo;
+        RAISE EXCEPTION 'pipeline "%" step "%" failed%: %', c->>'name', c->'steps'->(failed - 1)->>'name', coalesce(who, ''), err
+            USING ERRCODE = state, DETAIL = coalesce(detail, ''),
+                  HINT = CASE WHEN mode = 'RETRY' THEN format('Transient errors were retried %s times. ', attempt) ELSE '' END
+                      || 'With errorHandling SKIP a failing item is recorded in pgmigrate.pipeline_errors and the run goes on.';
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_transform(jsonb, regrole, text, integer, integer) FROM PUBLIC;
+
+-- ---- pipeline/run_pipeline.sql ----
+-- CALL run_pipeline(name, options): run (or resume) a pipeline over the current documents
+-- of its entity type, one committed batch at a time, with a progress NOTICE per batch.
+-- Several sessions may CALL it on a parallel pipeline and share the batches; with
+-- {"workers": n} this session starts n - 1 background workers that do so, and waits for
+-- them before it returns. On an error the batch is undone and the run is FAILED (a cancel:
+-- CANCELLED); CALL again to resume. {"join": run} (what a worker does) works that run's
+-- batches if it is still RUNNING, and returns quietly if another session stopped it.
+-- Batches run at READ COMMITTED whatever the session's default isolation (each is one
+-- transaction that locks the current rows it rewrites, FOR UPDATE): under REPEATABLE READ
+-- or SERIALIZABLE, sessions sharing a run would fail each other's batch claims and commits
+-- (40001) on the batch rows they mark done. A batch that meets a deadlock (or a
+-- serialization failure) is retried in a new transaction, with backoff, up to 10 times.
+-- (No SET clause: PostgreSQL forbids COMMIT in procedures that have one; search_path is
+-- pinned for its own statements and the caller's restored before every COMMIT. SET
+-- TRANSACTION must be the first statement of a transaction: it follows every COMMIT.)
+
+CREATE OR REPLACE PROCEDURE pgmigrate.run_pipeline(name text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    joining boolean := options IS NOT NULL AND options ? 'join';
+    started jsonb;
+    run uuid;
+    res jsonb;
+    err text;
+    state text;
+    detail text;
+    hint text;
+    stop_as text;
+    locked boolean := false;
+    pids integer[] := '{}';
+    waited boolean := false;
+    conflicts integer := 0;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    started := pgmigrate.pipeline_start(name, options);
+    run := (started->>'run_id')::uuid;
+    IF NOT (started->>'joined')::boolean THEN
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        RETURN;
+    END IF;
+    IF NOT (started->>'parallel')::boolean THEN
+        -- A non-parallel run is worked by one session at a time.
+        IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text)) THEN
+            RAISE EXCEPTION 'pipeline "%" run % is being worked by another session', name, run
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Only a pipeline defined with "parallel": true can be shared by several sessions.';
+        END IF;
+        locked := true;
+    END IF;
+    RAISE NOTICE 'pipeline %: % run %, % batches', name,
+        CASE WHEN joining THEN 'joining' WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END, run, started->>'batches';
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+    IF (started->>'workers')::int > 1 THEN
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        pids := pgmigrate.pipeline_workers(run, (started->>'workers')::int - 1, '{}');
+        RAISE NOTICE 'pipeline %: % background workers share run %', name, pg_catalog.cardinality(pids), run;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    END IF;
+    -- Until no batch is left: this session's batches, then (with workers) a wait for theirs,
+    -- and one more pass for any batch a worker that died left PENDING.
+    LOOP
+        LOOP
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            stop_as := NULL;
+            BEGIN
+                res := pgmigrate.pipeline_batch(run);
+            EXCEPTION
+                WHEN query_canceled THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    stop_as := 'CANCELLED';
+                WHEN serialization_failure OR deadlock_detected THEN
+                    -- A deadlock (or a serialization failure from a function a step
+                    -- calls): a new transaction does the batch.
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    conflicts := conflicts + 1;
+                    stop_as := CASE WHEN conflicts <= 10 THEN 'RETRY' ELSE 'FAILED' END;
+                WHEN others THEN
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    stop_as := 'FAILED';
+            END;
+            IF stop_as = 'RETRY' THEN
+                RAISE NOTICE 'pipeline %: a batch met a concurrent change (%: %), retrying it in a new transaction (attempt %)',
+                    name, state, err, conflicts + 1;
+                PERFORM pg_catalog.pg_sleep(least(0.01 * pg_catalog.power(2, conflicts), 1.0) * (0.5 + pg_catalog.random() / 2));
+                PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                COMMIT;
+                SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+                CONTINUE;
+            END IF;
+            conflicts := 0;
+            IF stop_as IS NULL AND res ? 'stopped' THEN
+                -- Another session sharing the run (or one of its workers) stopped it.
+                IF joining THEN
+                    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                    RETURN;
+                END IF;
+                stop_as := res->>'stopped';
+                IF stop_as = 'ABANDONED' THEN
+                    err := pg_catalog.format('pipeline run %s was abandoned while this session worked it: another session started the pipeline afresh ({"restart": true})', run);
+                    state := '55000';
+                    hint := pg_catalog.format('That new run goes on; CALL pgmigrate.run_pipeline(%L) joins or resumes it.', name);
+                ELSE
+                    err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
+                    state := coalesce(res->>'sqlstate', '55000');
+                    hint := NULL;
+                END IF;
+                detail := NULL;
+            END IF;
+            IF stop_as IS NOT NULL THEN
+                IF stop_as IN ('FAILED', 'CANCELLED') THEN
+                    PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                END IF;
+                IF locked THEN
+                    PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+                END IF;
+                -- (The workers stop before their next batch; the error is raised once they have.)
+                EXIT;
+            END IF;
+            EXIT WHEN (res->>'done')::boolean;
+            RAISE NOTICE 'pipeline %: batch % (% of % done): % in, % written, % skipped', name, res->>'batch', res->>'batches_done',
+                res->>'batches', res->>'docs_in', res->>'docs_written', res->>'docs_failed';
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            -- A batch commits without waiting for its WAL flush: its documents and its DONE mark
+            -- commit together, so a crash can only lose whole batches, which are PENDING again
+            -- and redone on resume. The session's last COMMIT below waits, flushing them all.
+            PERFORM pg_catalog.set_config('synchronous_commit', 'off', true);
+            COMMIT;
+            SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+        END LOOP;
+        EXIT WHEN stop_as IS NULL AND (waited OR pg_catalog.cardinality(pids) = 0);
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+        SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+        WHILE pg_catalog.cardinality(pids) > 0 LOOP
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            BEGIN
+                PERFORM pg_catalog.pg_sleep(0.01);
+            EXCEPTION WHEN query_canceled THEN
+                -- Cancelled (or statement_timeout) while its workers work: the run is
+                -- CANCELLED, they stop before their next batch, and the CALL fails once they
+                -- have. A second cancel while waiting gives up waiting.
+                IF stop_as IS NOT NULL THEN
+                    RAISE;
+                END IF;
+                GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                stop_as := 'CANCELLED';
+                PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+            END;
+            pids := pgmigrate.pipeline_workers(run, 0, pids);
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            COMMIT;
+            SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+        END LOOP;
+        IF stop_as IS NOT NULL THEN
+            IF stop_as <> 'ABANDONED' THEN
+                hint := pg_catalog.concat_ws(' ', nullif(hint, ''),
+                            pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            END IF;
+            IF nullif(detail, '') IS NULL THEN
+                RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, HINT = hint;
+            END IF;
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, DETAIL = detail, HINT = hint;
+        END IF;
+        waited := true;
+    END LOOP;
+    IF locked THEN
+        PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
+    END IF;
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    RAISE NOTICE 'pipeline %: run % finished this session''s work', name, run;
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.run_pipeline(text, jsonb) FROM PUBLIC;
+
+-- ---- engine/run_step.sql ----
+-- Run one step as the migration's author; its effects stay unless the caller's
+-- subtransaction is rolled back. A step failure is returned, not raised; a cancel or
+-- timeout the engine did not arm (pg_cancel_backend, the session's statement_timeout)
+-- is raised and stops the run.
+
+CREATE OR REPLACE FUNCTION pgmigrate._run_step(m pgmigrate.knowledge_migrations, step jsonb, step_number int, phase text)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    started timestamptz := clock_timestamp();
+    prior_lock_timeout text := current_setting('lock_timeout');
+    rows bigint := 0;
+    ok text;
+    bad_row text;
+    fn text;
+    status text := 'COMPLETED';
+    armed boolean := false;
+    fired boolean := false;
+    err text;
+    state text;
+    hint text;
+BEGIN
+    IF m.stored_by IS NULL THEN
+        RAISE EXCEPTION 'migration "%" has no recorded author', m.migration_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'It was stored before pg_migrate 0.4.0 recorded who stores migrations.',
+                  HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
+        RAISE EXCEPTION 'the role that stored migration "%" no longer exists', m.migration_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
+    END IF;
+    IF step ? 'lockTimeout' THEN
+        -- For this step only: put back before returning (a SET LOCAL inside a function
+        -- outlives it unless that setting is in its SET clause; before 0.6.2 the caller's
+        -- transaction went on with the step's lock_timeout).
+        PERFORM set_config('lock_timeout', (step->>'lockTimeout') || 'ms', true);
+    END IF;
+    BEGIN
+        IF step ? 'condition' THEN
+            ok := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                      'SELECT ' || pgmigrate._subquery(step->>'condition') || '::boolean::text');
+            IF NOT coalesce(ok::boolean, false) THEN
+                PERFORM set_config('lock_timeout', prior_lock_timeout, true);
+                RETURN jsonb_build_object('stepName', step->>'name', 'stepNumber', step_number, 'phase', phase, 'status', 'SKIPPED',
+                                          'success', true, 'startedAt', started, 'durationMs', 0, 'rows', 0);
+            END IF;
+        END IF;
+        IF step ? 'timeout' THEN
+            PERFORM pgmigrate.set_step_timeout((step->>'timeout')::int);
+            armed := true;
+        END IF;
+        CASE step->>'type'
+        WHEN 'SQL' THEN
+            rows := pgmigrate._exec_as(m.stored_by, m.stored_search_path, step->>'script');
+        WHEN 'FUNCTION' THEN
+            -- The name resolves as the author sees it, and is spliced only in its quoted form.
+            fn := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                      format('SELECT %L::pg_catalog.regproc::pg_catalog.text', step->>'function'));
+            rows := pgmigrate._exec_as(m.stored_by, m.stored_search_path,
+                      format('SELECT %s(%s)', fn, CASE WHEN step ? 'parameters' THEN format('%L::jsonb', step->'parameters') ELSE '' END));
+            rows := 0;
+        WHEN 'TRANSFORM' THEN
+            rows := pgmigrate._pipeline_run_inline(step, m.stored_by, m.stored_search_path);
+        WHEN 'VALIDATE' THEN
+            -- Passes when every row is one boolean true (or there is no row).
+            bad_row := pgmigrate._query_as(m.stored_by, m.stored_search_path,
+                'SELECT pg_catalog.to_jsonb(q)::pg_catalog.text FROM ' || pgmigrate._subquery(step->>'script') || ' AS q
+                  WHERE NOT coalesce((SELECT pg_catalog.count(*) OPERATOR(pg_catalog.=) 1
+                                             AND pg_catalog.bool_and(v OPERATOR(pg_catalog.=) ''true''::pg_catalog.jsonb)
+                                        FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(q)) AS e(k, v)), false)
+                  LIMIT 1');
+            IF bad_row IS NOT NULL THEN
+                RAISE EXCEPTION 'validation failed: %', bad_row USING ERRCODE = 'check_violation';
+            END IF;
+        END CASE;
+        IF armed THEN
+            PERFORM pgmigrate.set_step_timeout(0);
+        END IF;
+    EXCEPTION WHEN query_canceled OR others THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, hint = PG_EXCEPTION_HINT;
+        IF armed THEN
+            fired := pgmigrate.step_timeout_fired();
+            PERFORM pgmigrate.set_step_timeout(0);
+        END IF;
+        IF state = '57014' AND NOT fired THEN
+            RAISE;
+        END IF;
+        IF fired THEN
+            err := format('step timeout of %s ms exceeded', step->>'timeout');
+        END IF;
+        status := 'FAILED';
+    END;
+    PERFORM set_config('lock_timeout', prior_lock_timeout, true);
+    RETURN jsonb_build_object('stepName', step->>'name', 'stepNumber', step_number, 'phase', phase, 'status', status,
+        'success', status = 'COMPLETED', 'startedAt', started,
+        'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3), 'rows', rows)
+        || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END
+        -- (What the error's HINT said, for the caller to pass on.)
+        || CASE WHEN err IS NULL OR nullif(hint, '') IS NULL OR fired THEN '{}'::jsonb ELSE jsonb_build_object('hint', hint) END;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._run_step(pgmigrate.knowledge_migrations, jsonb, integer, text) FROM PUBLIC;
+
+-- ---- engine/execute_migration.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate._execute_migration(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+    run_id uuid := gen_random_uuid();
+    started timestamptz := clock_timestamp();
+    missing text[];
+    report jsonb;
+    run record;
+    result jsonb;
+    failed_step jsonb;
+BEGIN
+    options := pgmigrate._run_options(options, ARRAY['force', 'continueOnError', 'raise', 'lockTimeout', 'lockRetries']);
+    -- The pre-flight report reads the entity store: before taking the migration's lock.
+    IF NOT coalesce((options->>'force')::boolean, false)
+       AND EXISTS (SELECT 1 FROM pgmigrate.knowledge_migrations k WHERE k.migration_name = name) THEN
+        report := pgmigrate.validate_migration_safety(name);
+    END IF;
+    m := pgmigrate._lock_migration(name);
+    IF m.status NOT IN ('PENDING', 'FAILED', 'ROLLED_BACK') THEN
+        RAISE EXCEPTION 'migration "%" is %', name, m.status
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Only PENDING, FAILED or ROLLED_BACK migrations run.';
+    END IF;
+    PERFORM pgmigrate._refuse_phased_steps(m, ARRAY['forward', 'validation'], 'execute_migration');
+    -- Dependencies stay COMPLETED until this run commits: a concurrent rollback of one
+    -- waits for us (or we for it, and then see it rolled back).
+    PERFORM 1 FROM pgmigrate.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on)
+      ORDER BY d.migration_id FOR SHARE;
+    SELECT array_agg(coalesce(d.migration_name, dep::text) ORDER BY 1) INTO missing
+      FROM unnest(m.depends_on) dep LEFT JOIN pgmigrate.knowledge_migrations d ON d.migration_id = dep
+     WHERE d.status IS DISTINCT FROM 'COMPLETED';
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'migration "%" depends on migrations that are not COMPLETED: %', name, array_to_string(missing, ', ')
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF report IS NOT NULL AND NOT (report->>'overallSafety')::boolean THEN
+        RAISE EXCEPTION 'migration "%" failed its safety checks', name
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = (report->'criticalIssues')::text,
+                  HINT = 'See pgmigrate.validate_migration_safety(name); options {"force": true} runs it anyway.';
+    END IF;
+    UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING', started_at = started, completed_at = NULL,
+           executed_by = caller::text WHERE migration_id = m.migration_id;
+    run := pgmigrate._run_phases(m, ARRAY['forward', 'validation'], coalesce((options->>'continueOnError')::boolean, false),
+                                 options);
+    SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' LIMIT 1;
+    IF run.aborted THEN
+        SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' ORDER BY (r->>'stepNumber')::int DESC LIMIT 1;
+    END IF;
+    result := jsonb_build_object('executionId', run_id, 'migration', name, 'success', NOT run.aborted,
+        'result', run.results, 'affectedRows', run.affected,
+        'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3));
+    PERFORM pgmigrate._record_run(m, run_id, run.results,
+        CASE WHEN run.aborted THEN 'FAILED' ELSE 'COMPLETED' END,
+        CASE WHEN run.aborted THEN 'FAILED' ELSE 'COMPLETED' END,
+        jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error',
+            'affectedRows', run.affected, 'durationMs', result->'durationMs')), caller);
+    IF run.aborted AND coalesce((options->>'raise')::boolean, false) THEN
+        IF failed_step ? 'hint' THEN
+            RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
+                USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001'), HINT = failed_step->>'hint';
+        END IF;
+        RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
+            USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
+    END IF;
+    RETURN result;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._execute_migration(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.execute_migration(name text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.execute_migration(text, jsonb) FROM PUBLIC;
+
+-- ---- engine/rollback_migration.sql ----
+CREATE OR REPLACE FUNCTION pgmigrate._rollback_migration(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+    run_id uuid := gen_random_uuid();
+    started timestamptz := clock_timestamp();
+    dependents text[];
+    running text[];
+    cascaded jsonb := '[]';
+    dep text;
+    run record;
+    failed_step jsonb;
+    result jsonb;
+BEGIN
+    options := pgmigrate._run_options(options, ARRAY['cascade', 'raise', 'lockTimeout', 'lockRetries']);
+    m := pgmigrate._lock_migration(name);
+    IF m.status <> 'COMPLETED' THEN
+        RAISE EXCEPTION 'migration "%" is %, only COMPLETED migrations roll back', name, m.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- Every migration that depends on this one, directly or not.
+    WITH RECURSIVE dependent(id) AS (
+        SELECT d.migration_id FROM pgmigrate.knowledge_migrations d WHERE m.migration_id = ANY (d.depends_on)
+        UNION
+        SELECT d.migration_id FROM pgmigrate.knowledge_migrations d JOIN dependent ON dependent.id = ANY (d.depends_on))
+    SELECT array_agg(k.migration_name ORDER BY o.ord DESC) FILTER (WHERE k.status = 'COMPLETED'),
+           array_agg(k.migration_name ORDER BY k.migration_name) FILTER (WHERE k.status = 'RUNNING')
+      INTO dependents, running
+      FROM dependent JOIN pgmigrate.knowledge_migrations k ON k.migration_id = dependent.id
+      JOIN unnest(pgmigrate.migration_order(pgmigrate.migration_graph())) WITH ORDINALITY AS o(n, ord) ON o.n = k.migration_name;
+    IF running IS NOT NULL THEN
+        RAISE EXCEPTION 'migration "%" cannot roll back while its dependent % is running', name, array_to_string(running, ', ')
+            USING ERRCODE = 'object_in_use', HINT = 'A step must not roll back a migration its own migration depends on.';
+    END IF;
+    IF dependents IS NOT NULL THEN
+        IF NOT coalesce((options->>'cascade')::boolean, false) THEN
+            RAISE EXCEPTION 'migration "%" has COMPLETED dependents: %', name, array_to_string(dependents, ', ')
+                USING ERRCODE = 'dependent_objects_still_exist', HINT = 'Roll them back first, or pass {"cascade": true}.';
+        END IF;
+        FOREACH dep IN ARRAY dependents LOOP
+            result := pgmigrate._rollback_migration(dep, options - 'cascade', caller, caller_path);
+            cascaded := cascaded || jsonb_build_array(result);
+            IF NOT (result->>'success')::boolean THEN
+                RAISE EXCEPTION 'rolling back dependent migration "%" failed: %', dep, result
+                    USING ERRCODE = 'object_not_in_prerequisite_state';
+            END IF;
+        END LOOP;
+    END IF;
+    IF jsonb_array_length(pgmigrate.migration_steps(m, 'rollback')) = 0 THEN
+        RAISE EXCEPTION 'migration "%" has no rollback steps', name USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    PERFORM pgmigrate._refuse_phased_steps(m, ARRAY['rollback'], 'rollback_migration');
+    UPDATE pgmigrate.knowledge_migrations SET status = 'RUNNING' WHERE migration_id = m.migration_id;
+    run := pgmigrate._run_phases(m, ARRAY['rollback'], false, options - 'cascade');
+    SELECT r INTO failed_step FROM jsonb_array_elements(run.results) r WHERE r->>'status' = 'FAILED' LIMIT 1;
+    result := jsonb_build_object('executionId', run_id, 'migration', name, 'success', failed_step IS NULL,
+        'result', run.results, 'affectedRows', run.affected, 'cascaded', cascaded,
+        'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3));
+    PERFORM pgmigrate._record_run(m, run_id, run.results,
+        CASE WHEN failed_step IS NULL THEN 'ROLLED_BACK' ELSE 'COMPLETED' END,
+        CASE WHEN failed_step IS NULL THEN 'ROLLED_BACK' ELSE 'ROLLBACK_FAILED' END,
+        jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error')), caller);
+    IF failed_step IS NOT NULL AND coalesce((options->>'raise')::boolean, false) THEN
+        IF failed_step ? 'hint' THEN
+            RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
+                USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001'), HINT = failed_step->>'hint';
+        END IF;
+        RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
+            USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
+    END IF;
+    RETURN result;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._rollback_migration(text, jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.rollback_migration(name text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.rollback_migration(text, jsonb) FROM PUBLIC;
+
+-- ---- engine/run_migration.sql ----
+-- run_migration, 0.4.0: migrations that run as phases, committing between them, and steps
+-- that wait for locks only briefly and retry.
+--
+-- * Lock timeouts. Every step runs with a short lock_timeout (default 1000 ms; per step
+--   or per migration "lockTimeout", per run option "lockTimeout"; 0 turns it off) and a
+--   step that fails with 55P03 lock_not_available is retried after a capped, jittered,
+--   exponential backoff, up to "lockRetries" more times (default 9: ten attempts). A
+--   migration never queues behind a long transaction with every reader and writer of
+--   the table queued behind it. Precedence: the step's own (or its migration's) setting,
+--   then the run's option, then the default.
+-- * Phases. CALL pgmigrate.run_migration(name, options) splits the forward (then
+--   validation) steps into phases: consecutive transactional steps form one phase (one
+--   transaction); a step with "transaction": false, or whose SQL needs autocommit (CREATE
+--   / DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, VACUUM, DETACH PARTITION
+--   CONCURRENTLY: read from PostgreSQL's parse tree), is a phase of its own. Autocommit
+--   statements run in a background worker as top-level statements (src/engine/
+--   job_worker.*), as the migration's author. The procedure commits between phases.
+-- * Resuming. Calling run_migration again on a FAILED migration continues its last run at
+--   the failed phase (completed phases are not run again); pgmigrate.migration_runs says
+--   which phase is next. A run whose session went away (status RUNNING) is resumed too.
+--   With {"rollbackOnFailure": true}, a failure after completed phases runs the
+--   migration's rollback steps as phases (so rollback steps must tolerate a partly applied
+--   migration: IF EXISTS); the migration ends FAILED and its next run starts from phase 1.
+--   {"rollback": true} rolls a COMPLETED migration back as phases.
+
+-- The driver: loops over run_migration_phase, committing after each call, and never
+-- holds a snapshot while a background worker runs a statement (CREATE INDEX
+-- CONCURRENTLY waits for every older snapshot). A cancel while it waits terminates the
+-- worker and records the run as FAILED (resumable). A failure is raised after its state
+-- is committed. (No SET clause: PostgreSQL forbids COMMIT in procedures that have one.)
+
+CREATE OR REPLACE PROCEDURE pgmigrate.run_migration(name text, options jsonb DEFAULT '{}')
+LANGUAGE plpgsql AS $$
+DECLARE
+    caller_path text := pg_catalog.current_setting('search_path');
+    r jsonb;
+    opts jsonb;
+    canceled boolean := false;
+    err jsonb;
+    polls int := 0;
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    opts := coalesce(options, '{}'::jsonb);
+    IF pg_catalog.jsonb_typeof(opts) OPERATOR(pg_catalog.=) 'object' THEN
+        opts := opts OPERATOR(pg_catalog.-) 'runId' OPERATOR(pg_catalog.-) 'cancel';
+    END IF;
+    LOOP
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        BEGIN
+            r := pgmigrate.run_migration_phase(name, opts);
+        EXCEPTION WHEN query_canceled THEN
+            canceled := true;
+        END;
+        EXIT WHEN canceled;
+        IF r->>'runId' IS NOT NULL THEN
+            opts := opts OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('runId', r->'runId');
+        END IF;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        EXIT WHEN r->>'action' IN ('done', 'failed');
+        IF r->>'action' IN ('wait', 'sleep') THEN
+            BEGIN
+                polls := polls OPERATOR(pg_catalog.+) 1;
+                PERFORM pg_catalog.pg_sleep(CASE WHEN r->>'action' OPERATOR(pg_catalog.=) 'sleep'
+                    THEN (r->>'ms')::pg_catalog.numeric OPERATOR(pg_catalog./) 1000
+                    ELSE least(0.2, 0.01 OPERATOR(pg_catalog.*) polls) END);
+            EXCEPTION WHEN query_canceled THEN
+                canceled := true;
+            END;
+            EXIT WHEN canceled;
+            COMMIT;
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        ELSE
+            polls := 0;
+        END IF;
+    END LOOP;
+    IF canceled THEN
+        -- Terminate the worker, record the run as FAILED (resumable), then report the cancel.
+        IF opts ? 'runId' THEN
+            r := pgmigrate.run_migration_phase(name, opts OPERATOR(pg_catalog.||) '{"cancel": true}'::jsonb);
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            COMMIT;
+        END IF;
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        RAISE EXCEPTION 'run_migration of "%" was canceled', name USING ERRCODE = 'query_canceled',
+            HINT = 'The run is recorded as FAILED; CALL pgmigrate.run_migration again to resume it.';
+    END IF;
+    IF r->>'action' = 'failed' THEN
+        err := r->'error';
+        PERFORM pg_catalog.set_config('search_path', caller_path, true);
+        IF err->>'sqlstate' OPERATOR(pg_catalog.=) '55P03' THEN
+            RAISE EXCEPTION 'migration "%" failed at phase %: %', name, err->>'phase', err->>'error'
+                USING ERRCODE = 'lock_not_available',
+                      HINT = 'Another session held a conflicting lock throughout. Find it in pg_locks / pg_stat_activity, or raise lockTimeout / lockRetries; CALL pgmigrate.run_migration again to resume.';
+        END IF;
+        RAISE EXCEPTION '%', pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
+            err->>'stepName', err->>'error',
+            CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END)
+            USING ERRCODE = coalesce(err->>'sqlstate', 'P0001'),
+                  HINT = pg_catalog.concat_ws(' ', err->>'hint',
+                             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                                  ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
+    END IF;
+    RAISE NOTICE 'run_migration %: done, % phase(s)', name, r->>'phases';
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+END $$;
+
+REVOKE EXECUTE ON PROCEDURE pgmigrate.run_migration(text, jsonb) FROM PUBLIC;
+
+-- ---- schema_evolution/backfill_field_batch.sql ----
+-- backfill_field, 0.4.0: the procedure only loops and commits; each batch is one call of
+-- an owner-run entry point, so the caller needs no write access to the entity store's
+-- enforcement settings, and the procedure itself runs nothing the caller's search_path
+-- could redirect (it pins search_path for its own statements, restoring the caller's).
+
+CREATE OR REPLACE FUNCTION pgmigrate._backfill_field_batch(entity_type text, field_name text, after_row bigint, batch_size integer,
+                                                filled_so_far bigint, caller regrole, caller_path text)
+RETURNS bigint[] LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    field_def jsonb;
+    batch_rows bigint;
+    batch_max bigint;
+    prior_validation text;
+    prior_policy text;
+BEGIN
+    PERFORM pgmigrate.check_field_name(entity_type, field_name);
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1, not %', batch_size USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    field_def := pgmigrate.active_schema_definition() #> ARRAY['entities', entity_type, 'fields', field_name];
+    IF field_def IS NULL THEN
+        RAISE EXCEPTION 'field "%" does not exist on entity "%" in the active schema', field_name, entity_type
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF NOT field_def ? 'default' THEN
+        RAISE EXCEPTION 'field "%" of entity "%" has no default to backfill', field_name, entity_type
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Not an application write: legacy content must not block it, it is not field usage.
+    -- Both settings are put back before returning: a SET LOCAL inside a function outlives
+    -- it unless that same setting is in the function's SET clause (before 0.6.2 a caller's
+    -- transaction went on with validation off after a batch).
+    prior_validation := current_setting('pg_migrate.validation', true);
+    prior_policy := current_setting('pg_migrate.deprecated_field_policy', true);
+    PERFORM set_config('pg_migrate.validation', 'off', true), set_config('pg_migrate.deprecated_field_policy', 'off', true);
+    WITH batch AS (
+        SELECT row_id FROM pgmigrate.temporal_entities t
+         WHERE t.entity_type = _backfill_field_batch.entity_type AND t.valid_to = 'infinity' AND NOT t.is_deleted
+           AND t.row_id > coalesce(after_row, 0) AND NOT t.content ? field_name
+         ORDER BY row_id LIMIT batch_size FOR UPDATE),
+    done AS (
+        UPDATE pgmigrate.temporal_entities t
+           SET content = t.content || jsonb_build_object(field_name, field_def->'default')
+          FROM batch WHERE t.row_id = batch.row_id
+        RETURNING t.row_id)
+    SELECT count(*), max(row_id) INTO batch_rows, batch_max FROM done;
+    PERFORM set_config('pg_migrate.validation', coalesce(prior_validation, 'enforce'), true),
+            set_config('pg_migrate.deprecated_field_policy', coalesce(prior_policy, 'warn'), true);
+    IF batch_rows = 0 THEN
+        PERFORM pgmigrate._audit('field.backfilled', jsonb_build_object('entity_type', entity_type, 'field', field_name,
+            'documents_filled', coalesce(filled_so_far, 0), 'batch_size', batch_size), caller);
+    END IF;
+    RETURN ARRAY[batch_rows, batch_max];
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._backfill_field_batch(text, text, bigint, integer, bigint, regrole, text) FROM PUBLIC;
+
+-- One batch of a backfill: fills up to batch_size current documents after row after_row.
+-- Returns {rows filled, last row_id}; {0, NULL} when there is nothing left (and audits).
+
+CREATE OR REPLACE FUNCTION pgmigrate.backfill_field_batch(entity_type text, field_name text, after_row bigint, batch_size integer,
+                                               filled_so_far bigint)
+RETURNS bigint[] LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.backfill_field_batch(text, text, bigint, integer, bigint) FROM PUBLIC;
 

@@ -98,8 +98,9 @@ BEGIN
             err->>'stepName', err->>'error',
             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END)
             USING ERRCODE = coalesce(err->>'sqlstate', 'P0001'),
-                  HINT = CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
-                              ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END;
+                  HINT = pg_catalog.concat_ws(' ', err->>'hint',
+                             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                                  ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
     END IF;
     RAISE NOTICE 'run_migration %: done, % phase(s)', name, r->>'phases';
     PERFORM pg_catalog.set_config('search_path', caller_path, true);

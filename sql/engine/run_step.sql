@@ -8,6 +8,7 @@ RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     started timestamptz := clock_timestamp();
+    prior_lock_timeout text := current_setting('lock_timeout');
     rows bigint := 0;
     ok text;
     bad_row text;
@@ -17,6 +18,7 @@ DECLARE
     fired boolean := false;
     err text;
     state text;
+    hint text;
 BEGIN
     IF m.stored_by IS NULL THEN
         RAISE EXCEPTION 'migration "%" has no recorded author', m.migration_name
@@ -30,7 +32,9 @@ BEGIN
                   HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
     END IF;
     IF step ? 'lockTimeout' THEN
-        -- Local to this call (the function's SET clause opens a GUC nest level).
+        -- For this step only: put back before returning (a SET LOCAL inside a function
+        -- outlives it unless that setting is in its SET clause; before 0.6.2 the caller's
+        -- transaction went on with the step's lock_timeout).
         PERFORM set_config('lock_timeout', (step->>'lockTimeout') || 'ms', true);
     END IF;
     BEGIN
@@ -38,6 +42,7 @@ BEGIN
             ok := pgmigrate._query_as(m.stored_by, m.stored_search_path,
                       'SELECT ' || pgmigrate._subquery(step->>'condition') || '::boolean::text');
             IF NOT coalesce(ok::boolean, false) THEN
+                PERFORM set_config('lock_timeout', prior_lock_timeout, true);
                 RETURN jsonb_build_object('stepName', step->>'name', 'stepNumber', step_number, 'phase', phase, 'status', 'SKIPPED',
                                           'success', true, 'startedAt', started, 'durationMs', 0, 'rows', 0);
             END IF;
@@ -74,7 +79,7 @@ BEGIN
             PERFORM pgmigrate.set_step_timeout(0);
         END IF;
     EXCEPTION WHEN query_canceled OR others THEN
-        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, hint = PG_EXCEPTION_HINT;
         IF armed THEN
             fired := pgmigrate.step_timeout_fired();
             PERFORM pgmigrate.set_step_timeout(0);
@@ -87,10 +92,13 @@ BEGIN
         END IF;
         status := 'FAILED';
     END;
+    PERFORM set_config('lock_timeout', prior_lock_timeout, true);
     RETURN jsonb_build_object('stepName', step->>'name', 'stepNumber', step_number, 'phase', phase, 'status', status,
         'success', status = 'COMPLETED', 'startedAt', started,
         'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3), 'rows', rows)
-        || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END;
+        || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END
+        -- (What the error's HINT said, for the caller to pass on.)
+        || CASE WHEN err IS NULL OR nullif(hint, '') IS NULL OR fired THEN '{}'::jsonb ELSE jsonb_build_object('hint', hint) END;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._run_step(pgmigrate.knowledge_migrations, jsonb, integer, text) FROM PUBLIC;

@@ -1241,6 +1241,10 @@ BEGIN
         jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error',
             'affectedRows', run.affected, 'durationMs', result->'durationMs')), caller);
     IF run.aborted AND coalesce((options->>'raise')::boolean, false) THEN
+        IF failed_step ? 'hint' THEN
+            RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
+                USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001'), HINT = failed_step->>'hint';
+        END IF;
         RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
             USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
     END IF;
@@ -1360,6 +1364,10 @@ BEGIN
         CASE WHEN failed_step IS NULL THEN 'ROLLED_BACK' ELSE 'ROLLBACK_FAILED' END,
         jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error')), caller);
     IF failed_step IS NOT NULL AND coalesce((options->>'raise')::boolean, false) THEN
+        IF failed_step ? 'hint' THEN
+            RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
+                USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001'), HINT = failed_step->>'hint';
+        END IF;
         RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
             USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
     END IF;
@@ -1736,6 +1744,7 @@ RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     started timestamptz := clock_timestamp();
+    prior_lock_timeout text := current_setting('lock_timeout');
     rows bigint := 0;
     ok text;
     bad_row text;
@@ -1745,6 +1754,7 @@ DECLARE
     fired boolean := false;
     err text;
     state text;
+    hint text;
 BEGIN
     IF m.stored_by IS NULL THEN
         RAISE EXCEPTION 'migration "%" has no recorded author', m.migration_name
@@ -1758,7 +1768,9 @@ BEGIN
                   HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
     END IF;
     IF step ? 'lockTimeout' THEN
-        -- Local to this call (the function's SET clause opens a GUC nest level).
+        -- For this step only: put back before returning (a SET LOCAL inside a function
+        -- outlives it unless that setting is in its SET clause; before 0.6.2 the caller's
+        -- transaction went on with the step's lock_timeout).
         PERFORM set_config('lock_timeout', (step->>'lockTimeout') || 'ms', true);
     END IF;
     BEGIN
@@ -1766,6 +1778,7 @@ BEGIN
             ok := pgmigrate._query_as(m.stored_by, m.stored_search_path,
                       'SELECT ' || pgmigrate._subquery(step->>'condition') || '::boolean::text');
             IF NOT coalesce(ok::boolean, false) THEN
+                PERFORM set_config('lock_timeout', prior_lock_timeout, true);
                 RETURN jsonb_build_object('stepName', step->>'name', 'stepNumber', step_number, 'phase', phase, 'status', 'SKIPPED',
                                           'success', true, 'startedAt', started, 'durationMs', 0, 'rows', 0);
             END IF;
@@ -1802,7 +1815,7 @@ BEGIN
             PERFORM pgmigrate.set_step_timeout(0);
         END IF;
     EXCEPTION WHEN query_canceled OR others THEN
-        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, hint = PG_EXCEPTION_HINT;
         IF armed THEN
             fired := pgmigrate.step_timeout_fired();
             PERFORM pgmigrate.set_step_timeout(0);
@@ -1815,10 +1828,13 @@ BEGIN
         END IF;
         status := 'FAILED';
     END;
+    PERFORM set_config('lock_timeout', prior_lock_timeout, true);
     RETURN jsonb_build_object('stepName', step->>'name', 'stepNumber', step_number, 'phase', phase, 'status', status,
         'success', status = 'COMPLETED', 'startedAt', started,
         'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3), 'rows', rows)
-        || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END;
+        || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END
+        -- (What the error's HINT said, for the caller to pass on.)
+        || CASE WHEN err IS NULL OR nullif(hint, '') IS NULL OR fired THEN '{}'::jsonb ELSE jsonb_build_object('hint', hint) END;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._run_step(pgmigrate.knowledge_migrations, jsonb, integer, text) FROM PUBLIC;
@@ -1950,6 +1966,8 @@ DECLARE
     field_def jsonb;
     batch_rows bigint;
     batch_max bigint;
+    prior_validation text;
+    prior_policy text;
 BEGIN
     PERFORM pgmigrate.check_field_name(entity_type, field_name);
     IF batch_size IS NULL OR batch_size < 1 THEN
@@ -1965,7 +1983,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- Not an application write: legacy content must not block it, it is not field usage.
-    -- (SET LOCAL inside a function with a SET clause ends with the function.)
+    -- Both settings are put back before returning: a SET LOCAL inside a function outlives
+    -- it unless that same setting is in the function's SET clause (before 0.6.2 a caller's
+    -- transaction went on with validation off after a batch).
+    prior_validation := current_setting('pg_migrate.validation', true);
+    prior_policy := current_setting('pg_migrate.deprecated_field_policy', true);
     PERFORM set_config('pg_migrate.validation', 'off', true), set_config('pg_migrate.deprecated_field_policy', 'off', true);
     WITH batch AS (
         SELECT row_id FROM pgmigrate.temporal_entities t
@@ -1978,6 +2000,8 @@ BEGIN
           FROM batch WHERE t.row_id = batch.row_id
         RETURNING t.row_id)
     SELECT count(*), max(row_id) INTO batch_rows, batch_max FROM done;
+    PERFORM set_config('pg_migrate.validation', coalesce(prior_validation, 'enforce'), true),
+            set_config('pg_migrate.deprecated_field_policy', coalesce(prior_policy, 'warn'), true);
     IF batch_rows = 0 THEN
         PERFORM pgmigrate._audit('field.backfilled', jsonb_build_object('entity_type', entity_type, 'field', field_name,
             'documents_filled', coalesce(filled_so_far, 0), 'batch_size', batch_size), caller);
@@ -2786,8 +2810,9 @@ BEGIN
             err->>'stepName', err->>'error',
             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END)
             USING ERRCODE = coalesce(err->>'sqlstate', 'P0001'),
-                  HINT = CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
-                              ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END;
+                  HINT = pg_catalog.concat_ws(' ', err->>'hint',
+                             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                                  ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
     END IF;
     RAISE NOTICE 'run_migration %: done, % phase(s)', name, r->>'phases';
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
@@ -5422,9 +5447,11 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_temp(regrole) FROM PUBLIC;
 -- the statement returns (the row it waited for is closed, the new one is newer than its
 -- snapshot): the load is done again, in a statement that sees and locks the new version
 -- (the rows already locked stay locked), until every live document of the batch is in.
+-- (The SET clause keeps the lock_timeout it sets to the call.)
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, ids uuid[], lim integer, lock boolean, lock_timeout_ms integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     n integer;
@@ -5492,7 +5519,8 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid[], integer, boole
 -- run never writes over a change it did not read. Returns the documents loaded.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load_query(ids uuid[], docs jsonb[], rows_ bigint[], xmins xid[], lock_timeout_ms integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     n integer;
@@ -5541,8 +5569,11 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load_query(uuid[], jsonb[], bigin
 -- handled as that step says: SKIP records it in pg_temp._pgm_pipe_err, RETRY (exhausted
 -- or not transient) and FAIL raise, undoing the batch. Returns the retries made.
 
+-- (enable_memoize off: Memoize would hash every (1 KB+) document of the lateral rule chain
+-- for nothing. Like every SET clause, it lasts for the call only.)
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_transform(c jsonb, author regrole, author_path text, lo integer, hi integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET enable_memoize = off AS $$
 #variable_conflict use_variable
 DECLARE
     n_steps integer := jsonb_array_length(c->'steps');
@@ -5563,8 +5594,6 @@ BEGIN
         RETURN 0;
     END IF;
     body := pgmigrate._pipeline_sql(c, lo, hi, n_steps, true);
-    -- Memoize would hash every (1 KB+) document of the lateral rule chain for nothing.
-    PERFORM set_config('enable_memoize', 'off', true);
     LOOP
         BEGIN
             PERFORM pgmigrate._exec_as(author, author_path, body);
@@ -5774,12 +5803,15 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_write(uuid, text, text, text, boo
 -- A document given a new version while the statement waited for its row lock is not among
 -- those it read (the row it waited for is closed, the new one is newer than its snapshot):
 -- the statement runs again for such documents, and its counts and rows are added up.
+-- (The SET clauses keep its lock_timeout and enable_memoize to the call: a TRANSFORM step's
+-- migration and a caller's transaction go on with their own.)
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
                                                      OUT n_in integer, OUT n_out integer, OUT n bigint,
                                                      OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[],
                                                      OUT step_counts jsonb)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' SET enable_memoize = off AS $$
 #variable_conflict use_variable
 DECLARE
     last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
@@ -5820,7 +5852,6 @@ BEGIN
                           FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n)) || ']::pg_catalog.int8[], '
          || '(SELECT pg_catalog.array_agg(s0.entity_id) FROM s0)';
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
-    PERFORM set_config('enable_memoize', 'off', true);
     EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins, outs, seen USING batch_ids, etype, clock_timestamp();
     todo := batch_ids;
     WHILE cardinality(seen) IS DISTINCT FROM cardinality(todo) LOOP
@@ -6085,16 +6116,33 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb) FROM PUBLIC;
 -- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
 -- run only (joined: false when it is no longer RUNNING).
 
--- Another run of the pipeline is going or being undone where this one would start: one this
--- transaction's snapshot cannot see (REPEATABLE READ: begun after it), or a migration's
--- TRANSFORM step's. (pipeline_runs_one_active.)
+-- Another run of the pipeline is going or being undone where this one would start or
+-- resume (pipeline_runs_one_active): named when this transaction can see it (55000), else
+-- one begun after its REPEATABLE READ snapshot, or a migration's TRANSFORM step's not yet
+-- committed (40001).
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_conflict(name text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    other pgmigrate.pipeline_runs;
 BEGIN
+    SELECT x.* INTO other FROM pgmigrate.pipeline_runs x JOIN pgmigrate.pipelines p USING (pipeline_id)
+     WHERE p.name = _pipeline_run_conflict.name AND x.status IN ('RUNNING', 'ROLLING_BACK') LIMIT 1;
+    IF FOUND AND other.status = 'ROLLING_BACK' THEN
+        RAISE EXCEPTION 'pipeline "%" run % is being rolled back', name, other.run_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Finish that first: CALL pgmigrate.rollback_pipeline_batched(%L).', other.run_id);
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" run % is RUNNING: one run of a pipeline goes at a time', name, other.run_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('CALL pgmigrate.run_pipeline(%L) without "restart" works it (it resumes a run a crash left RUNNING); '
+                                'SELECT pgmigrate.pipeline_stop(%L, ''CANCELLED'', ''stopped by hand'', NULL) stops it if no session works it.',
+                                name, other.run_id);
+    END IF;
     RAISE EXCEPTION 'another run of pipeline "%" is RUNNING or ROLLING_BACK', name
         USING ERRCODE = 'serialization_failure',
-              DETAIL = 'Another session started, resumed or is rolling back a run of it after this transaction''s snapshot was taken.',
-              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the rollback to finish.';
+              DETAIL = 'It began after this transaction''s snapshot was taken, or a migration''s TRANSFORM step is running the pipeline.',
+              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the other transaction to finish.';
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_conflict(text) FROM PUBLIC;
@@ -6151,9 +6199,20 @@ BEGIN
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
     END IF;
     IF FOUND AND (opts->>'restart')::boolean THEN
+        -- A run one session works (not parallel) is not pulled from under it.
+        IF r.status = 'RUNNING' AND NOT (r.compiled->>'parallel')::boolean
+           AND NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(r.run_id::text)) THEN
+            RAISE EXCEPTION 'pipeline "%" run % is being worked by another session', name, r.run_id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Let it finish, or cancel that session''s CALL (the run is then CANCELLED), then start afresh.';
+        END IF;
         UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
          WHERE x.run_id = r.run_id;
         PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
+        -- Batches sessions are in the middle of (claimed FOR UPDATE) commit first, so the new
+        -- run plans over what they write and transforms no document twice; those sessions
+        -- stop before their next batch.
+        PERFORM 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = r.run_id AND x.status = 'PENDING' FOR UPDATE;
     ELSIF FOUND THEN
         IF r.status <> 'RUNNING' THEN
             BEGIN
@@ -6380,6 +6439,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') starts n - 1 of them.';
     END IF;
     IF start > 0 THEN
+        IF run IS NULL THEN
+            RAISE EXCEPTION 'a pipeline run id is required, not NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
@@ -6388,6 +6450,10 @@ BEGIN
             RAISE EXCEPTION 'pipeline run % is %, not RUNNING: no worker to start for it', run, r.status
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') resumes a run with its workers.';
+        END IF;
+        IF NOT (r.compiled->>'parallel')::boolean THEN
+            RAISE EXCEPTION 'pipeline run % is not parallel: one session works it', run USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Register the pipeline with "parallel": true and start a new run ({"restart": true}) to share it between workers.';
         END IF;
         FOR i IN 1 .. start LOOP
             pid := pgmigrate._pipeline_worker_start(run, caller::oid);
@@ -6515,13 +6581,21 @@ BEGIN
                     RETURN;
                 END IF;
                 stop_as := res->>'stopped';
-                err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
-                state := coalesce(res->>'sqlstate', '55000');
+                IF stop_as = 'ABANDONED' THEN
+                    err := pg_catalog.format('pipeline run %s was abandoned while this session worked it: another session started the pipeline afresh ({"restart": true})', run);
+                    state := '55000';
+                    hint := pg_catalog.format('That new run goes on; CALL pgmigrate.run_pipeline(%L) joins or resumes it.', name);
+                ELSE
+                    err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
+                    state := coalesce(res->>'sqlstate', '55000');
+                    hint := NULL;
+                END IF;
                 detail := NULL;
-                hint := NULL;
             END IF;
             IF stop_as IS NOT NULL THEN
-                PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                IF stop_as IN ('FAILED', 'CANCELLED') THEN
+                    PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                END IF;
                 IF locked THEN
                     PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
                 END IF;
@@ -6564,8 +6638,10 @@ BEGIN
             SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         END LOOP;
         IF stop_as IS NOT NULL THEN
-            hint := pg_catalog.concat_ws(' ', nullif(hint, ''),
-                        pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            IF stop_as <> 'ABANDONED' THEN
+                hint := pg_catalog.concat_ws(' ', nullif(hint, ''),
+                            pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            END IF;
             IF nullif(detail, '') IS NULL THEN
                 RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, HINT = hint;
             END IF;
@@ -6706,6 +6782,16 @@ REVOKE EXECUTE ON FUNCTION pgmigrate.pipeline_preview(text, integer, jsonb) FROM
 --   CALL rollback_pipeline_batched(run, force)    a committed transaction per batch, with
 --                                                 progress NOTICEs; CALL again to resume
 
+-- What to do about a RUNNING run that is in the way.
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_running_hint(name text, run uuid) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('Let it finish, or cancel the session working it (a cancelled or failed run can be rolled back). '
+                  'If no session works it (a crash left it RUNNING), CALL pgmigrate.run_pipeline(%L) finishes it, or '
+                  'SELECT pgmigrate.pipeline_stop(%L, ''CANCELLED'', ''stopped by hand'', NULL) stops it.', name, run)
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_running_hint(text, uuid) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_check_unchanged(run uuid, batch integer) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -6734,7 +6820,8 @@ END $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_check_unchanged(uuid, integer) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_rollback_step(run uuid, force boolean, caller regrole, caller_path text) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     r pgmigrate.pipeline_runs;
@@ -6759,7 +6846,7 @@ BEGIN
     END IF;
     IF r.status = 'RUNNING' THEN
         RAISE EXCEPTION 'pipeline run % is still RUNNING', run USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
+            HINT = pgmigrate._pipeline_running_hint(r.pipeline_name, run);
     END IF;
     IF r.status <> 'ROLLING_BACK' THEN
         -- Not while another run of the pipeline is going or being undone: it may be
@@ -6772,7 +6859,7 @@ BEGIN
             IF FOUND THEN
                 RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is %', run, other, r.pipeline_name, other_status
                     USING ERRCODE = 'object_not_in_prerequisite_state',
-                          HINT = CASE other_status WHEN 'RUNNING' THEN 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).'
+                          HINT = CASE other_status WHEN 'RUNNING' THEN pgmigrate._pipeline_running_hint(r.pipeline_name, other)
                                  ELSE pg_catalog.format('Finish that rollback first: CALL pgmigrate.rollback_pipeline_batched(%L).', other) END;
             END IF;
         END IF;
@@ -6786,7 +6873,7 @@ BEGIN
             -- (pipeline_runs_one_active: one this snapshot cannot see, REPEATABLE READ.)
             RAISE EXCEPTION 'cannot roll back pipeline run % while another run of pipeline "%" is RUNNING or ROLLING_BACK', run, r.pipeline_name
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+                      HINT = 'Let that run finish (or cancel the session working it) first.';
         END;
     END IF;
     SELECT * INTO b FROM pgmigrate.pipeline_batches x
@@ -6798,8 +6885,8 @@ BEGIN
             'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
         RETURN jsonb_build_object('done', true, 'rolled_back', n);
     END IF;
-    -- This batch: lock its documents' current versions, check them again, restore them.
-    PERFORM set_config('lock_timeout', '1000', true);
+    -- This batch: lock its documents' current versions (lock_timeout 1s, the SET clause's:
+    -- the caller's transaction keeps its own), check them again, restore them.
     LOOP
         BEGIN
             PERFORM 1 FROM pgmigrate.temporal_entities t

@@ -9,12 +9,15 @@
 -- A document given a new version while the statement waited for its row lock is not among
 -- those it read (the row it waited for is closed, the new one is newer than its snapshot):
 -- the statement runs again for such documents, and its counts and rows are added up.
+-- (The SET clauses keep its lock_timeout and enable_memoize to the call: a TRANSFORM step's
+-- migration and a caller's transaction go on with their own.)
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_fused(c jsonb, batch_ids uuid[], etype text, lock_timeout_ms integer,
                                                      OUT n_in integer, OUT n_out integer, OUT n bigint,
                                                      OUT ids uuid[], OUT old_rows bigint[], OUT new_rows bigint[], OUT new_xmins xid[],
                                                      OUT step_counts jsonb)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' SET enable_memoize = off AS $$
 #variable_conflict use_variable
 DECLARE
     last text := c->'stepOut'->>(jsonb_array_length(c->'stepOut') - 1);
@@ -55,7 +58,6 @@ BEGIN
                           FROM jsonb_array_elements_text(c->'stepOut') WITH ORDINALITY s(value, n)) || ']::pg_catalog.int8[], '
          || '(SELECT pg_catalog.array_agg(s0.entity_id) FROM s0)';
     PERFORM set_config('lock_timeout', lock_timeout_ms::text, true);
-    PERFORM set_config('enable_memoize', 'off', true);
     EXECUTE body INTO n_in, n_out, n, ids, old_rows, new_rows, new_xmins, outs, seen USING batch_ids, etype, clock_timestamp();
     todo := batch_ids;
     WHILE cardinality(seen) IS DISTINCT FROM cardinality(todo) LOOP

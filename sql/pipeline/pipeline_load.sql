@@ -7,9 +7,11 @@
 -- the statement returns (the row it waited for is closed, the new one is newer than its
 -- snapshot): the load is done again, in a statement that sees and locks the new version
 -- (the rows already locked stay locked), until every live document of the batch is in.
+-- (The SET clause keeps the lock_timeout it sets to the call.)
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load(entity_type text, ids uuid[], lim integer, lock boolean, lock_timeout_ms integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     n integer;
@@ -77,7 +79,8 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load(text, uuid[], integer, boole
 -- run never writes over a change it did not read. Returns the documents loaded.
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_load_query(ids uuid[], docs jsonb[], rows_ bigint[], xmins xid[], lock_timeout_ms integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     n integer;

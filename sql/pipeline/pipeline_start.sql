@@ -4,16 +4,33 @@
 -- Returns {run_id, parallel, resumed, batches, joined, workers}. Options {"join": run} join that
 -- run only (joined: false when it is no longer RUNNING).
 
--- Another run of the pipeline is going or being undone where this one would start: one this
--- transaction's snapshot cannot see (REPEATABLE READ: begun after it), or a migration's
--- TRANSFORM step's. (pipeline_runs_one_active.)
+-- Another run of the pipeline is going or being undone where this one would start or
+-- resume (pipeline_runs_one_active): named when this transaction can see it (55000), else
+-- one begun after its REPEATABLE READ snapshot, or a migration's TRANSFORM step's not yet
+-- committed (40001).
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_run_conflict(name text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    other pgmigrate.pipeline_runs;
 BEGIN
+    SELECT x.* INTO other FROM pgmigrate.pipeline_runs x JOIN pgmigrate.pipelines p USING (pipeline_id)
+     WHERE p.name = _pipeline_run_conflict.name AND x.status IN ('RUNNING', 'ROLLING_BACK') LIMIT 1;
+    IF FOUND AND other.status = 'ROLLING_BACK' THEN
+        RAISE EXCEPTION 'pipeline "%" run % is being rolled back', name, other.run_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Finish that first: CALL pgmigrate.rollback_pipeline_batched(%L).', other.run_id);
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'pipeline "%" run % is RUNNING: one run of a pipeline goes at a time', name, other.run_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('CALL pgmigrate.run_pipeline(%L) without "restart" works it (it resumes a run a crash left RUNNING); '
+                                'SELECT pgmigrate.pipeline_stop(%L, ''CANCELLED'', ''stopped by hand'', NULL) stops it if no session works it.',
+                                name, other.run_id);
+    END IF;
     RAISE EXCEPTION 'another run of pipeline "%" is RUNNING or ROLLING_BACK', name
         USING ERRCODE = 'serialization_failure',
-              DETAIL = 'Another session started, resumed or is rolling back a run of it after this transaction''s snapshot was taken.',
-              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the rollback to finish.';
+              DETAIL = 'It began after this transaction''s snapshot was taken, or a migration''s TRANSFORM step is running the pipeline.',
+              HINT = 'CALL pgmigrate.run_pipeline again (at READ COMMITTED it joins or resumes that run), or wait for the other transaction to finish.';
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_run_conflict(text) FROM PUBLIC;
@@ -70,9 +87,20 @@ BEGIN
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
     END IF;
     IF FOUND AND (opts->>'restart')::boolean THEN
+        -- A run one session works (not parallel) is not pulled from under it.
+        IF r.status = 'RUNNING' AND NOT (r.compiled->>'parallel')::boolean
+           AND NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(r.run_id::text)) THEN
+            RAISE EXCEPTION 'pipeline "%" run % is being worked by another session', name, r.run_id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Let it finish, or cancel that session''s CALL (the run is then CANCELLED), then start afresh.';
+        END IF;
         UPDATE pgmigrate.pipeline_runs x SET status = 'ABANDONED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
          WHERE x.run_id = r.run_id;
         PERFORM pgmigrate._audit('pipeline.abandoned', jsonb_build_object('pipeline', name, 'run_id', r.run_id), caller);
+        -- Batches sessions are in the middle of (claimed FOR UPDATE) commit first, so the new
+        -- run plans over what they write and transforms no document twice; those sessions
+        -- stop before their next batch.
+        PERFORM 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = r.run_id AND x.status = 'PENDING' FOR UPDATE;
     ELSIF FOUND THEN
         IF r.status <> 'RUNNING' THEN
             BEGIN

@@ -7,8 +7,11 @@
 -- handled as that step says: SKIP records it in pg_temp._pgm_pipe_err, RETRY (exhausted
 -- or not transient) and FAIL raise, undoing the batch. Returns the retries made.
 
+-- (enable_memoize off: Memoize would hash every (1 KB+) document of the lateral rule chain
+-- for nothing. Like every SET clause, it lasts for the call only.)
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_transform(c jsonb, author regrole, author_path text, lo integer, hi integer)
-RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET enable_memoize = off AS $$
 #variable_conflict use_variable
 DECLARE
     n_steps integer := jsonb_array_length(c->'steps');
@@ -29,8 +32,6 @@ BEGIN
         RETURN 0;
     END IF;
     body := pgmigrate._pipeline_sql(c, lo, hi, n_steps, true);
-    -- Memoize would hash every (1 KB+) document of the lateral rule chain for nothing.
-    PERFORM set_config('enable_memoize', 'off', true);
     LOOP
         BEGIN
             PERFORM pgmigrate._exec_as(author, author_path, body);

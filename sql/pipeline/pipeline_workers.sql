@@ -24,6 +24,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') starts n - 1 of them.';
     END IF;
     IF start > 0 THEN
+        IF run IS NULL THEN
+            RAISE EXCEPTION 'a pipeline run id is required, not NULL' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'pipeline run % does not exist', run USING ERRCODE = 'undefined_object';
@@ -32,6 +35,10 @@ BEGIN
             RAISE EXCEPTION 'pipeline run % is %, not RUNNING: no worker to start for it', run, r.status
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'CALL pgmigrate.run_pipeline(name, ''{"workers": n}'') resumes a run with its workers.';
+        END IF;
+        IF NOT (r.compiled->>'parallel')::boolean THEN
+            RAISE EXCEPTION 'pipeline run % is not parallel: one session works it', run USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Register the pipeline with "parallel": true and start a new run ({"restart": true}) to share it between workers.';
         END IF;
         FOR i IN 1 .. start LOOP
             pid := pgmigrate._pipeline_worker_start(run, caller::oid);

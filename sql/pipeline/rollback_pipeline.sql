@@ -15,6 +15,16 @@
 --   CALL rollback_pipeline_batched(run, force)    a committed transaction per batch, with
 --                                                 progress NOTICEs; CALL again to resume
 
+-- What to do about a RUNNING run that is in the way.
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_running_hint(name text, run uuid) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('Let it finish, or cancel the session working it (a cancelled or failed run can be rolled back). '
+                  'If no session works it (a crash left it RUNNING), CALL pgmigrate.run_pipeline(%L) finishes it, or '
+                  'SELECT pgmigrate.pipeline_stop(%L, ''CANCELLED'', ''stopped by hand'', NULL) stops it.', name, run)
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_running_hint(text, uuid) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_check_unchanged(run uuid, batch integer) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -43,7 +53,8 @@ END $$;
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_check_unchanged(uuid, integer) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_rollback_step(run uuid, force boolean, caller regrole, caller_path text) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '1s' AS $$
 #variable_conflict use_variable
 DECLARE
     r pgmigrate.pipeline_runs;
@@ -68,7 +79,7 @@ BEGIN
     END IF;
     IF r.status = 'RUNNING' THEN
         RAISE EXCEPTION 'pipeline run % is still RUNNING', run USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Cancel it first (or let it finish); a cancelled or failed run can be rolled back.';
+            HINT = pgmigrate._pipeline_running_hint(r.pipeline_name, run);
     END IF;
     IF r.status <> 'ROLLING_BACK' THEN
         -- Not while another run of the pipeline is going or being undone: it may be
@@ -81,7 +92,7 @@ BEGIN
             IF FOUND THEN
                 RAISE EXCEPTION 'cannot roll back pipeline run % while run % of pipeline "%" is %', run, other, r.pipeline_name, other_status
                     USING ERRCODE = 'object_not_in_prerequisite_state',
-                          HINT = CASE other_status WHEN 'RUNNING' THEN 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).'
+                          HINT = CASE other_status WHEN 'RUNNING' THEN pgmigrate._pipeline_running_hint(r.pipeline_name, other)
                                  ELSE pg_catalog.format('Finish that rollback first: CALL pgmigrate.rollback_pipeline_batched(%L).', other) END;
             END IF;
         END IF;
@@ -95,7 +106,7 @@ BEGIN
             -- (pipeline_runs_one_active: one this snapshot cannot see, REPEATABLE READ.)
             RAISE EXCEPTION 'cannot roll back pipeline run % while another run of pipeline "%" is RUNNING or ROLLING_BACK', run, r.pipeline_name
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = 'Let that run finish (or cancel it) first; a run left RUNNING by a crash finishes with CALL pgmigrate.run_pipeline(name).';
+                      HINT = 'Let that run finish (or cancel the session working it) first.';
         END;
     END IF;
     SELECT * INTO b FROM pgmigrate.pipeline_batches x
@@ -107,8 +118,8 @@ BEGIN
             'documents_rolled_back', n, 'forced', coalesce(force, false)), caller);
         RETURN jsonb_build_object('done', true, 'rolled_back', n);
     END IF;
-    -- This batch: lock its documents' current versions, check them again, restore them.
-    PERFORM set_config('lock_timeout', '1000', true);
+    -- This batch: lock its documents' current versions (lock_timeout 1s, the SET clause's:
+    -- the caller's transaction keeps its own), check them again, restore them.
     LOOP
         BEGIN
             PERFORM 1 FROM pgmigrate.temporal_entities t

@@ -98,13 +98,21 @@ BEGIN
                     RETURN;
                 END IF;
                 stop_as := res->>'stopped';
-                err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
-                state := coalesce(res->>'sqlstate', '55000');
+                IF stop_as = 'ABANDONED' THEN
+                    err := pg_catalog.format('pipeline run %s was abandoned while this session worked it: another session started the pipeline afresh ({"restart": true})', run);
+                    state := '55000';
+                    hint := pg_catalog.format('That new run goes on; CALL pgmigrate.run_pipeline(%L) joins or resumes it.', name);
+                ELSE
+                    err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
+                    state := coalesce(res->>'sqlstate', '55000');
+                    hint := NULL;
+                END IF;
                 detail := NULL;
-                hint := NULL;
             END IF;
             IF stop_as IS NOT NULL THEN
-                PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                IF stop_as IN ('FAILED', 'CANCELLED') THEN
+                    PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                END IF;
                 IF locked THEN
                     PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text));
                 END IF;
@@ -147,8 +155,10 @@ BEGIN
             SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
         END LOOP;
         IF stop_as IS NOT NULL THEN
-            hint := pg_catalog.concat_ws(' ', nullif(hint, ''),
-                        pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            IF stop_as <> 'ABANDONED' THEN
+                hint := pg_catalog.concat_ws(' ', nullif(hint, ''),
+                            pg_catalog.format('Run %s is %s; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, stop_as, name));
+            END IF;
             IF nullif(detail, '') IS NULL THEN
                 RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state, HINT = hint;
             END IF;

@@ -11,6 +11,8 @@ DECLARE
     field_def jsonb;
     batch_rows bigint;
     batch_max bigint;
+    prior_validation text;
+    prior_policy text;
 BEGIN
     PERFORM pgmigrate.check_field_name(entity_type, field_name);
     IF batch_size IS NULL OR batch_size < 1 THEN
@@ -26,7 +28,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- Not an application write: legacy content must not block it, it is not field usage.
-    -- (SET LOCAL inside a function with a SET clause ends with the function.)
+    -- Both settings are put back before returning: a SET LOCAL inside a function outlives
+    -- it unless that same setting is in the function's SET clause (before 0.6.2 a caller's
+    -- transaction went on with validation off after a batch).
+    prior_validation := current_setting('pg_migrate.validation', true);
+    prior_policy := current_setting('pg_migrate.deprecated_field_policy', true);
     PERFORM set_config('pg_migrate.validation', 'off', true), set_config('pg_migrate.deprecated_field_policy', 'off', true);
     WITH batch AS (
         SELECT row_id FROM pgmigrate.temporal_entities t
@@ -39,6 +45,8 @@ BEGIN
           FROM batch WHERE t.row_id = batch.row_id
         RETURNING t.row_id)
     SELECT count(*), max(row_id) INTO batch_rows, batch_max FROM done;
+    PERFORM set_config('pg_migrate.validation', coalesce(prior_validation, 'enforce'), true),
+            set_config('pg_migrate.deprecated_field_policy', coalesce(prior_policy, 'warn'), true);
     IF batch_rows = 0 THEN
         PERFORM pgmigrate._audit('field.backfilled', jsonb_build_object('entity_type', entity_type, 'field', field_name,
             'documents_filled', coalesce(filled_so_far, 0), 'batch_size', batch_size), caller);

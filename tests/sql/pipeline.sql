@@ -270,6 +270,32 @@ RESET ROLE;
 SELECT action, count(*) FROM pgmigrate.audit_log WHERE action LIKE 'pipeline.%' AND coalesce(details->>'name', details->>'pipeline', '') NOT LIKE 'owner\_probe\_%'
  GROUP BY action ORDER BY action;
 
+-- A TRANSFORM step does not run a pipeline whose run is going (55000, and the error's hint
+-- reaches the caller of execute_migration); neither a TRANSFORM step nor a one-transaction
+-- rollback_pipeline leaves its lock_timeout or enable_memoize to the rest of the caller's
+-- transaction.
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'pl_busy', jsonb_build_object('n', g) FROM generate_series(1, 3) g;
+SELECT pgmigrate.register_pipeline('{"name": "pl_busy", "entityType": "pl_busy", "steps": [{"type": "MAP", "config": {"mappingRules": [
+  {"type": "FIELD_RENAME", "source": "n", "target": "m"}]}}]}') IS NOT NULL AS registered;
+SELECT pgmigrate.register_migration('{"name": "pl_busy_step", "version": "pl.9", "rollback": ["SELECT 1"],
+  "forward": [{"name": "t", "type": "TRANSFORM", "pipeline": "pl_busy"}]}') IS NOT NULL AS registered;
+SELECT pgmigrate.pipeline_start('pl_busy', '{}')->>'resumed' AS resumed;  -- left RUNNING (as by a crash)
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SELECT pgmigrate.execute_migration('pl_busy_step', '{"force": true, "raise": true}');
+\set SHOW_CONTEXT errors
+\set VERBOSITY terse
+CALL pgmigrate.run_pipeline('pl_busy');
+BEGIN;
+SET LOCAL lock_timeout = '7s';
+SET LOCAL enable_memoize = on;
+SELECT pgmigrate.execute_migration('pl_busy_step', '{"force": true}')->>'success' AS ok;
+SELECT pgmigrate.rollback_pipeline(run_id) AS rolled_back FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'pl_busy' AND status = 'COMPLETED'
+ ORDER BY started_at LIMIT 1;
+SHOW lock_timeout;
+SHOW enable_memoize;
+ROLLBACK;
+
 -- Clean up the roles (their pipelines stay, as history).
 DROP SCHEMA pl_s CASCADE;
 DROP OWNED BY pl_author, pl_runner, pl_nobody;

@@ -237,3 +237,26 @@ END $$;
 SELECT name FROM pgmigrate.pipelines WHERE name LIKE 'owner\_probe\_%';
 DELETE FROM pgmigrate.pipelines WHERE name LIKE 'owner\_probe\_%';
 DROP ROLE pgm_weak_owner;
+
+-- 7. Settings pg_migrate changes for its own statements end with the call: a schema admin's
+-- transaction does not go on with the superuser-only validation switched off after a
+-- backfill batch (it did before 0.6.2: an invalid document could then be written), nor a
+-- migration's caller with the step's lock_timeout.
+BEGIN;
+CREATE ROLE pgm_guc_admin;
+SELECT pgmigrate.grant_schema_admin('pgm_guc_admin');
+GRANT INSERT ON pgmigrate.temporal_entities TO pgm_guc_admin;
+SELECT pgmigrate.register_schema_version('9.1.0', '{"entities": {"GucDoc": {"fields": {"email": {"type": "string", "nullable": false},
+  "tier": {"type": "string", "default": "std"}}}}}', 'a settings probe', activate => true) IS NOT NULL AS registered;
+SET LOCAL ROLE pgm_guc_admin;
+SELECT pgmigrate.backfill_field_batch('GucDoc', 'tier', 0, 10, 0) IS NOT NULL AS batch_done;
+SELECT current_setting('pg_migrate.validation') AS validation, current_setting('pg_migrate.deprecated_field_policy') AS policy;
+SELECT pgm_test.expect_error($$INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('GucDoc', '{"email": 42}')$$);
+ROLLBACK;
+BEGIN;
+SET LOCAL lock_timeout = '7s';
+SELECT pgmigrate.register_migration('{"name": "guc_probe", "forward": ["SELECT 1"], "rollback": ["SELECT 1"], "lockTimeout": 250}') IS NOT NULL AS registered;
+SELECT r->'success' AS success FROM pgmigrate.execute_migration('guc_probe', '{"force": true}') r;
+SELECT r->'success' AS success FROM pgmigrate.rollback_migration('guc_probe') r;
+SHOW lock_timeout;
+ROLLBACK;

@@ -184,10 +184,10 @@ UNION ALL
 ORDER BY 1, 2, 3;
 DROP EXTENSION pg_migrate;
 
--- And from 0.6.1: runs of one pipeline left RUNNING side by side (two CALLs at once before
--- 0.6.1 could do that) are sorted out by the update (the older ABANDONED) before the index
--- that allows one at a time; a run RUNNING beside one ROLLING_BACK stops the update, naming
--- them, until the rollback is finished.
+-- And from 0.6.1: runs of one pipeline left unfinished side by side (two CALLs at once before
+-- 0.6.1 could do that) are sorted out by the update (the older ABANDONED, with a WARNING
+-- and an audit entry) before the index that allows one going at a time; a run RUNNING
+-- beside one ROLLING_BACK stops the update, naming them, until the rollback is finished.
 CREATE EXTENSION pg_migrate VERSION '0.6.1';
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'up61_doc', jsonb_build_object('old', g) FROM generate_series(1, 6) g;
 SELECT pgmigrate.register_pipeline('{"name": "up61", "entityType": "up61_doc", "batchSize": 2, "steps": [{"type": "MAP",
@@ -206,11 +206,12 @@ ALTER EXTENSION pg_migrate UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
 UPDATE pgmigrate.pipeline_runs SET status = 'ROLLED_BACK'
  WHERE started_at = (SELECT min(started_at) FROM pgmigrate.pipeline_runs);
-SET client_min_messages = warning;  -- (a NOTICE names the abandoned run)
+SET client_min_messages = error;  -- (a WARNING names the abandoned run)
 ALTER EXTENSION pg_migrate UPDATE;
 RESET client_min_messages;
 SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
 SELECT row_number() OVER (ORDER BY started_at) AS run, status FROM pgmigrate.pipeline_runs ORDER BY started_at;
+SELECT details->>'reason' AS reason FROM pgmigrate.audit_log WHERE action = 'pipeline.abandoned' AND details ? 'reason';
 SET client_min_messages = warning;
 CALL pgmigrate.run_pipeline('up61');
 RESET client_min_messages;
