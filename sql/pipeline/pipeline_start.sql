@@ -101,6 +101,7 @@ BEGIN
         -- run plans over what they write and transforms no document twice; those sessions
         -- stop before their next batch.
         PERFORM 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = r.run_id AND x.status = 'PENDING' FOR UPDATE;
+        PERFORM pgmigrate._pipeline_tally(r.run_id, true);
     ELSIF FOUND THEN
         IF r.status <> 'RUNNING' THEN
             BEGIN
