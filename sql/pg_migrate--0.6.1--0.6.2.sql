@@ -16,7 +16,11 @@
 -- left them changed for what followed). A migration step's error HINT reaches the caller.
 -- A backfill batch no longer leaves pg_migrate.validation and deprecated_field_policy off
 -- for the rest of its caller's transaction (a schema admin could then write a document
--- the active schema refuses), nor a migration step its lock_timeout.
+-- the active schema refuses), nor a migration step its lock_timeout. Every setting stored
+-- SQL changes (plain SET included) is undone when it returns (a migration admin's step
+-- could leave the runner's search_path pointing into the admin's schema). A temporary
+-- table the caller made under a pipeline work table's name is refused, not used by the
+-- owner (its trigger would have run as the owner).
 
 -- Runs of one pipeline left unfinished side by side (two CALLs at once before 0.6.1 could
 -- start two): the newest unfinished run (RUNNING, FAILED or CANCELLED: the one CALL
@@ -1570,4 +1574,124 @@ CREATE OR REPLACE FUNCTION pgmigrate.backfill_field_batch(entity_type text, fiel
 RETURNS bigint[] LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
 
 REVOKE EXECUTE ON FUNCTION pgmigrate.backfill_field_batch(text, text, bigint, integer, bigint) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_temp.sql ----
+-- The session's work tables for a batch: input (ord, entity id, row, document), output,
+-- skipped items, and the documents out of each step. Created by the extension's owner;
+-- the pipeline's author may only read the input and add to the output and the counts
+-- (its own query does that). Emptied at every commit.
+
+-- Work tables are the session's temporary tables, which the calling role could have
+-- created first (with a trigger, a rule, or as a view) for the extension's owner to fire:
+-- one of these names that the owner (the role running this) does not own as a plain table
+-- is refused, before anything touches it.
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_temp_check(names text[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT c.relname, c.relowner::regrole AS owner INTO bad FROM pg_class c
+     WHERE c.relnamespace = pg_my_temp_schema() AND c.relname = ANY (names)
+       AND (c.relowner <> current_user::regrole::oid OR c.relkind <> 'r' OR c.relhastriggers OR c.relhasrules OR c.relrowsecurity)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'temporary table pg_temp.% was not made by pg_migrate (owner %)', bad.relname, bad.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('pg_migrate keeps its work tables under these names; DROP TABLE pg_temp.%I and call again.', bad.relname);
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_temp_check(text[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_temp(author regrole) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pgmigrate._pipeline_temp_check(ARRAY['_pgm_pipe_in', '_pgm_pipe_out', '_pgm_pipe_err', '_pgm_pipe_cnt', '_pgm_pipe_src']);
+    IF to_regclass('pg_temp._pgm_pipe_in') IS NULL THEN
+        CREATE TEMP TABLE _pgm_pipe_in (ord integer PRIMARY KEY, entity_id uuid, row_id bigint, doc jsonb) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE _pgm_pipe_out (ord integer, entity_id uuid, doc jsonb) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE _pgm_pipe_err (ord integer, entity_id uuid, step text, error text, sqlstate text, original jsonb)
+            ON COMMIT DELETE ROWS;
+    ELSE
+        DELETE FROM pg_temp._pgm_pipe_in;
+        DELETE FROM pg_temp._pgm_pipe_out;
+        DELETE FROM pg_temp._pgm_pipe_err;
+    END IF;
+    -- (Checked on its own: a session that ran a pipeline before an update to 0.5.0 has the others.)
+    IF to_regclass('pg_temp._pgm_pipe_cnt') IS NULL THEN
+        CREATE TEMP TABLE _pgm_pipe_cnt (step integer, n bigint) ON COMMIT DELETE ROWS;
+    ELSE
+        DELETE FROM pg_temp._pgm_pipe_cnt;
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_in', 'SELECT') THEN
+        EXECUTE format('GRANT SELECT ON pg_temp._pgm_pipe_in TO %s', author);
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_out', 'INSERT') THEN
+        EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_out TO %s', author);
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_cnt', 'INSERT') THEN
+        EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_cnt TO %s', author);
+    END IF;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_temp(regrole) FROM PUBLIC;
+
+-- ---- pipeline/pipeline_source.sql ----
+-- A source query's rows, (id uuid, document jsonb), into the session's _pgm_pipe_src:
+-- the query runs as the role that stored it (the pipeline's author, or the caller who
+-- passed it in the run options), at most lim rows (NULL: all). Checked: ids present and
+-- unique, documents JSON objects, and no id naming a current entity of another type or a
+-- deleted one. Returns the number of rows.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_source(query text, author regrole, author_path text, etype text, lim integer)
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    n bigint;
+    bad record;
+    err text;
+    state text;
+BEGIN
+    PERFORM pgmigrate._pipeline_temp_check(ARRAY['_pgm_pipe_src']);
+    IF to_regclass('pg_temp._pgm_pipe_src') IS NULL THEN
+        CREATE TEMP TABLE _pgm_pipe_src (id uuid, doc jsonb) ON COMMIT DELETE ROWS;
+    ELSE
+        DELETE FROM pg_temp._pgm_pipe_src;
+    END IF;
+    IF NOT has_table_privilege(author, 'pg_temp._pgm_pipe_src', 'INSERT') THEN
+        EXECUTE format('GRANT INSERT ON pg_temp._pgm_pipe_src TO %s', author);
+    END IF;
+    BEGIN
+        n := pgmigrate._exec_as(author, author_path,
+                 'INSERT INTO pg_temp._pgm_pipe_src (id, doc) SELECT * FROM ' || pgmigrate._subquery(query) || ' q'
+                 || CASE WHEN lim IS NULL THEN '' ELSE format(' LIMIT %s', lim) END);
+    EXCEPTION WHEN syntax_error OR datatype_mismatch OR cannot_coerce OR invalid_text_representation OR feature_not_supported THEN
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+        RAISE EXCEPTION 'pipeline source query failed: %', err USING ERRCODE = state,
+            HINT = 'The source query is one SELECT returning two columns, (id uuid, document jsonb).';
+    END;
+    SELECT s.id INTO bad FROM pg_temp._pgm_pipe_src s WHERE s.id IS NULL OR s.doc IS NULL OR jsonb_typeof(s.doc) <> 'object' LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'pipeline source query returned a row with %',
+              CASE WHEN bad.id IS NULL THEN 'no id' ELSE format('id %s and a document that is not a JSON object', bad.id) END
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Every row needs an id and a JSON object document; filter the others out in the query.';
+    END IF;
+    SELECT s.id INTO bad FROM pg_temp._pgm_pipe_src s GROUP BY s.id HAVING count(*) > 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'pipeline source query returned id % more than once', bad.id USING ERRCODE = 'cardinality_violation',
+            HINT = 'Each id is one entity: return one row per id.';
+    END IF;
+    SELECT s.id, t.entity_type, t.is_deleted INTO bad FROM pg_temp._pgm_pipe_src s
+      JOIN pgmigrate.temporal_entities t ON t.entity_id = s.id AND t.valid_to = 'infinity'
+     WHERE t.entity_type <> etype OR t.is_deleted LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'pipeline source query returned id %, %', bad.id,
+              CASE WHEN bad.is_deleted THEN 'a deleted entity' ELSE format('an entity of type "%s", not "%s"', bad.entity_type, etype) END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A run over a query writes entities of one type (entityType): new ids become new entities, known ids new versions.';
+    END IF;
+    RETURN n;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_source(text, regrole, text, text, integer) FROM PUBLIC;
 

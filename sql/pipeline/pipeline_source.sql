@@ -13,6 +13,7 @@ DECLARE
     err text;
     state text;
 BEGIN
+    PERFORM pgmigrate._pipeline_temp_check(ARRAY['_pgm_pipe_src']);
     IF to_regclass('pg_temp._pgm_pipe_src') IS NULL THEN
         CREATE TEMP TABLE _pgm_pipe_src (id uuid, doc jsonb) ON COMMIT DELETE ROWS;
     ELSE

@@ -15,7 +15,11 @@
 -- left them changed for what followed). A migration step's error HINT reaches the caller.
 -- A backfill batch no longer leaves pg_migrate.validation and deprecated_field_policy off
 -- for the rest of its caller's transaction (a schema admin could then write a document
--- the active schema refuses), nor a migration step its lock_timeout.
+-- the active schema refuses), nor a migration step its lock_timeout. Every setting stored
+-- SQL changes (plain SET included) is undone when it returns (a migration admin's step
+-- could leave the runner's search_path pointing into the admin's schema). A temporary
+-- table the caller made under a pipeline work table's name is refused, not used by the
+-- owner (its trigger would have run as the owner).
 
 -- Runs of one pipeline left unfinished side by side (two CALLs at once before 0.6.1 could
 -- start two): the newest unfinished run (RUNNING, FAILED or CANCELLED: the one CALL
@@ -68,3 +72,5 @@ CREATE UNIQUE INDEX pipeline_runs_one_active ON pgmigrate.pipeline_runs (pipelin
 \ir ../engine/rollback_migration.sql
 \ir ../engine/run_migration.sql
 \ir ../schema_evolution/backfill_field_batch.sql
+\ir ../pipeline/pipeline_temp.sql
+\ir ../pipeline/pipeline_source.sql

@@ -5,7 +5,10 @@
 //! SECURITY_LOCAL_USERID_CHANGE, so the step cannot SET ROLE its way out) and applies
 //! the search_path recorded when the migration was stored. Both are undone when the
 //! step returns; an error undoes them with the (sub)transaction that it aborts, exactly
-//! as for a SECURITY DEFINER function.
+//! as for a SECURITY DEFINER function. Every setting the stored SQL changes is undone
+//! too, plain `SET` included (which a function's SET clause would let persist): a step
+//! that sets `search_path = evil, ...` must not leave the runner's session resolving
+//! names into the author's schema.
 //!
 //! `_exec_as` / `_query_as` are internal: EXECUTE is revoked from PUBLIC and never
 //! granted, so only pg_migrate's own privileged functions (running as the extension's
@@ -21,7 +24,7 @@ use crate::pg::errors::raise;
 pub(crate) struct Saved {
     user: pg_sys::Oid,
     sec: i32,
-    guc_nest: Option<i32>,
+    guc_nest: i32,
 }
 
 /// Become `role` (which must exist) with `search_path`, if given.
@@ -39,10 +42,10 @@ pub(crate) fn become_role(role: pg_sys::Oid, search_path: Option<&str>) -> Saved
         let mut user = pg_sys::InvalidOid;
         let mut sec = 0;
         pg_sys::GetUserIdAndSecContext(&mut user, &mut sec);
-        let guc_nest = search_path.map(|path| {
+        let guc_nest = pg_sys::NewGUCNestLevel();
+        if let Some(path) = search_path {
             let path = CString::new(with_temp_schema_last(path))
                 .unwrap_or_else(|_| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "search_path contains a NUL byte", None, None));
-            let nest = pg_sys::NewGUCNestLevel();
             pg_sys::set_config_option(
                 c"search_path".as_ptr(),
                 path.as_ptr(),
@@ -53,8 +56,7 @@ pub(crate) fn become_role(role: pg_sys::Oid, search_path: Option<&str>) -> Saved
                 0,
                 false,
             );
-            nest
-        });
+        }
         pg_sys::SetUserIdAndSecContext(role, sec | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
         Saved { user, sec, guc_nest }
     }
@@ -77,12 +79,12 @@ pub(crate) fn with_temp_schema_last(path: &str) -> String {
 
 /// Undo `become_role` (on success; an error is undone by the aborting transaction).
 pub(crate) fn restore(saved: Saved) {
-    // SAFETY: restores exactly what become_role saved.
+    // SAFETY: restores exactly what become_role saved. AtEOXact_GUC with isCommit =
+    // false puts back the value every setting had when the level was opened (SET, SET
+    // LOCAL and set_config alike), as a subtransaction's abort would.
     unsafe {
         pg_sys::SetUserIdAndSecContext(saved.user, saved.sec);
-        if let Some(nest) = saved.guc_nest {
-            pg_sys::AtEOXact_GUC(true, nest);
-        }
+        pg_sys::AtEOXact_GUC(false, saved.guc_nest);
     }
 }
 

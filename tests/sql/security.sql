@@ -260,3 +260,56 @@ SELECT r->'success' AS success FROM pgmigrate.execute_migration('guc_probe', '{"
 SELECT r->'success' AS success FROM pgmigrate.rollback_migration('guc_probe') r;
 SHOW lock_timeout;
 ROLLBACK;
+
+-- 8. Settings a stored step changes, plain SET included, end with the step: a migration
+-- admin's step cannot leave the superuser who runs it resolving names into the admin's
+-- schema (a function there named like a built-in would then run as the superuser).
+CREATE ROLE pgm_guc_author;
+SELECT pgmigrate.grant_migration_admin('pgm_guc_author');
+CREATE SCHEMA guc_evil AUTHORIZATION pgm_guc_author;
+SET ROLE pgm_guc_author;
+SELECT pgmigrate.register_migration('{"name": "guc_leak", "rollback": ["SELECT 1"],
+  "forward": ["SET search_path = guc_evil, pg_catalog, public", "SET statement_timeout = 1", "SET LOCAL work_mem = ''77MB''",
+              "SELECT set_config(''lock_timeout'', ''1'', false)"]}') IS NOT NULL AS registered;
+RESET ROLE;
+SET search_path = public;
+SELECT r->'success' AS success FROM pgmigrate.execute_migration('guc_leak', '{"force": true}') r;
+SELECT current_setting('search_path') AS search_path, current_setting('statement_timeout') AS statement_timeout,
+       current_setting('work_mem') AS work_mem, current_setting('lock_timeout') AS lock_timeout;
+RESET search_path;
+DROP SCHEMA guc_evil;
+DELETE FROM pgmigrate.knowledge_migrations WHERE migration_name = 'guc_leak';
+
+-- 9. A temporary table the caller made under a pipeline work table's name is refused, not
+-- used: the extension's owner, which empties it, would fire the caller's trigger.
+CREATE ROLE pgm_temp_piper;
+SELECT pgmigrate.grant_pipeline_admin('pgm_temp_piper');
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('TempDoc', '{"name": "a"}');
+SET ROLE pgm_temp_piper;
+SELECT pgmigrate.register_pipeline('{"name": "temp_probe", "entityType": "TempDoc", "steps": [{"type": "MAP", "config": {"mappingRules": [
+  {"type": "FIELD_TRANSFORM", "field": "name", "transformation": {"sqlFunction": "pg_catalog.jsonb_strip_nulls"}}]}}]}') IS NOT NULL AS registered;
+CREATE FUNCTION pg_temp.grab() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE 'ALTER ROLE pgm_temp_piper SUPERUSER';
+    RETURN NULL;
+END $$;
+CREATE TEMP TABLE _pgm_pipe_in (ord integer PRIMARY KEY, entity_id uuid, row_id bigint, doc jsonb) ON COMMIT DELETE ROWS;
+CREATE TRIGGER grab BEFORE DELETE ON pg_temp._pgm_pipe_in FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.grab();
+SET client_min_messages = warning;
+\set SHOW_CONTEXT never
+\set VERBOSITY terse
+CALL pgmigrate.run_pipeline('temp_probe');
+\set VERBOSITY default
+SELECT * FROM pgmigrate.pipeline_preview('temp_probe', 1);
+\set SHOW_CONTEXT errors
+DROP TABLE pg_temp._pgm_pipe_in;
+CALL pgmigrate.run_pipeline('temp_probe');
+RESET client_min_messages;
+RESET ROLE;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'pgm_temp_piper';
+SELECT status FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'temp_probe' ORDER BY started_at;
+DELETE FROM pgmigrate.pipelines WHERE name = 'temp_probe';
+DELETE FROM pgmigrate.temporal_entities WHERE entity_type = 'TempDoc';
+DROP OWNED BY pgm_temp_piper, pgm_guc_author;
+DROP ROLE pgm_temp_piper;
+DROP ROLE pgm_guc_author;
