@@ -39,8 +39,16 @@ BEGIN
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
         RETURN;
     END IF;
+    RAISE NOTICE 'pipeline %: % run %, % batches', name,
+        CASE WHEN joining THEN 'joining' WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END, run, started->>'batches';
+    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+    COMMIT;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+    -- (After the first COMMIT: called inside a transaction block, where it cannot commit,
+    -- it has failed by now without taking this session-level lock.)
     IF NOT (started->>'parallel')::boolean THEN
         -- A non-parallel run is worked by one session at a time.
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
         IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(run::text)) THEN
             RAISE EXCEPTION 'pipeline "%" run % is being worked by another session', name, run
                 USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -48,14 +56,23 @@ BEGIN
         END IF;
         locked := true;
     END IF;
-    RAISE NOTICE 'pipeline %: % run %, % batches', name,
-        CASE WHEN joining THEN 'joining' WHEN (started->>'resumed')::boolean THEN 'resuming' ELSE 'starting' END, run, started->>'batches';
-    PERFORM pg_catalog.set_config('search_path', caller_path, true);
-    COMMIT;
-    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
     IF (started->>'workers')::int > 1 THEN
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        pids := pgmigrate.pipeline_workers(run, (started->>'workers')::int - 1, '{}');
+        BEGIN
+            pids := pgmigrate.pipeline_workers(run, (started->>'workers')::int - 1, '{}');
+        EXCEPTION WHEN query_canceled THEN
+            -- Cancelled while starting them: the run is CANCELLED (those already started
+            -- stop before their first batch) and the CALL fails below.
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+            stop_as := 'CANCELLED';
+            PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+        END;
+        IF stop_as IS NOT NULL THEN
+            PERFORM pg_catalog.set_config('search_path', caller_path, true);
+            COMMIT;
+            RAISE EXCEPTION USING MESSAGE = err, ERRCODE = state,
+                HINT = pg_catalog.format('Run %s is CANCELLED; CALL pgmigrate.run_pipeline(%L) resumes it from its checkpoint.', run, name);
+        END IF;
         RAISE NOTICE 'pipeline %: % background workers share run %', name, pg_catalog.cardinality(pids), run;
         PERFORM pg_catalog.set_config('search_path', caller_path, true);
     END IF;
@@ -84,11 +101,19 @@ BEGIN
             IF stop_as = 'RETRY' THEN
                 RAISE NOTICE 'pipeline %: a batch met a concurrent change (%: %), retrying it in a new transaction (attempt %)',
                     name, state, err, conflicts + 1;
-                PERFORM pg_catalog.pg_sleep(least(0.01 * pg_catalog.power(2, conflicts), 1.0) * (0.5 + pg_catalog.random() / 2));
-                PERFORM pg_catalog.set_config('search_path', caller_path, true);
-                COMMIT;
-                SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
-                CONTINUE;
+                BEGIN
+                    PERFORM pg_catalog.pg_sleep(least(0.01 * pg_catalog.power(2, conflicts), 1.0) * (0.5 + pg_catalog.random() / 2));
+                EXCEPTION WHEN query_canceled THEN
+                    -- (A cancel during the backoff stops the run like one during a batch.)
+                    GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+                    stop_as := 'CANCELLED';
+                END;
+                IF stop_as = 'RETRY' THEN
+                    PERFORM pg_catalog.set_config('search_path', caller_path, true);
+                    COMMIT;
+                    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+                    CONTINUE;
+                END IF;
             END IF;
             conflicts := 0;
             IF stop_as IS NULL AND res ? 'stopped' THEN

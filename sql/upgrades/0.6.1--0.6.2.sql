@@ -19,7 +19,10 @@
 -- SQL changes (plain SET included) is undone when it returns (a migration admin's step
 -- could leave the runner's search_path pointing into the admin's schema). A temporary
 -- table the caller made under a pipeline work table's name is refused, not used by the
--- owner (its trigger would have run as the owner).
+-- owner (its trigger would have run as the owner). CALL run_pipeline inside a transaction
+-- block fails at its first COMMIT before taking the session-level lock it used to leave
+-- held (other sessions were then refused until this one disconnected); a cancel during its
+-- retry backoff stops the run cleanly.
 
 -- Runs of one pipeline left unfinished side by side (two CALLs at once before 0.6.1 could
 -- start two): the newest unfinished run (RUNNING, FAILED or CANCELLED: the one CALL

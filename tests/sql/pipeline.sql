@@ -295,6 +295,13 @@ SELECT pgmigrate.rollback_pipeline(run_id) AS rolled_back FROM pgmigrate.pipelin
 SHOW lock_timeout;
 SHOW enable_memoize;
 ROLLBACK;
+-- Called inside a transaction block, run_pipeline fails at its first COMMIT without leaving
+-- the session-level lock a non-parallel run is worked under (other sessions were refused
+-- "being worked by another session" until this one disconnected).
+BEGIN;
+CALL pgmigrate.run_pipeline('pl_busy', '{"restart": true}');
+ROLLBACK;
+SELECT count(*) AS advisory_locks_left FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
 
 -- Clean up the roles (their pipelines stay, as history).
 DROP SCHEMA pl_s CASCADE;

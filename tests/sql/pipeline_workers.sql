@@ -116,6 +116,15 @@ SET statement_timeout = '400ms';
 CALL pgmigrate.run_pipeline('wk_slow', '{"restart": true, "workers": 3}');
 RESET statement_timeout;
 SELECT status, last_sqlstate FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_slow' ORDER BY started_at DESC LIMIT 1;
+-- (On a loaded machine the timeout can land while the workers are being started: the run
+-- is CANCELLED all the same and they stop before their first batch, a moment later.)
+DO $$
+BEGIN
+    FOR i IN 1 .. 1000 LOOP
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_migrate pipeline');
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+END $$;
 SELECT count(*) AS workers_left FROM pg_stat_activity WHERE backend_type = 'pg_migrate pipeline';
 CALL pgmigrate.run_pipeline('wk_slow', '{"workers": 3}');
 SELECT status, docs_written FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'wk_slow' ORDER BY started_at DESC LIMIT 1;
