@@ -19,7 +19,7 @@ build: setup
 install: setup
 	scripts/build_sql.sh
 	cargo pgrx install --release $(SUDO_FLAG) --pg-config $(PG_CONFIG)
-	$(if $(SUDO_FLAG),sudo) install -m 644 sql/pg_migrate--0.1.0.sql sql/pg_migrate--0.2.0.sql sql/pg_migrate--0.3.0.sql sql/pg_migrate--0.4.0.sql sql/pg_migrate--0.5.0.sql sql/pg_migrate--0.6.0.sql sql/pg_migrate--0.6.1.sql $(shell $(PG_CONFIG) --sharedir)/extension/
+	$(if $(SUDO_FLAG),sudo) install -m 644 sql/pg_migrate--0.1.0.sql sql/pg_migrate--0.2.0.sql sql/pg_migrate--0.3.0.sql sql/pg_migrate--0.4.0.sql sql/pg_migrate--0.5.0.sql sql/pg_migrate--0.6.0.sql sql/pg_migrate--0.6.1.sql sql/pg_migrate--0.6.2.sql $(shell $(PG_CONFIG) --sharedir)/extension/
 
 demo: install
 	@scripts/cluster.sh start

@@ -52,6 +52,7 @@
 \ir engine/register_migration.sql
 \ir engine/register_migrations.sql
 \ir engine/migration_steps.sql
+\ir engine/raise_failure.sql
 \ir engine/execute_migration.sql
 \ir engine/migration_plan.sql
 \ir engine/execute_pending_migrations.sql
@@ -79,6 +80,7 @@
 \ir engine/autocommit_kind.sql
 \ir engine/launch_job.sql
 \ir engine/process_alive.sql
+\ir engine/unlock_on_abort.sql
 \ir engine/leftover_indexes.sql
 \ir engine/check_lock_settings.sql
 \ir engine/inherit_lock_settings.sql

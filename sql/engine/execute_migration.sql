@@ -56,12 +56,7 @@ BEGIN
         jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error',
             'affectedRows', run.affected, 'durationMs', result->'durationMs')), caller);
     IF run.aborted AND coalesce((options->>'raise')::boolean, false) THEN
-        IF failed_step ? 'hint' THEN
-            RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
-                USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001'), HINT = failed_step->>'hint';
-        END IF;
-        RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
-            USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
+        PERFORM pgmigrate._raise_failure(format('migration "%s" failed at step "%s": %s', name, failed_step->>'stepName', failed_step->>'error'), failed_step);
     END IF;
     RETURN result;
 END $$;

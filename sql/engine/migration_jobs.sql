@@ -22,7 +22,9 @@ CREATE TABLE pgmigrate.migration_jobs (
     retry_at             timestamptz,
     created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
     started_at           timestamptz,
-    finished_at          timestamptz
+    finished_at          timestamptz,
+    detail               text,   -- the failed statement's DETAIL and HINT (0.6.3)
+    hint                 text
 );
 CREATE INDEX migration_jobs_run_idx ON pgmigrate.migration_jobs (run_id, phase_number, job_id);
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_jobs', '');

@@ -62,12 +62,7 @@ BEGIN
         CASE WHEN failed_step IS NULL THEN 'ROLLED_BACK' ELSE 'ROLLBACK_FAILED' END,
         jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error')), caller);
     IF failed_step IS NOT NULL AND coalesce((options->>'raise')::boolean, false) THEN
-        IF failed_step ? 'hint' THEN
-            RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
-                USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001'), HINT = failed_step->>'hint';
-        END IF;
-        RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
-            USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
+        PERFORM pgmigrate._raise_failure(format('rollback of migration "%s" failed at step "%s": %s', name, failed_step->>'stepName', failed_step->>'error'), failed_step);
     END IF;
     RETURN result;
 END $$;

@@ -37,6 +37,8 @@ DECLARE
     opts jsonb;
     canceled boolean := false;
     err jsonb;
+    msg text;
+    hint text;
     polls int := 0;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -94,13 +96,16 @@ BEGIN
                 USING ERRCODE = 'lock_not_available',
                       HINT = 'Another session held a conflicting lock throughout. Find it in pg_locks / pg_stat_activity, or raise lockTimeout / lockRetries; CALL pgmigrate.run_migration again to resume.';
         END IF;
-        RAISE EXCEPTION '%', pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
+        msg := pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
             err->>'stepName', err->>'error',
-            CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END)
-            USING ERRCODE = coalesce(err->>'sqlstate', 'P0001'),
-                  HINT = pg_catalog.concat_ws(' ', err->>'hint',
-                             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
-                                  ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
+            CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END);
+        hint := pg_catalog.concat_ws(' ', err->>'hint',
+                    CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                         ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
+        IF nullif(err->>'detail', '') IS NOT NULL THEN
+            RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(err->>'sqlstate', 'P0001'), DETAIL = err->>'detail', HINT = hint;
+        END IF;
+        RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(err->>'sqlstate', 'P0001'), HINT = hint;
     END IF;
     RAISE NOTICE 'run_migration %: done, % phase(s)', name, r->>'phases';
     PERFORM pg_catalog.set_config('search_path', caller_path, true);

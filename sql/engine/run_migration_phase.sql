@@ -18,7 +18,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
     END IF;
-    -- One session runs a migration's phases: a session-level lock held across its commits.
+    -- One session runs a migration's phases: a session-level lock held across its commits,
+    -- and let go if this transaction aborts (CALL inside a transaction block, whose first
+    -- COMMIT fails; an error before the run starts or escaping a phase): the session would
+    -- otherwise keep it, and every other session be refused, until it disconnected.
     k2 := hashtext(m.migration_id::text);
     IF NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
                       AND l.classid = k1::oid AND l.objid = k2::oid AND l.objsubid = 2) THEN
@@ -27,6 +30,7 @@ BEGIN
                 USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';
         END IF;
     END IF;
+    PERFORM pgmigrate._unlock_on_abort(k1, k2);
     IF options ? 'runId' THEN
         SELECT * INTO run FROM pgmigrate.migration_runs x WHERE x.run_id = (options->>'runId')::uuid AND x.migration_id = m.migration_id;
         IF run.run_id IS NULL OR run.status <> 'RUNNING' THEN

@@ -148,7 +148,8 @@ BEGIN
         'durationMs', round(extract(epoch FROM coalesce(sj.finished_at, clock_timestamp()) - coalesce(sj.started_at, sj.created_at))::numeric * 1000, 3),
         'rows', 0, 'attempts', sj.attempt, 'sqlstate', sj.sqlstate,
         'error', CASE WHEN sj.sqlstate = '55P03' AND lp[1] > 0 THEN pgmigrate._lock_failure(step, sj.attempt, lp[1], sj.error) ELSE sj.error END)
-        || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END;
+        || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END
+        || jsonb_strip_nulls(jsonb_build_object('detail', nullif(sj.detail, ''), 'hint', nullif(sj.hint, '')));
     PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(failed));
     RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
 END $$;

@@ -19,6 +19,7 @@ DECLARE
     err text;
     state text;
     hint text;
+    detail text;
 BEGIN
     IF m.stored_by IS NULL THEN
         RAISE EXCEPTION 'migration "%" has no recorded author', m.migration_name
@@ -79,7 +80,7 @@ BEGIN
             PERFORM pgmigrate.set_step_timeout(0);
         END IF;
     EXCEPTION WHEN query_canceled OR others THEN
-        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, hint = PG_EXCEPTION_HINT;
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
         IF armed THEN
             fired := pgmigrate.step_timeout_fired();
             PERFORM pgmigrate.set_step_timeout(0);
@@ -97,8 +98,9 @@ BEGIN
         'success', status = 'COMPLETED', 'startedAt', started,
         'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3), 'rows', rows)
         || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END
-        -- (What the error's HINT said, for the caller to pass on.)
-        || CASE WHEN err IS NULL OR nullif(hint, '') IS NULL OR fired THEN '{}'::jsonb ELSE jsonb_build_object('hint', hint) END;
+        -- (What the error's DETAIL and HINT said, for the caller to pass on.)
+        || CASE WHEN err IS NULL OR fired THEN '{}'::jsonb
+                ELSE jsonb_strip_nulls(jsonb_build_object('detail', nullif(detail, ''), 'hint', nullif(hint, ''))) END;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._run_step(pgmigrate.knowledge_migrations, jsonb, integer, text) FROM PUBLIC;

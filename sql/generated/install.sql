@@ -120,7 +120,9 @@ CREATE TABLE pgmigrate.migration_jobs (
     retry_at             timestamptz,
     created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
     started_at           timestamptz,
-    finished_at          timestamptz
+    finished_at          timestamptz,
+    detail               text,   -- the failed statement's DETAIL and HINT (0.6.3)
+    hint                 text
 );
 CREATE INDEX migration_jobs_run_idx ON pgmigrate.migration_jobs (run_id, phase_number, job_id);
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_jobs', '');
@@ -1182,6 +1184,29 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         ELSE '[]'::jsonb END
 $$;
 
+-- ---- engine/raise_failure.sql ----
+-- Raise a failed step's error as the step raised it: its SQLSTATE, and its DETAIL and HINT
+-- when it had them (RAISE refuses a NULL option, and prints an empty one).
+
+CREATE OR REPLACE FUNCTION pgmigrate._raise_failure(message text, failure jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    state text := coalesce(failure->>'sqlstate', 'P0001');
+    detail text := nullif(failure->>'detail', '');
+    hint text := nullif(failure->>'hint', '');
+BEGIN
+    IF detail IS NOT NULL AND hint IS NOT NULL THEN
+        RAISE EXCEPTION USING MESSAGE = message, ERRCODE = state, DETAIL = detail, HINT = hint;
+    ELSIF detail IS NOT NULL THEN
+        RAISE EXCEPTION USING MESSAGE = message, ERRCODE = state, DETAIL = detail;
+    ELSIF hint IS NOT NULL THEN
+        RAISE EXCEPTION USING MESSAGE = message, ERRCODE = state, HINT = hint;
+    END IF;
+    RAISE EXCEPTION USING MESSAGE = message, ERRCODE = state;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._raise_failure(text, jsonb) FROM PUBLIC;
+
 -- ---- engine/execute_migration.sql ----
 CREATE OR REPLACE FUNCTION pgmigrate._execute_migration(name text, options jsonb, caller regrole, caller_path text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1241,12 +1266,7 @@ BEGIN
         jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error',
             'affectedRows', run.affected, 'durationMs', result->'durationMs')), caller);
     IF run.aborted AND coalesce((options->>'raise')::boolean, false) THEN
-        IF failed_step ? 'hint' THEN
-            RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
-                USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001'), HINT = failed_step->>'hint';
-        END IF;
-        RAISE EXCEPTION 'migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
-            USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
+        PERFORM pgmigrate._raise_failure(format('migration "%s" failed at step "%s": %s', name, failed_step->>'stepName', failed_step->>'error'), failed_step);
     END IF;
     RETURN result;
 END $$;
@@ -1364,12 +1384,7 @@ BEGIN
         CASE WHEN failed_step IS NULL THEN 'ROLLED_BACK' ELSE 'ROLLBACK_FAILED' END,
         jsonb_strip_nulls(jsonb_build_object('failedStep', failed_step->>'stepName', 'error', failed_step->>'error')), caller);
     IF failed_step IS NOT NULL AND coalesce((options->>'raise')::boolean, false) THEN
-        IF failed_step ? 'hint' THEN
-            RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
-                USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001'), HINT = failed_step->>'hint';
-        END IF;
-        RAISE EXCEPTION 'rollback of migration "%" failed at step "%": %', name, failed_step->>'stepName', failed_step->>'error'
-            USING ERRCODE = coalesce(failed_step->>'sqlstate', 'P0001');
+        PERFORM pgmigrate._raise_failure(format('rollback of migration "%s" failed at step "%s": %s', name, failed_step->>'stepName', failed_step->>'error'), failed_step);
     END IF;
     RETURN result;
 END $$;
@@ -1755,6 +1770,7 @@ DECLARE
     err text;
     state text;
     hint text;
+    detail text;
 BEGIN
     IF m.stored_by IS NULL THEN
         RAISE EXCEPTION 'migration "%" has no recorded author', m.migration_name
@@ -1815,7 +1831,7 @@ BEGIN
             PERFORM pgmigrate.set_step_timeout(0);
         END IF;
     EXCEPTION WHEN query_canceled OR others THEN
-        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, hint = PG_EXCEPTION_HINT;
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
         IF armed THEN
             fired := pgmigrate.step_timeout_fired();
             PERFORM pgmigrate.set_step_timeout(0);
@@ -1833,8 +1849,9 @@ BEGIN
         'success', status = 'COMPLETED', 'startedAt', started,
         'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3), 'rows', rows)
         || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END
-        -- (What the error's HINT said, for the caller to pass on.)
-        || CASE WHEN err IS NULL OR nullif(hint, '') IS NULL OR fired THEN '{}'::jsonb ELSE jsonb_build_object('hint', hint) END;
+        -- (What the error's DETAIL and HINT said, for the caller to pass on.)
+        || CASE WHEN err IS NULL OR fired THEN '{}'::jsonb
+                ELSE jsonb_strip_nulls(jsonb_build_object('detail', nullif(detail, ''), 'hint', nullif(hint, ''))) END;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._run_step(pgmigrate.knowledge_migrations, jsonb, integer, text) FROM PUBLIC;
@@ -2073,6 +2090,15 @@ CREATE OR REPLACE FUNCTION pgmigrate._process_alive(pid integer) RETURNS boolean
 LANGUAGE c AS 'MODULE_PATHNAME', '_process_alive_wrapper';
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._process_alive(integer) FROM PUBLIC;
+
+-- ---- engine/unlock_on_abort.sql ----
+-- A run's session-level lock goes with a transaction of the run that aborts (src/engine/
+-- run_lock.rs): the run is then resumable by any session, not held by this one until it
+-- disconnects.
+CREATE OR REPLACE FUNCTION pgmigrate._unlock_on_abort(key1 integer, key2 integer) RETURNS void VOLATILE STRICT
+LANGUAGE c AS 'MODULE_PATHNAME', '_unlock_on_abort_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._unlock_on_abort(integer, integer) FROM PUBLIC;
 
 -- ---- engine/leftover_indexes.sql ----
 -- The INVALID indexes a CREATE INDEX CONCURRENTLY job left on its table (a worker that
@@ -2519,7 +2545,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
     END IF;
-    -- One session runs a migration's phases: a session-level lock held across its commits.
+    -- One session runs a migration's phases: a session-level lock held across its commits,
+    -- and let go if this transaction aborts (CALL inside a transaction block, whose first
+    -- COMMIT fails; an error before the run starts or escaping a phase): the session would
+    -- otherwise keep it, and every other session be refused, until it disconnected.
     k2 := hashtext(m.migration_id::text);
     IF NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
                       AND l.classid = k1::oid AND l.objid = k2::oid AND l.objsubid = 2) THEN
@@ -2528,6 +2557,7 @@ BEGIN
                 USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';
         END IF;
     END IF;
+    PERFORM pgmigrate._unlock_on_abort(k1, k2);
     IF options ? 'runId' THEN
         SELECT * INTO run FROM pgmigrate.migration_runs x WHERE x.run_id = (options->>'runId')::uuid AND x.migration_id = m.migration_id;
         IF run.run_id IS NULL OR run.status <> 'RUNNING' THEN
@@ -2702,7 +2732,8 @@ BEGIN
         'durationMs', round(extract(epoch FROM coalesce(sj.finished_at, clock_timestamp()) - coalesce(sj.started_at, sj.created_at))::numeric * 1000, 3),
         'rows', 0, 'attempts', sj.attempt, 'sqlstate', sj.sqlstate,
         'error', CASE WHEN sj.sqlstate = '55P03' AND lp[1] > 0 THEN pgmigrate._lock_failure(step, sj.attempt, lp[1], sj.error) ELSE sj.error END)
-        || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END;
+        || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END
+        || jsonb_strip_nulls(jsonb_build_object('detail', nullif(sj.detail, ''), 'hint', nullif(sj.hint, '')));
     PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(failed));
     RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
 END $$;
@@ -2749,6 +2780,8 @@ DECLARE
     opts jsonb;
     canceled boolean := false;
     err jsonb;
+    msg text;
+    hint text;
     polls int := 0;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -2806,13 +2839,16 @@ BEGIN
                 USING ERRCODE = 'lock_not_available',
                       HINT = 'Another session held a conflicting lock throughout. Find it in pg_locks / pg_stat_activity, or raise lockTimeout / lockRetries; CALL pgmigrate.run_migration again to resume.';
         END IF;
-        RAISE EXCEPTION '%', pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
+        msg := pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
             err->>'stepName', err->>'error',
-            CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END)
-            USING ERRCODE = coalesce(err->>'sqlstate', 'P0001'),
-                  HINT = pg_catalog.concat_ws(' ', err->>'hint',
-                             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
-                                  ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
+            CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END);
+        hint := pg_catalog.concat_ws(' ', err->>'hint',
+                    CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                         ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
+        IF nullif(err->>'detail', '') IS NOT NULL THEN
+            RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(err->>'sqlstate', 'P0001'), DETAIL = err->>'detail', HINT = hint;
+        END IF;
+        RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(err->>'sqlstate', 'P0001'), HINT = hint;
     END IF;
     RAISE NOTICE 'run_migration %: done, % phase(s)', name, r->>'phases';
     PERFORM pg_catalog.set_config('search_path', caller_path, true);
@@ -6186,6 +6222,7 @@ DECLARE
     query text;
     query_author regrole;
     query_path text;
+    have boolean;
 BEGIN
     SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = _pipeline_start.name;
     IF NOT FOUND THEN
@@ -6219,10 +6256,17 @@ BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x
      WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'FAILED', 'CANCELLED')
      ORDER BY x.started_at DESC LIMIT 1;
-    IF FOUND AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
-        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+    have := FOUND;
+    IF have AND (opts->>'restart')::boolean THEN
+        -- Sessions that find no batch to claim while a restart holds them wait for it (see
+        -- _pipeline_batch); taken before the run row, which those sessions may then update.
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_restart'), pg_catalog.hashtext(r.run_id::text));
     END IF;
-    IF FOUND AND (opts->>'restart')::boolean THEN
+    IF have AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+        have := FOUND;
+    END IF;
+    IF have AND (opts->>'restart')::boolean THEN
         -- A run one session works (not parallel) is not pulled from under it.
         IF r.status = 'RUNNING' AND NOT (r.compiled->>'parallel')::boolean
            AND NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(r.run_id::text)) THEN
@@ -6238,7 +6282,7 @@ BEGIN
         -- stop before their next batch.
         PERFORM 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = r.run_id AND x.status = 'PENDING' FOR UPDATE;
         PERFORM pgmigrate._pipeline_tally(r.run_id, true);
-    ELSIF FOUND THEN
+    ELSIF have THEN
         IF r.status <> 'RUNNING' THEN
             BEGIN
                 UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,
@@ -6342,6 +6386,14 @@ BEGIN
     SELECT * INTO b FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING'
      ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
+        -- A {"restart": true} of this run under way holds its PENDING batches: wait for it
+        -- to commit, so that this session learns the run was abandoned (instead of ending
+        -- as if another session were finishing the last batches).
+        PERFORM pg_advisory_xact_lock_shared(hashtext('pgmigrate.pipeline_restart'), hashtext(run::text));
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+        IF r.status NOT IN ('RUNNING', 'COMPLETED') THEN
+            RETURN jsonb_build_object('done', true, 'run_id', run, 'stopped', r.status, 'error', r.last_error, 'sqlstate', r.last_sqlstate);
+        END IF;
         IF NOT EXISTS (SELECT 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING') THEN
             PERFORM pgmigrate._pipeline_tally(run, true);
             UPDATE pgmigrate.pipeline_runs x SET status = 'COMPLETED', finished_at = clock_timestamp(), updated_at = clock_timestamp()
@@ -6631,16 +6683,17 @@ BEGIN
                     RETURN;
                 END IF;
                 stop_as := res->>'stopped';
+                detail := NULL;
                 IF stop_as = 'ABANDONED' THEN
-                    err := pg_catalog.format('pipeline run %s was abandoned while this session worked it: another session started the pipeline afresh ({"restart": true})', run);
+                    err := pg_catalog.format('pipeline "%s": the run this session worked was abandoned: another session started the pipeline afresh ({"restart": true})', name);
                     state := '55000';
+                    detail := pg_catalog.format('Run %s is ABANDONED.', run);
                     hint := pg_catalog.format('That new run goes on; CALL pgmigrate.run_pipeline(%L) joins or resumes it.', name);
                 ELSE
                     err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
                     state := coalesce(res->>'sqlstate', '55000');
                     hint := NULL;
                 END IF;
-                detail := NULL;
             END IF;
             IF stop_as IS NOT NULL THEN
                 IF stop_as IN ('FAILED', 'CANCELLED') THEN
@@ -7099,6 +7152,8 @@ DECLARE
     query text;
     q_author regrole;
     q_path text;
+    other uuid;
+    other_status text;
 BEGIN
     IF opts->>'join' IS NOT NULL OR coalesce((opts->>'workers')::int, 1) > 1 THEN
         RAISE EXCEPTION 'TRANSFORM step "%": a pipeline runs inside its migration''s transaction, in one session', step->>'name'
@@ -7148,10 +7203,17 @@ BEGIN
                 CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
         RETURNING run_id INTO run;
     EXCEPTION WHEN unique_violation THEN
-        -- (pipeline_runs_one_active: a run of the named pipeline is going or being undone.)
-        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" has a run RUNNING or ROLLING_BACK', step->>'name', c->>'name'
+        -- (pipeline_runs_one_active: a run of the named pipeline is going or being undone;
+        -- named when this snapshot sees it.)
+        SELECT x.run_id, x.status INTO other, other_status FROM pgmigrate.pipeline_runs x
+         WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'ROLLING_BACK') LIMIT 1;
+        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" has a run %', step->>'name', c->>'name',
+                coalesce(pg_catalog.format('%s (%s)', other, other_status), 'RUNNING or ROLLING_BACK')
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Let it finish first: CALL pgmigrate.run_pipeline(name) finishes a run a crash left RUNNING, CALL pgmigrate.rollback_pipeline_batched(run_id) a rollback.';
+                  HINT = CASE WHEN other_status = 'ROLLING_BACK'
+                              THEN pg_catalog.format('Let it finish first: CALL pgmigrate.rollback_pipeline_batched(%L).', other)
+                              WHEN other IS NOT NULL THEN pgmigrate._pipeline_running_hint(c->>'name', other)
+                              ELSE 'Let it finish first: CALL pgmigrate.run_pipeline(name) finishes a run a crash left RUNNING, CALL pgmigrate.rollback_pipeline_batched(run_id) a rollback.' END;
     END;
     IF query IS NULL THEN
         UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;

@@ -33,6 +33,14 @@ BEGIN
     SELECT * INTO b FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING'
      ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
+        -- A {"restart": true} of this run under way holds its PENDING batches: wait for it
+        -- to commit, so that this session learns the run was abandoned (instead of ending
+        -- as if another session were finishing the last batches).
+        PERFORM pg_advisory_xact_lock_shared(hashtext('pgmigrate.pipeline_restart'), hashtext(run::text));
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+        IF r.status NOT IN ('RUNNING', 'COMPLETED') THEN
+            RETURN jsonb_build_object('done', true, 'run_id', run, 'stopped', r.status, 'error', r.last_error, 'sqlstate', r.last_sqlstate);
+        END IF;
         IF NOT EXISTS (SELECT 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING') THEN
             PERFORM pgmigrate._pipeline_tally(run, true);
             UPDATE pgmigrate.pipeline_runs x SET status = 'COMPLETED', finished_at = clock_timestamp(), updated_at = clock_timestamp()

@@ -20,6 +20,8 @@ DECLARE
     query text;
     q_author regrole;
     q_path text;
+    other uuid;
+    other_status text;
 BEGIN
     IF opts->>'join' IS NOT NULL OR coalesce((opts->>'workers')::int, 1) > 1 THEN
         RAISE EXCEPTION 'TRANSFORM step "%": a pipeline runs inside its migration''s transaction, in one session', step->>'name'
@@ -69,10 +71,17 @@ BEGIN
                 CASE WHEN query IS NOT NULL THEN q_path END, opts->>'outputEntityType', opts, c, bs, who, who_path, author)
         RETURNING run_id INTO run;
     EXCEPTION WHEN unique_violation THEN
-        -- (pipeline_runs_one_active: a run of the named pipeline is going or being undone.)
-        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" has a run RUNNING or ROLLING_BACK', step->>'name', c->>'name'
+        -- (pipeline_runs_one_active: a run of the named pipeline is going or being undone;
+        -- named when this snapshot sees it.)
+        SELECT x.run_id, x.status INTO other, other_status FROM pgmigrate.pipeline_runs x
+         WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'ROLLING_BACK') LIMIT 1;
+        RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" has a run %', step->>'name', c->>'name',
+                coalesce(pg_catalog.format('%s (%s)', other, other_status), 'RUNNING or ROLLING_BACK')
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Let it finish first: CALL pgmigrate.run_pipeline(name) finishes a run a crash left RUNNING, CALL pgmigrate.rollback_pipeline_batched(run_id) a rollback.';
+                  HINT = CASE WHEN other_status = 'ROLLING_BACK'
+                              THEN pg_catalog.format('Let it finish first: CALL pgmigrate.rollback_pipeline_batched(%L).', other)
+                              WHEN other IS NOT NULL THEN pgmigrate._pipeline_running_hint(c->>'name', other)
+                              ELSE 'Let it finish first: CALL pgmigrate.run_pipeline(name) finishes a run a crash left RUNNING, CALL pgmigrate.rollback_pipeline_batched(run_id) a rollback.' END;
     END;
     IF query IS NULL THEN
         UPDATE pgmigrate.pipeline_runs x SET batches_total = pgmigrate._pipeline_plan(run, etype, bs) WHERE x.run_id = run;

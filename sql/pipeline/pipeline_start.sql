@@ -50,6 +50,7 @@ DECLARE
     query text;
     query_author regrole;
     query_path text;
+    have boolean;
 BEGIN
     SELECT * INTO p FROM pgmigrate.pipelines x WHERE x.name = _pipeline_start.name;
     IF NOT FOUND THEN
@@ -83,10 +84,17 @@ BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x
      WHERE x.pipeline_id = p.pipeline_id AND x.status IN ('RUNNING', 'FAILED', 'CANCELLED')
      ORDER BY x.started_at DESC LIMIT 1;
-    IF FOUND AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
-        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+    have := FOUND;
+    IF have AND (opts->>'restart')::boolean THEN
+        -- Sessions that find no batch to claim while a restart holds them wait for it (see
+        -- _pipeline_batch); taken before the run row, which those sessions may then update.
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_restart'), pg_catalog.hashtext(r.run_id::text));
     END IF;
-    IF FOUND AND (opts->>'restart')::boolean THEN
+    IF have AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
+        have := FOUND;
+    END IF;
+    IF have AND (opts->>'restart')::boolean THEN
         -- A run one session works (not parallel) is not pulled from under it.
         IF r.status = 'RUNNING' AND NOT (r.compiled->>'parallel')::boolean
            AND NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_run'), pg_catalog.hashtext(r.run_id::text)) THEN
@@ -102,7 +110,7 @@ BEGIN
         -- stop before their next batch.
         PERFORM 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = r.run_id AND x.status = 'PENDING' FOR UPDATE;
         PERFORM pgmigrate._pipeline_tally(r.run_id, true);
-    ELSIF FOUND THEN
+    ELSIF have THEN
         IF r.status <> 'RUNNING' THEN
             BEGIN
                 UPDATE pgmigrate.pipeline_runs x SET status = 'RUNNING', last_error = NULL, last_sqlstate = NULL, finished_at = NULL,

@@ -123,16 +123,17 @@ BEGIN
                     RETURN;
                 END IF;
                 stop_as := res->>'stopped';
+                detail := NULL;
                 IF stop_as = 'ABANDONED' THEN
-                    err := pg_catalog.format('pipeline run %s was abandoned while this session worked it: another session started the pipeline afresh ({"restart": true})', run);
+                    err := pg_catalog.format('pipeline "%s": the run this session worked was abandoned: another session started the pipeline afresh ({"restart": true})', name);
                     state := '55000';
+                    detail := pg_catalog.format('Run %s is ABANDONED.', run);
                     hint := pg_catalog.format('That new run goes on; CALL pgmigrate.run_pipeline(%L) joins or resumes it.', name);
                 ELSE
                     err := pg_catalog.format('pipeline run %s was stopped by a session sharing it: %s', run, coalesce(res->>'error', res->>'stopped'));
                     state := coalesce(res->>'sqlstate', '55000');
                     hint := NULL;
                 END IF;
-                detail := NULL;
             END IF;
             IF stop_as IS NOT NULL THEN
                 IF stop_as IN ('FAILED', 'CANCELLED') THEN

@@ -240,6 +240,8 @@ pgm_job_run(int64 job_id, const char *xact)
 	char	   *cleanup = NULL;
 	char	   *volatile error = NULL;
 	char	   *volatile sqlstate = NULL;
+	char	   *volatile detail = NULL;
+	char	   *volatile hint = NULL;
 	volatile bool failed = false;
 	int			kind;
 	RangeVar   *target = NULL;
@@ -390,6 +392,8 @@ pgm_job_run(int64 job_id, const char *xact)
 			failed = true;
 			error = edata->message ? edata->message : "unknown error";
 			sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
+			detail = edata->detail;
+			hint = edata->hint;
 		}
 		PG_END_TRY();
 	}
@@ -440,6 +444,30 @@ pgm_job_run(int64 job_id, const char *xact)
 							  "cleanup = $5::pg_catalog.text[], finished_at = pg_catalog.clock_timestamp() "
 							  "WHERE job_id = $1 AND status = 'RUNNING'",
 							  5, argtypes, values, nulls, false, 0);
+	}
+	/*
+	 * The error's DETAIL and HINT, for the run to pass on (columns since 0.6.3: a library
+	 * newer than the installed SQL skips them).
+	 */
+	if ((detail || hint) &&
+		SPI_execute("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'pgmigrate.migration_jobs'::pg_catalog.regclass "
+					"AND attname = 'hint' AND NOT attisdropped", true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		Oid			argtypes[3] = {INT8OID, TEXTOID, TEXTOID};
+		Datum		values[3];
+		char		nulls[3] = {' ', ' ', ' '};
+
+		values[0] = Int64GetDatum(job_id);
+		if (detail)
+			values[1] = CStringGetTextDatum(detail);
+		else
+			nulls[1] = 'n';
+		if (hint)
+			values[2] = CStringGetTextDatum(hint);
+		else
+			nulls[2] = 'n';
+		SPI_execute_with_args("UPDATE pgmigrate.migration_jobs SET detail = $2, hint = $3 WHERE job_id = $1",
+							  3, argtypes, values, nulls, false, 0);
 	}
 	SPI_finish();
 	PopActiveSnapshot();

@@ -7,4 +7,5 @@ pub mod migration_order;
 pub mod migration_order_sql;
 pub mod owner_call;
 pub mod run_as;
+pub mod run_lock;
 pub mod step_timer;

@@ -70,6 +70,11 @@ SELECT step_name, step_status, error_message FROM migration_execution_state s JO
  WHERE m.migration_name = 'breaks' ORDER BY step_number;
 -- raise: the error reaches the caller (and its transaction aborts).
 SELECT pgm_test.expect_error($$SELECT pgmigrate.execute_migration('breaks', '{"raise": true}')$$);
+-- ... with the failed statement's DETAIL (and HINT), which the step's result keeps too.
+\set SHOW_CONTEXT never
+SELECT pgmigrate.execute_migration('breaks', '{"raise": true}');
+\set SHOW_CONTEXT errors
+SELECT r->'result'->1->>'detail' AS detail, r->'result'->1 ? 'hint' AS has_hint FROM execute_migration('breaks') r;
 -- continueOnError: the failed step is recorded, the rest runs and stays.
 SELECT r->'success' AS success, (SELECT jsonb_agg(s->>'status') FROM jsonb_array_elements(r->'result') s) AS steps
   FROM execute_migration('breaks', '{"continueOnError": true}') r;

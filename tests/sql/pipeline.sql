@@ -280,11 +280,16 @@ SELECT pgmigrate.register_pipeline('{"name": "pl_busy", "entityType": "pl_busy",
 SELECT pgmigrate.register_migration('{"name": "pl_busy_step", "version": "pl.9", "rollback": ["SELECT 1"],
   "forward": [{"name": "t", "type": "TRANSFORM", "pipeline": "pl_busy"}]}') IS NOT NULL AS registered;
 SELECT pgmigrate.pipeline_start('pl_busy', '{}')->>'resumed' AS resumed;  -- left RUNNING (as by a crash)
-\set VERBOSITY default
-\set SHOW_CONTEXT never
-SELECT pgmigrate.execute_migration('pl_busy_step', '{"force": true, "raise": true}');
-\set SHOW_CONTEXT errors
-\set VERBOSITY terse
+-- (The error names the run in the way; run ids masked.)
+DO $$
+DECLARE m text; h text;
+BEGIN
+    PERFORM pgmigrate.execute_migration('pl_busy_step', '{"force": true, "raise": true}');
+EXCEPTION WHEN others THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
+    RAISE WARNING E'%: %\nHINT: %', SQLSTATE, regexp_replace(m, '[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}', '<run>', 'g'),
+        regexp_replace(h, '[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}', '<run>', 'g');
+END $$;
 CALL pgmigrate.run_pipeline('pl_busy');
 BEGIN;
 SET LOCAL lock_timeout = '7s';

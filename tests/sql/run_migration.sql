@@ -148,6 +148,24 @@ SHOW search_path;
 DROP OWNED BY pgm_weak_author, pgm_nobody_rm;
 DROP ROLE pgm_weak_author, pgm_nobody_rm;
 
+-- A run's session-level lock goes with a transaction that fails: CALL inside a transaction
+-- block (its first COMMIT is refused), or an error before the run starts. This session
+-- kept the lock before 0.6.3, and every other session was refused "being run by another
+-- session" until it disconnected.
+SELECT register_migration('{"name": "rm_txblock", "forward": ["SELECT 1"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT register_migration('{"name": "rm_needs", "dependsOn": ["rm_txblock"], "forward": ["SELECT 1"]}') IS NOT NULL AS registered;
+\set VERBOSITY sqlstate
+BEGIN;
+CALL pgmigrate.run_migration('rm_txblock');
+ROLLBACK;
+CALL pgmigrate.run_migration('rm_needs');
+\set VERBOSITY default
+SELECT count(*) AS run_locks_kept FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = 1886809460;
+SELECT migration_name, status FROM knowledge_migrations WHERE migration_name IN ('rm_txblock', 'rm_needs') ORDER BY 1;
+SELECT count(*) AS runs FROM migration_runs r JOIN knowledge_migrations k USING (migration_id) WHERE k.migration_name IN ('rm_txblock', 'rm_needs');
+-- Another session runs it at once (before: 55P03 until this session disconnected).
+\! "$PGM_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGM_PORT" -U postgres -d pg_migrate_regress -c "SET client_min_messages = warning" -c "CALL pgmigrate.run_migration('rm_txblock')" -c "SELECT status FROM pgmigrate.knowledge_migrations WHERE migration_name = 'rm_txblock'"
+
 -- The extension's owner need not be able to log in: the worker connects as the launching
 -- session's login role and acts as the owner.
 \set regress_db :DBNAME

@@ -1,4 +1,4 @@
--- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0, 0.4.0, 0.5.0, 0.6.0 and 0.6.1 yields the same objects as a fresh install.
+-- ALTER EXTENSION pg_migrate UPDATE from 0.1.0, 0.2.0, 0.3.0, 0.4.0, 0.5.0, 0.6.0, 0.6.1 and 0.6.2 yields the same objects as a fresh install.
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate VERSION '0.1.0';
 -- Data written under 0.1.0 survives the update.
@@ -220,6 +220,37 @@ CREATE TABLE pgm_test.upgraded_from_061 AS SELECT * FROM pgm_test.extension_obje
 (SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_061 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
 UNION ALL
 (SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_061)
+ORDER BY 1, 2, 3;
+DROP EXTENSION pg_migrate;
+
+-- And from 0.6.2: a migration run with a CONCURRENTLY step under 0.6.2 (its worker's job
+-- recorded without DETAIL), updated, then one that fails on a duplicate key: the worker
+-- keeps the failed statement's DETAIL and the run's error passes it on.
+CREATE EXTENSION pg_migrate VERSION '0.6.2';
+CREATE TABLE public.up62 (k int);
+INSERT INTO public.up62 VALUES (1), (1);
+SELECT pgmigrate.register_migration('{"name": "up62_idx", "forward": ["CREATE INDEX CONCURRENTLY up62_k ON public.up62 (k)"],
+  "rollback": ["DROP INDEX CONCURRENTLY IF EXISTS public.up62_k"]}') IS NOT NULL AS registered;
+SET client_min_messages = warning;
+CALL pgmigrate.run_migration('up62_idx');
+RESET client_min_messages;
+ALTER EXTENSION pg_migrate UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT status, detail, hint FROM pgmigrate.migration_jobs;
+SELECT pgmigrate.register_migration('{"name": "up62_unique", "forward": ["CREATE UNIQUE INDEX CONCURRENTLY up62_k_key ON public.up62 (k)"],
+  "rollback": ["DROP INDEX CONCURRENTLY IF EXISTS public.up62_k_key"]}') IS NOT NULL AS registered;
+SET client_min_messages = warning;
+\set SHOW_CONTEXT never
+CALL pgmigrate.run_migration('up62_unique');
+\set SHOW_CONTEXT errors
+RESET client_min_messages;
+SELECT status, sqlstate, detail FROM pgmigrate.migration_jobs WHERE purpose = 'step' ORDER BY job_id;
+SELECT error->>'detail' AS run_error_detail FROM pgmigrate.migration_runs WHERE status = 'FAILED';
+DROP TABLE public.up62;
+CREATE TABLE pgm_test.upgraded_from_062 AS SELECT * FROM pgm_test.extension_objects();
+(SELECT 'only after upgrade' AS side, * FROM pgm_test.upgraded_from_062 EXCEPT SELECT 'only after upgrade', * FROM pgm_test.fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM pgm_test.fresh EXCEPT SELECT 'only in fresh install', * FROM pgm_test.upgraded_from_062)
 ORDER BY 1, 2, 3;
 DROP EXTENSION pg_migrate;
 CREATE EXTENSION pg_migrate;
