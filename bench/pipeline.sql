@@ -1,6 +1,7 @@
 -- Transformation pipeline (rename + transform, versioned writes, committed batches) over
 -- entity documents of ~1 KB, against (a) the floor: one set-based UPDATE doing the same
--- change in place, and (b) the baseline: a PL/pgSQL loop transforming and writing one
+-- change in place, (a') the versioned floor: one statement writing it as new versions, and
+-- (b) the baseline: a PL/pgSQL loop transforming and writing one
 -- document at a time (new version per document), as the sketch's engine would.
 -- psql variables: n (documents, default 1000000), loop_n (documents for the per-document
 -- loop, default n: every implementation is measured over as many documents).
@@ -50,6 +51,23 @@ UPDATE pgmigrate.temporal_entities
    SET content = (content - 'name') || jsonb_build_object('fullName', content->'name', 'email', to_jsonb(lower(content->>'email')))
  WHERE entity_type = 'bench_floor' AND valid_to = 'infinity' AND NOT is_deleted;
 SELECT pgm_bench.record('set-based UPDATE in place (floor)', :n, :'t0') \g /dev/null
+
+-- (a') The versioned floor: the same change written as the pipeline writes it (each current
+-- row closed, its next version inserted), for every document in one statement: no batches,
+-- no locks, no bookkeeping. What versioned writes cost on this machine, whoever does them.
+SELECT pgm_bench.fresh('bench_vfloor', :n) \g /dev/null
+VACUUM ANALYZE pgmigrate.temporal_entities;
+CHECKPOINT;
+SELECT clock_timestamp() AS t0 \gset
+WITH closed AS (
+    UPDATE pgmigrate.temporal_entities SET valid_to = now()
+     WHERE entity_type = 'bench_vfloor' AND valid_to = 'infinity' AND NOT is_deleted
+    RETURNING entity_id, entity_type, metadata, content)
+INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content, metadata, valid_from)
+SELECT entity_id, entity_type, (content - 'name') || jsonb_build_object('fullName', content->'name', 'email', to_jsonb(lower(content->>'email'))),
+       metadata, now()
+  FROM closed;
+SELECT pgm_bench.record('set-based versioned, one statement (versioned floor)', :n, :'t0') \g /dev/null
 
 -- (b) The baseline, as the sketch's engine works: per document, apply each mapping rule of
 -- the definition in turn (dispatching on its type), then write the document (a new version).
@@ -128,8 +146,10 @@ SELECT pipeline_name, docs_written,
        (SELECT count(DISTINCT done_by) FROM pgmigrate.pipeline_batches b WHERE b.run_id = r.run_id) AS processes
   FROM pgmigrate.pipeline_runs r ORDER BY pipeline_name;
 
--- Throughput of each relative to the floor and to the per-document loop (> 1: faster).
+-- Throughput of each relative to the floor, to the versioned floor and to the per-document
+-- loop (> 1: faster).
 SELECT impl, docs, round(seconds::numeric, 2) AS seconds, round((docs / seconds)::numeric) AS docs_per_s,
        round(((docs / seconds) / (SELECT docs / seconds FROM pipe_results WHERE impl LIKE '%(floor)'))::numeric, 2) AS vs_floor,
+       round(((docs / seconds) / (SELECT docs / seconds FROM pipe_results WHERE impl LIKE '%(versioned floor)'))::numeric, 2) AS vs_versioned,
        round(((docs / seconds) / (SELECT docs / seconds FROM pipe_results WHERE impl LIKE '%(baseline)'))::numeric, 2) AS vs_loop
   FROM pipe_results ORDER BY docs / seconds DESC;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 port=${PGM_PORT:-54329}
 pkglib=$(scripts/pg_config.sh --pkglibdir)
 out=${PGM_RESULTS:-/tmp/pg_migrate_regress}
-tests=(setup merge hostile_jsonb types breaking tables registry hostile_schema evolution triggers privileges security engine safety safety_corpus safety_steps restore pipeline pipeline_sources pipeline_workers pipeline_rollback pipeline_restart canary canary_standby canary_concurrency run_migration run_migration_locks upgrade drop bluegreen bluegreen_load bluegreen_restart)
+tests=(setup merge hostile_jsonb types breaking tables registry hostile_schema evolution triggers privileges security engine safety safety_corpus safety_steps restore pipeline pipeline_sources pipeline_workers pipeline_rollback pipeline_restart pipeline_shapes canary canary_standby canary_concurrency run_migration run_migration_locks upgrade drop bluegreen bluegreen_load bluegreen_restart)
 iso_tests=(concurrent_add_field concurrent_activation concurrent_execute dependency_races usage_opposite_order schema_cache_read_committed schema_cache_repeatable_read bluegreen_switch_notify bluegreen_prepare_race canary_ticks pipeline_parallel pipeline_concurrent_write pipeline_start_race)
 
 scripts/cluster.sh start >/dev/null

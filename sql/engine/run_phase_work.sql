@@ -25,6 +25,21 @@ BEGIN
             -- What a terminated build leaves is dropped when the run resumes.
             UPDATE pgmigrate.migration_jobs SET cleanup = pgmigrate._leftover_indexes(cj) WHERE job_id = cj.job_id;
         END IF;
+        -- A statement the worker finished before the cancel came is done: its phase counts
+        -- as completed (resuming would run it again: CREATE INDEX ... already exists).
+        p := run.phases->(run.next_phase - 1);
+        IF p->>'mode' = 'autocommit' THEN
+            SELECT * INTO sj FROM pgmigrate.migration_jobs j WHERE j.run_id = run.run_id AND j.phase_number = run.next_phase
+               AND j.purpose = 'step' AND j.created_at >= coalesce(run.resumed_at, run.started_at) ORDER BY job_id DESC LIMIT 1;
+            IF sj.status = 'COMPLETED' THEN
+                step := p->'steps'->0;
+                PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(jsonb_build_object('stepName', step->>'name',
+                    'stepNumber', step->'stepNumber', 'phase', step->>'phase', 'phaseNumber', run.next_phase, 'status', 'COMPLETED',
+                    'startedAt', sj.started_at, 'durationMs', round(extract(epoch FROM sj.finished_at - sj.started_at)::numeric * 1000, 3),
+                    'rows', 0, 'attempts', sj.attempt)));
+                UPDATE pgmigrate.migration_runs SET next_phase = next_phase + 1 WHERE run_id = run.run_id RETURNING * INTO run;
+            END IF;
+        END IF;
         run.options := '{}';  -- no rollbackOnFailure after a cancel
         RETURN pgmigrate._fail_run(m, run, jsonb_build_object('phase', run.next_phase, 'error', 'run_migration was canceled',
             'sqlstate', '57014'), caller) || jsonb_build_object('action', 'failed');

@@ -98,9 +98,14 @@ BEGIN
         'success', status = 'COMPLETED', 'startedAt', started,
         'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3), 'rows', rows)
         || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END
-        -- (What the error's DETAIL and HINT said, for the caller to pass on.)
+        -- (What the error's DETAIL and HINT said, for the caller to pass on. A DETAIL can show
+        -- values of the author's tables, "Key (ssn)=(...) already exists": passed on only to a
+        -- session whose login role is, or is a member of, the author, as PostgreSQL shows key
+        -- values only to who can read them.)
         || CASE WHEN err IS NULL OR fired THEN '{}'::jsonb
-                ELSE jsonb_strip_nulls(jsonb_build_object('detail', nullif(detail, ''), 'hint', nullif(hint, ''))) END;
+                ELSE jsonb_strip_nulls(jsonb_build_object(
+                         'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER') THEN nullif(detail, '') END,
+                         'hint', nullif(hint, ''))) END;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._run_step(pgmigrate.knowledge_migrations, jsonb, integer, text) FROM PUBLIC;

@@ -5,3 +5,9 @@ CREATE OR REPLACE FUNCTION pgmigrate._unlock_on_abort(key1 integer, key2 integer
 LANGUAGE c AS 'MODULE_PATHNAME', '_unlock_on_abort_wrapper';
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._unlock_on_abort(integer, integer) FROM PUBLIC;
+
+-- How deep in subtransactions the caller is, 1 for none (src/engine/run_lock.rs).
+CREATE OR REPLACE FUNCTION pgmigrate._transaction_depth() RETURNS integer VOLATILE
+LANGUAGE c AS 'MODULE_PATHNAME', '_transaction_depth_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._transaction_depth() FROM PUBLIC;

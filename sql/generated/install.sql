@@ -1849,9 +1849,14 @@ BEGIN
         'success', status = 'COMPLETED', 'startedAt', started,
         'durationMs', round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 3), 'rows', rows)
         || CASE WHEN err IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', err, 'sqlstate', state) END
-        -- (What the error's DETAIL and HINT said, for the caller to pass on.)
+        -- (What the error's DETAIL and HINT said, for the caller to pass on. A DETAIL can show
+        -- values of the author's tables, "Key (ssn)=(...) already exists": passed on only to a
+        -- session whose login role is, or is a member of, the author, as PostgreSQL shows key
+        -- values only to who can read them.)
         || CASE WHEN err IS NULL OR fired THEN '{}'::jsonb
-                ELSE jsonb_strip_nulls(jsonb_build_object('detail', nullif(detail, ''), 'hint', nullif(hint, ''))) END;
+                ELSE jsonb_strip_nulls(jsonb_build_object(
+                         'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER') THEN nullif(detail, '') END,
+                         'hint', nullif(hint, ''))) END;
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._run_step(pgmigrate.knowledge_migrations, jsonb, integer, text) FROM PUBLIC;
@@ -2099,6 +2104,12 @@ CREATE OR REPLACE FUNCTION pgmigrate._unlock_on_abort(key1 integer, key2 integer
 LANGUAGE c AS 'MODULE_PATHNAME', '_unlock_on_abort_wrapper';
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._unlock_on_abort(integer, integer) FROM PUBLIC;
+
+-- How deep in subtransactions the caller is, 1 for none (src/engine/run_lock.rs).
+CREATE OR REPLACE FUNCTION pgmigrate._transaction_depth() RETURNS integer VOLATILE
+LANGUAGE c AS 'MODULE_PATHNAME', '_transaction_depth_wrapper';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._transaction_depth() FROM PUBLIC;
 
 -- ---- engine/leftover_indexes.sql ----
 -- The INVALID indexes a CREATE INDEX CONCURRENTLY job left on its table (a worker that
@@ -2537,27 +2548,47 @@ DECLARE
     r jsonb;
     k1 constant int := 1886809460;  -- advisory lock class of pg_migrate runs
     k2 int;
+    held boolean;
 BEGIN
     options := pgmigrate._run_migration_options(options);
-    m := pgmigrate._lock_migration(name);
-    IF m.stored_by IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
-        RAISE EXCEPTION 'migration "%" has no recorded author that still exists', name
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
+    SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_name = name;
+    IF NOT FOUND THEN
+        m := pgmigrate._lock_migration(name);  -- (raises: does not exist)
     END IF;
     -- One session runs a migration's phases: a session-level lock held across its commits,
-    -- and let go if this transaction aborts (CALL inside a transaction block, whose first
-    -- COMMIT fails; an error before the run starts or escaping a phase): the session would
-    -- otherwise keep it, and every other session be refused, until it disconnected.
+    -- taken before the migration's row (so a second CALL is refused without touching the
+    -- row the running session needs) and let go if a transaction of the run aborts (an
+    -- error before the run starts, one escaping a phase, a COMMIT refused in an atomic
+    -- context): the session would otherwise keep it, and every other session be refused,
+    -- until it disconnected. Not taken inside a subtransaction of the caller's: a
+    -- rollback to a savepoint does not release a session lock.
     k2 := hashtext(m.migration_id::text);
-    IF NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
-                      AND l.classid = k1::oid AND l.objid = k2::oid AND l.objsubid = 2) THEN
+    held := EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid()
+                       AND l.classid = k1::oid AND l.objid = k2::oid AND l.objsubid = 2);
+    IF NOT held THEN
+        IF pgmigrate._transaction_depth() > 2 THEN
+            RAISE EXCEPTION 'run_migration cannot run inside a subtransaction (a savepoint, a block with an EXCEPTION clause, a migration step)'
+                USING ERRCODE = 'active_sql_transaction',
+                      HINT = 'CALL pgmigrate.run_migration at top level (it commits after each phase); pgmigrate.execute_migration runs a migration inside a transaction.';
+        END IF;
         IF NOT pg_try_advisory_lock(k1, k2) THEN
             RAISE EXCEPTION 'migration "%" is being run by another session', name
                 USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';
         END IF;
     END IF;
     PERFORM pgmigrate._unlock_on_abort(k1, k2);
+    IF held THEN
+        -- This session's run: wait for the row (another session's refused attempt or a
+        -- status read holds it for a moment) rather than fail the run.
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_id = m.migration_id FOR UPDATE;
+    ELSE
+        m := pgmigrate._lock_migration(name);
+    END IF;
+    IF m.stored_by IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
+        RAISE EXCEPTION 'migration "%" has no recorded author that still exists', name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Review its steps, then SELECT pgmigrate.adopt_migration(name): it will run with your privileges.';
+    END IF;
     IF options ? 'runId' THEN
         SELECT * INTO run FROM pgmigrate.migration_runs x WHERE x.run_id = (options->>'runId')::uuid AND x.migration_id = m.migration_id;
         IF run.run_id IS NULL OR run.status <> 'RUNNING' THEN
@@ -2608,6 +2639,21 @@ BEGIN
             PERFORM pg_terminate_backend(cj.pid) FROM pg_stat_activity a WHERE a.pid = cj.pid AND a.backend_type = 'pg_migrate job';
             -- What a terminated build leaves is dropped when the run resumes.
             UPDATE pgmigrate.migration_jobs SET cleanup = pgmigrate._leftover_indexes(cj) WHERE job_id = cj.job_id;
+        END IF;
+        -- A statement the worker finished before the cancel came is done: its phase counts
+        -- as completed (resuming would run it again: CREATE INDEX ... already exists).
+        p := run.phases->(run.next_phase - 1);
+        IF p->>'mode' = 'autocommit' THEN
+            SELECT * INTO sj FROM pgmigrate.migration_jobs j WHERE j.run_id = run.run_id AND j.phase_number = run.next_phase
+               AND j.purpose = 'step' AND j.created_at >= coalesce(run.resumed_at, run.started_at) ORDER BY job_id DESC LIMIT 1;
+            IF sj.status = 'COMPLETED' THEN
+                step := p->'steps'->0;
+                PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(jsonb_build_object('stepName', step->>'name',
+                    'stepNumber', step->'stepNumber', 'phase', step->>'phase', 'phaseNumber', run.next_phase, 'status', 'COMPLETED',
+                    'startedAt', sj.started_at, 'durationMs', round(extract(epoch FROM sj.finished_at - sj.started_at)::numeric * 1000, 3),
+                    'rows', 0, 'attempts', sj.attempt)));
+                UPDATE pgmigrate.migration_runs SET next_phase = next_phase + 1 WHERE run_id = run.run_id RETURNING * INTO run;
+            END IF;
         END IF;
         run.options := '{}';  -- no rollbackOnFailure after a cancel
         RETURN pgmigrate._fail_run(m, run, jsonb_build_object('phase', run.next_phase, 'error', 'run_migration was canceled',
@@ -5400,6 +5446,22 @@ SELECT b.run_id, s.k::int AS step_no, s.v->>'step' AS step,
  WHERE b.status = 'DONE'
  GROUP BY b.run_id, s.k, s.v->>'step';
 
+-- ---- pipeline/pipeline_shape_error.sql ----
+-- Raised from inside a compiled pipeline (fast path, general path and preview alike) when a
+-- document lacks the shape a rule needs: a rule writing a field under a value that is not
+-- an object ("cannot write field "a.b": "a" is a string, not an object"), a CUSTOM function
+-- returning something that is not an object. An error of that document: SKIP records it.
+-- (EXECUTE stays granted to PUBLIC: compiled SQL runs as the pipeline's author.)
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_shape_error(what text, val jsonb) RETURNS jsonb
+STABLE LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION '% %, not an object', what,
+        CASE jsonb_typeof(val) WHEN 'null' THEN 'null' WHEN 'array' THEN 'an array' WHEN 'object' THEN 'an object'
+             ELSE 'a ' || coalesce(jsonb_typeof(val), 'missing value') END
+        USING ERRCODE = 'sql_json_object_not_found';
+END $$;
+
 -- ---- pipeline/pipeline_compile.sql ----
 -- Parse a pipeline definition (serde, unknown fields refused naming their JSON path) and
 -- compile it to SQL; and check run options. Native: src/pipeline.
@@ -5628,6 +5690,49 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load_query(uuid[], jsonb[], bigin
 -- handled as that step says: SKIP records it in pg_temp._pgm_pipe_err, RETRY (exhausted
 -- or not transient) and FAIL raise, undoing the batch. Returns the retries made.
 
+-- A pipeline that sees its whole input at once (AGGREGATE, batch CUSTOM) is not halved:
+-- when a SKIP step fails on it, the items that fail the pipeline up to that step on their
+-- own are found by halving probes (_pipeline_skip_items), recorded and left out, and the
+-- whole input run again without them. An error of the pipeline's SQL rather than of a
+-- document (SQLSTATE class 42: a column, table or function missing, a privilege lost)
+-- fails the batch whatever the step's errorHandling: skipping every document would
+-- complete the run having done nothing.
+
+-- Items of ord lo..hi that fail the first k steps on their own: recorded as errors of step
+-- k, removed from the input. Returns how many.
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_skip_items(c jsonb, author regrole, author_path text, lo integer, hi integer, k integer)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    err text;
+    state text;
+    mid integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_in i WHERE i.ord BETWEEN lo AND hi) THEN
+        RETURN 0;
+    END IF;
+    BEGIN
+        PERFORM pgmigrate._exec_as(author, author_path, pgmigrate._pipeline_sql(c, lo, hi, k, false));
+        RAISE EXCEPTION 'pg_migrate probe passed';
+    EXCEPTION WHEN others THEN
+        IF SQLERRM = 'pg_migrate probe passed' THEN
+            RETURN 0;
+        END IF;
+        GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+    END;
+    IF lo < hi THEN
+        mid := lo + (hi - lo) / 2;
+        RETURN pgmigrate._pipeline_skip_items(c, author, author_path, lo, mid, k)
+             + pgmigrate._pipeline_skip_items(c, author, author_path, mid + 1, hi, k);
+    END IF;
+    INSERT INTO pg_temp._pgm_pipe_err (ord, entity_id, step, error, sqlstate, original)
+    SELECT i.ord, i.entity_id, c->'steps'->(k - 1)->>'name', err, state, i.doc FROM pg_temp._pgm_pipe_in i WHERE i.ord = lo;
+    DELETE FROM pg_temp._pgm_pipe_in i WHERE i.ord = lo;
+    RETURN 1;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_skip_items(jsonb, regrole, text, integer, integer, integer) FROM PUBLIC;
+
 -- (enable_memoize off: Memoize would hash every (1 KB+) document of the lateral rule chain
 -- for nothing. Like every SET clause, it lasts for the call only.)
 CREATE OR REPLACE FUNCTION pgmigrate._pipeline_transform(c jsonb, author regrole, author_path text, lo integer, hi integer)
@@ -5666,7 +5771,7 @@ BEGIN
             PERFORM pg_sleep(least(0.01 * power(2, attempt), 1.0) * (0.5 + random() / 2));
             CONTINUE;
         END IF;
-        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean THEN
+        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean AND state NOT LIKE '42%' THEN
             mid := lo + (hi - lo) / 2;
             retries := retries + pgmigrate._pipeline_transform(c, author, author_path, lo, mid);
             RETURN retries + pgmigrate._pipeline_transform(c, author, author_path, mid + 1, hi);
@@ -5685,6 +5790,12 @@ BEGIN
             END;
         END LOOP;
         mode := c->'steps'->(failed - 1)->>'errorHandling';
+        IF state LIKE '42%' THEN
+            mode := 'FAIL';
+        ELSIF mode = 'SKIP' AND lo < hi AND (c->>'wholeInput')::boolean
+              AND pgmigrate._pipeline_skip_items(c, author, author_path, lo, hi, failed) > 0 THEN
+            CONTINUE;  -- the whole input again, without the items that failed on their own
+        END IF;
         IF mode = 'SKIP' THEN
             INSERT INTO pg_temp._pgm_pipe_err (ord, entity_id, step, error, sqlstate, original)
             SELECT i.ord, i.entity_id, c->'steps'->(failed - 1)->>'name', err, state, i.doc
@@ -5695,8 +5806,10 @@ BEGIN
           FROM pg_temp._pgm_pipe_in i WHERE i.ord = lo;
         RAISE EXCEPTION 'pipeline "%" step "%" failed%: %', c->>'name', c->'steps'->(failed - 1)->>'name', coalesce(who, ''), err
             USING ERRCODE = state, DETAIL = coalesce(detail, ''),
-                  HINT = CASE WHEN mode = 'RETRY' THEN format('Transient errors were retried %s times. ', attempt) ELSE '' END
-                      || 'With errorHandling SKIP a failing item is recorded in pgmigrate.pipeline_errors and the run goes on.';
+                  HINT = CASE WHEN state LIKE '42%' THEN 'An error of the pipeline''s SQL (a column, table or function, or a privilege), not of a document: '
+                                   || 'errorHandling SKIP does not apply. Fix the definition or the privileges and CALL pgmigrate.run_pipeline again.'
+                              ELSE CASE WHEN mode = 'RETRY' THEN format('Transient errors were retried %s times. ', attempt) ELSE '' END
+                                   || 'With errorHandling SKIP a failing item is recorded in pgmigrate.pipeline_errors and the run goes on.' END;
     END LOOP;
 END $$;
 
@@ -6263,8 +6376,9 @@ BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_restart'), pg_catalog.hashtext(r.run_id::text));
     END IF;
     IF have AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        -- (Read again once locked: the run may have completed, or been resumed, meanwhile.)
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
-        have := FOUND;
+        have := FOUND AND r.status IN ('RUNNING', 'FAILED', 'CANCELLED');
     END IF;
     IF have AND (opts->>'restart')::boolean THEN
         -- A run one session works (not parallel) is not pulled from under it.
@@ -6394,6 +6508,11 @@ BEGIN
         IF r.status NOT IN ('RUNNING', 'COMPLETED') THEN
             RETURN jsonb_build_object('done', true, 'run_id', run, 'stopped', r.status, 'error', r.last_error, 'sqlstate', r.last_sqlstate);
         END IF;
+        -- (A restart that failed let its batches go: claim again.)
+        SELECT * INTO b FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING'
+         ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
+    END IF;
+    IF NOT FOUND THEN
         IF NOT EXISTS (SELECT 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING') THEN
             PERFORM pgmigrate._pipeline_tally(run, true);
             UPDATE pgmigrate.pipeline_runs x SET status = 'COMPLETED', finished_at = clock_timestamp(), updated_at = clock_timestamp()

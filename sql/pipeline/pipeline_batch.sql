@@ -41,6 +41,11 @@ BEGIN
         IF r.status NOT IN ('RUNNING', 'COMPLETED') THEN
             RETURN jsonb_build_object('done', true, 'run_id', run, 'stopped', r.status, 'error', r.last_error, 'sqlstate', r.last_sqlstate);
         END IF;
+        -- (A restart that failed let its batches go: claim again.)
+        SELECT * INTO b FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING'
+         ORDER BY x.batch_no LIMIT 1 FOR UPDATE SKIP LOCKED;
+    END IF;
+    IF NOT FOUND THEN
         IF NOT EXISTS (SELECT 1 FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'PENDING') THEN
             PERFORM pgmigrate._pipeline_tally(run, true);
             UPDATE pgmigrate.pipeline_runs x SET status = 'COMPLETED', finished_at = clock_timestamp(), updated_at = clock_timestamp()

@@ -91,8 +91,9 @@ BEGIN
         PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgmigrate.pipeline_restart'), pg_catalog.hashtext(r.run_id::text));
     END IF;
     IF have AND (r.status <> 'RUNNING' OR (opts->>'restart')::boolean) THEN
+        -- (Read again once locked: the run may have completed, or been resumed, meanwhile.)
         SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = r.run_id FOR NO KEY UPDATE;
-        have := FOUND;
+        have := FOUND AND r.status IN ('RUNNING', 'FAILED', 'CANCELLED');
     END IF;
     IF have AND (opts->>'restart')::boolean THEN
         -- A run one session works (not parallel) is not pulled from under it.

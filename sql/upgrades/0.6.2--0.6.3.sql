@@ -12,6 +12,15 @@
 -- columns of migration_jobs (the duplicated key of a unique index that could not be built).
 -- A TRANSFORM step refused because its pipeline has a run going names that run and says
 -- how to finish it.
+-- Pipelines: a rule writing a field under a value that is not an object (rename to "a.b"
+-- where "a" is a string or null, a merge or default there) is an error of that document
+-- (it left the document unchanged, and with the source removed lost the value); a merge
+-- with removeSources keeps sources under its target; a DEEP_MERGE leaves missing sources
+-- out; a CUSTOM function's result that is not an object is that document's error; two
+-- AGGREGATE group keys under one name are refused; a SKIP step of an AGGREGATE or batch
+-- CUSTOM pipeline costs only the failing documents; an error of the pipeline's SQL (class
+-- 42) fails the batch instead of skipping every document. Registered pipelines are
+-- compiled again, and unfinished runs of an unchanged definition take the new SQL.
 
 ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint text;
 
@@ -27,3 +36,24 @@ ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint tex
 \ir ../pipeline/pipeline_start.sql
 \ir ../pipeline/run_pipeline.sql
 \ir ../pipeline/pipeline_run_inline.sql
+\ir ../pipeline/pipeline_shape_error.sql
+\ir ../pipeline/pipeline_transform.sql
+
+DO $$
+DECLARE
+    p record;
+    c jsonb;
+BEGIN
+    FOR p IN SELECT * FROM pgmigrate.pipelines ORDER BY name LOOP
+        BEGIN
+            c := pgmigrate._pipeline_compile(p.definition);
+        EXCEPTION WHEN invalid_parameter_value THEN
+            RAISE WARNING 'pipeline "%" keeps its 0.6.2 compilation: %', p.name, SQLERRM
+                USING HINT = 'Register it again with the definition fixed (0.6.3 refuses it as it is).';
+            CONTINUE;
+        END;
+        UPDATE pgmigrate.pipeline_runs r SET compiled = c
+         WHERE r.pipeline_id = p.pipeline_id AND r.status IN ('RUNNING', 'FAILED', 'CANCELLED') AND r.compiled = p.compiled;
+        UPDATE pgmigrate.pipelines x SET compiled = c WHERE x.pipeline_id = p.pipeline_id;
+    END LOOP;
+END $$;

@@ -466,7 +466,10 @@ pgm_job_run(int64 job_id, const char *xact)
 			values[2] = CStringGetTextDatum(hint);
 		else
 			nulls[2] = 'n';
-		SPI_execute_with_args("UPDATE pgmigrate.migration_jobs SET detail = $2, hint = $3 WHERE job_id = $1",
+		/* (A DETAIL can show values of the author's tables: kept only when the launching
+		 * session's login role, this worker's, is or is a member of the author: run_step.sql.) */
+		SPI_execute_with_args("UPDATE pgmigrate.migration_jobs SET detail = CASE WHEN pg_catalog.pg_has_role(SESSION_USER, author, 'MEMBER') "
+							  "THEN $2 END, hint = $3 WHERE job_id = $1",
 							  3, argtypes, values, nulls, false, 0);
 	}
 	SPI_finish();

@@ -43,3 +43,15 @@ fn _unlock_on_abort(key1: i32, key2: i32) {
         }
     });
 }
+
+/// How deep in subtransactions the caller is (1: none). A CALL below a subtransaction of
+/// its own (a savepoint, a PL/pgSQL block with an EXCEPTION clause, a migration step) cannot
+/// commit between phases, and a session lock it took would outlive a rollback to that
+/// savepoint. (`run_migration` calls each phase in one subtransaction of its own: depth 2.
+/// A CALL inside a plain transaction block is at depth 2 too: it fails at its first COMMIT,
+/// and the abort lets the lock go.)
+#[pg_extern(volatile, sql = false)]
+fn _transaction_depth() -> i32 {
+    // SAFETY: reads this backend's transaction state.
+    unsafe { pg_sys::GetCurrentTransactionNestLevel() }
+}

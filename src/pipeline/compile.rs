@@ -89,21 +89,36 @@ fn get_text(x: &str, p: &[String]) -> String {
     }
 }
 
-/// `x` with `v` at path `p`, creating missing parent objects (a scalar parent is an error).
+/// `x` with `v` at path `p`, creating missing parent objects. A parent that is there but is
+/// not an object (a string, a number, null, or an array where a key is named) is an error
+/// for the document: `jsonb_set` would return the document unchanged, and a rename or a
+/// merge that then removes its source would lose the value.
 fn set(x: &str, p: &[String], v: &str) -> String {
     if p.len() == 1 {
         return format!("({x} || pg_catalog.jsonb_build_object({}, {v}))", lit(&p[0]));
     }
-    // Parents missing: build them, each level from what exists ('- {}' errors on a scalar).
+    let shape_error = |upto: usize, found: &str| {
+        format!(
+            "pgmigrate._pipeline_shape_error({}, {found})",
+            lit(&format!("cannot write field \"{}\": \"{}\" is", p.join("."), p[..upto].join(".")))
+        )
+    };
+    // Parents missing: build them, each level from what exists (an object, or nothing).
     let mut built = format!("pg_catalog.jsonb_build_object({}, {v})", lit(&p[p.len() - 1]));
     for i in (1..p.len()).rev() {
-        let existing = format!("(coalesce({}, '{{}}'::jsonb) - '{{}}'::text[])", get(x, &p[..i]));
+        let g = get(x, &p[..i]);
+        let existing = format!(
+            "(CASE WHEN {g} IS NULL THEN '{{}}'::jsonb WHEN pg_catalog.jsonb_typeof({g}) = 'object' THEN {g} ELSE {} END)",
+            shape_error(i, &g)
+        );
         built = format!("pg_catalog.jsonb_build_object({}, {existing} || {built})", lit(&p[i - 1]));
     }
+    let parent = get(x, &p[..p.len() - 1]);
     format!(
-        "(CASE WHEN {} IS NOT NULL THEN pg_catalog.jsonb_set({x}, {}, {v}, true) ELSE {x} || {built} END)",
-        get(x, &p[..p.len() - 1]),
-        path_lit(p)
+        "(CASE WHEN pg_catalog.jsonb_typeof({parent}) = 'object' THEN pg_catalog.jsonb_set({x}, {}, {v}, true) \
+         WHEN {parent} IS NULL THEN {x} || {built} ELSE {} END)",
+        path_lit(p),
+        shape_error(p.len() - 1, &parent)
     )
 }
 
@@ -151,7 +166,7 @@ fn transform_value(t: &Transformation, v: &str) -> String {
     format!("coalesce({e}, 'null'::jsonb)")
 }
 
-fn merge_value(strategy: &MergeStrategy, x: &str, sources: &[DocPath]) -> String {
+fn merge_value(seg: &mut Segment, strategy: &MergeStrategy, x: &str, sources: &[DocPath]) -> String {
     match strategy {
         MergeStrategy::Concat { separator } => {
             let parts: Vec<String> = sources.iter().map(|p| get_text(x, p)).collect();
@@ -176,11 +191,14 @@ fn merge_value(strategy: &MergeStrategy, x: &str, sources: &[DocPath]) -> String
             format!("coalesce({}, 'null'::jsonb)", parts.join(", "))
         }
         MergeStrategy::DeepMerge => {
-            let mut acc = format!("coalesce({}, '{{}}'::jsonb)", get(x, &sources[0]));
+            // Missing sources are left out (an empty object in their place would replace a
+            // scalar source); nothing there at all gives an empty object.
+            let mut acc = seg.push(get(x, &sources[0]));
             for p in &sources[1..] {
-                acc = format!("pgmigrate.jsonb_deep_merge({acc}, coalesce({}, '{{}}'::jsonb))", get(x, p));
+                let v = get(x, p);
+                acc = seg.push(format!("coalesce(pgmigrate.jsonb_deep_merge({acc}, {v}), {acc}, {v})"));
             }
-            acc
+            format!("coalesce({acc}, '{{}}'::jsonb)")
         }
     }
 }
@@ -262,10 +280,13 @@ fn compile_rule(ctx: &mut Ctx, seg: &mut Segment, rule: &Rule, guard: Option<&st
             strategy,
             remove_sources,
         } => {
-            seg.doc(set(&x, target, &merge_value(strategy, &x, sources)), guard);
+            let merged = merge_value(seg, strategy, &x, sources);
+            seg.doc(set(&x, target, &merged), guard);
             if *remove_sources {
                 let mut e = seg.cur.clone();
-                for s in sources.iter().filter(|s| *s != target) {
+                // A source at, under or above the target is where the merged value now is.
+                let apart = |s: &DocPath| !s.starts_with(target) && !target.starts_with(s);
+                for s in sources.iter().filter(|s| apart(s)) {
                     e = remove(&e, s);
                 }
                 seg.doc(e, guard);
@@ -517,9 +538,14 @@ pub fn compile(p: &Pipeline) -> Compiled {
                     }
                     None => format!("{}(s.doc)", qual(&c.function)),
                 };
+                // SQL NULL drops the document; anything else but an object is its error.
+                let checked = format!(
+                    "CASE WHEN pg_catalog.jsonb_typeof(q.doc) = 'object' THEN q.doc ELSE pgmigrate._pipeline_shape_error({}, q.doc) END",
+                    lit(&format!("function {} returned", qual(&c.function)))
+                );
                 (
                     format!(
-                        ", {cte} AS MATERIALIZED (SELECT q.ord, q.entity_id, q.doc, true AS c FROM \
+                        ", {cte} AS MATERIALIZED (SELECT q.ord, q.entity_id, {checked} AS doc, true AS c FROM \
                          (SELECT s.ord, s.entity_id, {applied} AS doc FROM {prev} s OFFSET 0) q WHERE q.doc IS NOT NULL)"
                     ),
                     cte,
@@ -531,10 +557,12 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 (
                     format!(
                         ", {cte} AS MATERIALIZED (SELECT CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ords[o.i] END AS ord, \
-                         CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ids[o.i] END AS entity_id, o.doc, true AS c \
+                         CASE WHEN b.n = pg_catalog.cardinality(b.a) THEN b.ids[o.i] END AS entity_id, \
+                         CASE WHEN pg_catalog.jsonb_typeof(o.doc) = 'object' THEN o.doc ELSE pgmigrate._pipeline_shape_error({}, o.doc) END AS doc, true AS c \
                          FROM (SELECT {}(pg_catalog.array_agg(s.doc ORDER BY s.ord)) AS a, pg_catalog.array_agg(s.ord ORDER BY s.ord) AS ords, \
                          pg_catalog.array_agg(s.entity_id ORDER BY s.ord) AS ids, pg_catalog.count(*) AS n FROM {prev} s) b \
                          CROSS JOIN LATERAL pg_catalog.unnest(b.a) WITH ORDINALITY o(doc, i) WHERE o.doc IS NOT NULL)",
+                        lit(&format!("function {} returned an element that is", qual(&c.function))),
                         qual(&c.function)
                     ),
                     cte,
@@ -749,6 +777,11 @@ mod tests {
     fn nested_set_builds_parents() {
         let s = set("d", &["a".into(), "b".into()], "v");
         assert!(s.contains("jsonb_set(d, ARRAY[E'a',E'b']::text[], v, true)"));
-        assert!(s.contains("ELSE d || pg_catalog.jsonb_build_object(E'a'"));
+        assert!(s.contains("IS NULL THEN d || pg_catalog.jsonb_build_object(E'a'"));
+        // A parent that is there but not an object: the document's error, never jsonb_set
+        // (which returns the document unchanged under a scalar).
+        assert!(s.contains("ELSE pgmigrate._pipeline_shape_error(E'cannot write field \"a.b\": \"a\" is', (d -> E'a'))"));
+        let deep = set("d", &["a".into(), "b".into(), "c".into()], "v");
+        assert!(deep.contains("pgmigrate._pipeline_shape_error(E'cannot write field \"a.b.c\": \"a\" is', (d -> E'a'))"));
     }
 }

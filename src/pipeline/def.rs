@@ -801,6 +801,13 @@ fn parse_aggregate(config: &Value, path: &str) -> Result<AggregateConfig, DefErr
         };
         let dp = doc_path(&spec, &gp)?;
         let name = alias.unwrap_or_else(|| dp.last().cloned().unwrap_or_default());
+        if group_by.iter().any(|(n, _)| *n == name) {
+            // Two keys under one name: the document of a group would keep only one of them.
+            return err(
+                &gp,
+                format!("group key name \"{name}\" is used twice: give one of them another name with {{\"path\": ..., \"as\": ...}}"),
+            );
+        }
         group_by.push((name, dp));
     }
     if raw.aggregations.is_empty() {

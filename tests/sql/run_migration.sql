@@ -166,6 +166,49 @@ SELECT count(*) AS runs FROM migration_runs r JOIN knowledge_migrations k USING 
 -- Another session runs it at once (before: 55P03 until this session disconnected).
 \! "$PGM_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGM_PORT" -U postgres -d pg_migrate_regress -c "SET client_min_messages = warning" -c "CALL pgmigrate.run_migration('rm_txblock')" -c "SELECT status FROM pgmigrate.knowledge_migrations WHERE migration_name = 'rm_txblock'"
 
+-- Nor inside a savepoint, a PL/pgSQL block with an EXCEPTION clause, or a migration step:
+-- refused before taking the lock (a rollback to a savepoint would not have released it).
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+BEGIN;
+SAVEPOINT s;
+CALL pgmigrate.run_migration('rm_txblock', '{"rollback": true}');
+ROLLBACK TO s;
+COMMIT;
+DO $$ BEGIN CALL pgmigrate.run_migration('rm_txblock', '{"rollback": true}'); EXCEPTION WHEN active_sql_transaction THEN RAISE WARNING 'refused: %', SQLERRM; END $$;
+SELECT register_migration('{"name": "rm_nested", "forward": ["CALL pgmigrate.run_migration(''rm_txblock'')"],
+  "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SELECT r->'result'->0->>'sqlstate' AS sqlstate, r->'result'->0->>'error' AS error FROM execute_migration('rm_nested', '{"force": true}') r;
+\set SHOW_CONTEXT errors
+SELECT count(*) AS run_locks_kept FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = 1886809460;
+
+-- A cancel that comes after the worker finished its CREATE INDEX CONCURRENTLY: the phase
+-- counts as done, and the run resumes after it (it ran the statement again: "already
+-- exists", and never got past it). Driven phase by phase, as CALL run_migration does.
+SELECT register_migration('{"name": "rm_cancel_late", "forward": ["CREATE INDEX CONCURRENTLY rm_items_note_late ON public.rm_items (note)",
+  "INSERT INTO public.rm_items VALUES (5001, 5001, ''late'')"], "rollback": ["SELECT 1"]}') IS NOT NULL AS registered;
+SET client_min_messages = warning;
+SELECT pgmigrate.run_migration_phase('rm_cancel_late', '{"force": true}')->>'action' AS started \gset
+SELECT run_id AS late_run FROM migration_runs r JOIN knowledge_migrations k USING (migration_id) WHERE k.migration_name = 'rm_cancel_late' \gset
+SELECT pgmigrate.run_migration_phase('rm_cancel_late', jsonb_build_object('runId', :'late_run'))->>'action' AS launched;
+-- (Waiting in committed steps: CREATE INDEX CONCURRENTLY waits for older snapshots.)
+CREATE PROCEDURE pgm_test.wait_late_job() LANGUAGE plpgsql AS $$ BEGIN
+    FOR i IN 1 .. 3000 LOOP
+        EXIT WHEN EXISTS (SELECT 1 FROM pgmigrate.migration_jobs WHERE status = 'COMPLETED' AND sql LIKE '%rm_items_note_late%');
+        COMMIT;
+        PERFORM pg_sleep(0.01);
+        COMMIT;
+    END LOOP;
+END $$;
+CALL pgm_test.wait_late_job();
+SELECT pgmigrate.run_migration_phase('rm_cancel_late', jsonb_build_object('runId', :'late_run', 'cancel', true))->>'action' AS canceled;
+SELECT status, next_phase FROM migration_runs WHERE run_id = :'late_run';
+CALL pgmigrate.run_migration('rm_cancel_late');
+RESET client_min_messages;
+SELECT status, next_phase FROM migration_runs WHERE run_id = :'late_run';
+SELECT count(*) AS late_rows FROM public.rm_items WHERE id = 5001;
+SELECT pg_advisory_unlock_all();
+
 -- The extension's owner need not be able to log in: the worker connects as the launching
 -- session's login role and acts as the owner.
 \set regress_db :DBNAME

@@ -234,7 +234,17 @@ SELECT pgmigrate.register_migration('{"name": "up62_idx", "forward": ["CREATE IN
 SET client_min_messages = warning;
 CALL pgmigrate.run_migration('up62_idx');
 RESET client_min_messages;
+-- A pipeline registered under 0.6.2 whose rename lost values (onto a child of a string):
+-- compiled again by the update, it records the document's error instead.
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('up62_doc', '{"x": 1, "a": "s"}');
+SELECT pgmigrate.register_pipeline('{"name": "up62_ren", "entityType": "up62_doc", "steps": [{"type": "MAP", "errorHandling": "SKIP",
+  "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "x", "target": "a.b"}]}}]}') IS NOT NULL AS registered;
 ALTER EXTENSION pg_migrate UPDATE;
+SET client_min_messages = warning;
+CALL pgmigrate.run_pipeline('up62_ren');
+RESET client_min_messages;
+SELECT e.content, x.sqlstate FROM pgmigrate.temporal_entities e LEFT JOIN pgmigrate.pipeline_errors x USING (entity_id)
+ WHERE e.entity_type = 'up62_doc' AND e.valid_to = 'infinity';
 SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
 SELECT status, detail, hint FROM pgmigrate.migration_jobs;
 SELECT pgmigrate.register_migration('{"name": "up62_unique", "forward": ["CREATE UNIQUE INDEX CONCURRENTLY up62_k_key ON public.up62 (k)"],

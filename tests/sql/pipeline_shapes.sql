@@ -1,0 +1,120 @@
+-- Documents whose shape a rule does not expect, on the one-statement path ("_f" types) and
+-- the general path ("_g" types, forced) alike: no value is ever lost silently. A rule that
+-- writes under a value that is not an object fails that document (SKIP records it, FAIL
+-- stops the run); merges keep sources under their target; DEEP_MERGE leaves missing
+-- sources out; a CUSTOM result that is not an object is its document's error. Found by an
+-- adversarial pass on 0.6.2: each of these lost data or miscounted before 0.6.3.
+SET client_min_messages = warning;
+\set VERBOSITY terse
+CREATE SCHEMA shp;
+-- Loads the same documents under two entity types (each numbered "n") and registers the
+-- pipeline for each, the second forced onto the general path; runs both.
+CREATE PROCEDURE shp.both(tag text, docs jsonb[], steps jsonb) LANGUAGE plpgsql AS $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY[tag || '_f', tag || '_g'] LOOP
+        INSERT INTO pgmigrate.temporal_entities (entity_type, content)
+        SELECT t, d || jsonb_build_object('n', k) FROM unnest(docs) WITH ORDINALITY u(d, k);
+        PERFORM pgmigrate.register_pipeline(jsonb_build_object('name', t, 'entityType', t, 'steps', steps));
+    END LOOP;
+    UPDATE pgmigrate.pipelines SET compiled = compiled || '{"builtinOnly": false}' WHERE name = tag || '_g';
+    COMMIT;
+    CALL pgmigrate.run_pipeline(tag || '_f');
+    CALL pgmigrate.run_pipeline(tag || '_g');
+END $$;
+-- What both paths left: each document (without "n") and the errors recorded for it.
+CREATE VIEW shp.result AS
+SELECT left(e.entity_type, length(e.entity_type) - 2) AS tag, right(e.entity_type, 1) AS path, (e.content->>'n')::int AS n,
+       e.content - 'n' AS doc,
+       (SELECT string_agg(x.sqlstate || ' ' || x.error, '; ') FROM pgmigrate.pipeline_errors x WHERE x.entity_id = e.entity_id) AS errors
+  FROM pgmigrate.temporal_entities e WHERE e.entity_type ~ '_[fg]$' AND e.valid_to = 'infinity';
+
+-- A rename onto a child of null, a string, a number or an array: the document's error (it
+-- was left without its source field, the value gone). Under a missing parent or an object:
+-- written.
+CALL shp.both('ren', ARRAY['{"x": 1, "a": null}', '{"x": 2, "a": "s"}', '{"x": 3, "a": 5}', '{"x": 4}', '{"x": 5, "a": {"k": 1}}',
+                           '{"x": 6, "a": [1]}']::jsonb[],
+  '[{"type": "MAP", "errorHandling": "SKIP", "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "x", "target": "a.b"}]}}]');
+SELECT path, n, doc, errors FROM shp.result WHERE tag = 'ren' ORDER BY n, path;
+SELECT pipeline_name, status, docs_in, docs_written, docs_failed FROM pgmigrate.pipeline_runs WHERE pipeline_name LIKE 'ren_%' ORDER BY 1;
+-- The preview says the same (its runs wrote nothing: run ids aside, one document each).
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('ren_p', '{"x": 1, "a": "s"}');
+SELECT pgmigrate.register_pipeline('{"name": "ren_p", "entityType": "ren_p", "steps": [{"type": "MAP", "errorHandling": "SKIP",
+  "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "x", "target": "a.b"}]}}]}') IS NOT NULL AS registered;
+SELECT before, after, errors->0->>'sqlstate' AS sqlstate, errors->0->>'error' AS error FROM pgmigrate.pipeline_preview('ren_p', 10);
+-- Deeper: a default under a path whose middle is a string; FAIL stops the run.
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('deep', '{"a": {"b": "text"}}');
+SELECT pgmigrate.register_pipeline('{"name": "deep", "entityType": "deep", "steps": [{"type": "MAP", "config": {"mappingRules": [
+  {"type": "FIELD_TRANSFORM", "field": "a.b.c.d", "transformation": {"function": "default", "value": 0}}]}}]}') IS NOT NULL AS registered;
+\set VERBOSITY sqlstate
+CALL pgmigrate.run_pipeline('deep');
+\set VERBOSITY terse
+SELECT regexp_replace(last_error, 'entity [0-9a-f-]+', 'entity <id>') AS last_error FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'deep';
+SELECT status, last_sqlstate FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'deep';
+SELECT content FROM pgmigrate.temporal_entities WHERE entity_type = 'deep' AND valid_to = 'infinity';
+
+-- Merges with removeSources: into a child of a source that is a string (an error, the
+-- sources kept), children into their own parent (kept, under it), DEEP_MERGE with a
+-- source missing (the other kept, not replaced by an empty object).
+CALL shp.both('m1', ARRAY['{"f": "Ann", "l": "Lee"}', '{"l": "Lee"}']::jsonb[],
+  '[{"type": "MAP", "errorHandling": "SKIP", "config": {"mappingRules": [{"type": "FIELD_MERGE", "sourceFields": ["f", "l"], "targetField": "f.full",
+     "mergeStrategy": "CONCAT", "separator": " ", "removeSources": true}]}}]');
+CALL shp.both('m2', ARRAY['{"p": {"f": "Ann", "l": "Lee"}}']::jsonb[],
+  '[{"type": "MAP", "config": {"mappingRules": [{"type": "FIELD_MERGE", "sourceFields": ["p.f", "p.l"], "targetField": "p",
+     "mergeStrategy": "OBJECT", "removeSources": true}]}}]');
+CALL shp.both('m3', ARRAY['{"f": "Ann"}', '{"f": {"x": 1}, "l": {"y": 2}}', '{"l": {"y": 3}}', '{}']::jsonb[],
+  '[{"type": "MAP", "config": {"mappingRules": [{"type": "FIELD_MERGE", "sourceFields": ["f", "l"], "targetField": "all",
+     "mergeStrategy": "DEEP_MERGE", "removeSources": true}]}}]');
+SELECT tag, path, n, doc, errors FROM shp.result WHERE tag IN ('m1', 'm2', 'm3') ORDER BY tag, n, path;
+
+-- A CUSTOM function returning a JSON null or a scalar: that document's error (the run
+-- failed on the store's check constraint, naming nothing); SQL NULL drops the document.
+CREATE FUNCTION shp.odd(d jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE d->>'n' WHEN '1' THEN 'null'::jsonb WHEN '2' THEN '5'::jsonb WHEN '3' THEN NULL ELSE d || '{"ok": true}' END
+$$;
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'odd', jsonb_build_object('n', g) FROM generate_series(1, 4) g;
+SELECT pgmigrate.register_pipeline('{"name": "odd", "entityType": "odd", "steps": [{"name": "c", "type": "CUSTOM", "errorHandling": "SKIP",
+  "config": {"function": "shp.odd"}}]}') IS NOT NULL AS registered;
+SELECT (before->>'n')::int AS n, after, errors->0->>'error' AS error FROM pgmigrate.pipeline_preview('odd', 10) ORDER BY 1;
+CALL pgmigrate.run_pipeline('odd');
+SELECT status, docs_in, docs_written, docs_failed FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'odd';
+SELECT (content->>'n')::int AS n, content FROM pgmigrate.temporal_entities WHERE entity_type = 'odd' AND valid_to = 'infinity' ORDER BY 1;
+SELECT (original->>'n')::int AS n, step, sqlstate, error FROM pgmigrate.pipeline_errors e JOIN pgmigrate.pipeline_runs r USING (run_id)
+ WHERE r.pipeline_name = 'odd' ORDER BY 1;
+
+-- AGGREGATE after a SKIP step: only the bad document is left out (every document was
+-- recorded as failed and no group written); the same with the bad value inside the
+-- AGGREGATE itself.
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES
+  ('agg', '{"g": "a", "v": "1"}'), ('agg', '{"g": "a", "v": 2}'), ('agg', '{"g": "b", "v": "x"}'), ('agg', '{"g": "b", "v": 3}');
+SELECT pgmigrate.register_pipeline('{"name": "agg_map", "entityType": "agg", "steps": [
+  {"name": "num", "type": "MAP", "errorHandling": "SKIP", "config": {"mappingRules": [{"type": "FIELD_TRANSFORM", "field": "v", "transformation": "to_number"}]}},
+  {"name": "sum", "type": "AGGREGATE", "config": {"groupBy": ["g"], "aggregations": [{"op": "sum", "path": "v", "as": "total"}]}}]}') IS NOT NULL AS registered;
+SELECT pgmigrate.register_pipeline('{"name": "agg_only", "entityType": "agg", "steps": [
+  {"name": "sum", "type": "AGGREGATE", "errorHandling": "SKIP", "config": {"groupBy": ["g"], "aggregations": [{"op": "sum", "path": "v", "as": "total"}]}}]}') IS NOT NULL AS registered;
+CALL pgmigrate.run_pipeline('agg_map', '{"outputEntityType": "agg_map_out"}');
+CALL pgmigrate.run_pipeline('agg_only', '{"outputEntityType": "agg_only_out"}');
+SELECT entity_type, content FROM pgmigrate.temporal_entities WHERE entity_type IN ('agg_map_out', 'agg_only_out') ORDER BY 1, content->>'g';
+SELECT r.pipeline_name, e.step, e.original->>'v' AS v, e.sqlstate FROM pgmigrate.pipeline_errors e JOIN pgmigrate.pipeline_runs r USING (run_id)
+ WHERE r.pipeline_name LIKE 'agg_%' ORDER BY 1;
+
+-- Two group keys under one name are refused (one group's key was lost).
+SELECT pgmigrate.register_pipeline('{"name": "agg_dup", "entityType": "agg", "steps": [{"type": "AGGREGATE", "config": {
+  "groupBy": ["x.id", "y.id"], "aggregations": [{"op": "count", "as": "n"}]}}]}');
+
+-- An error of the pipeline's SQL, not of a document (a lookup column that does not exist,
+-- a table the author may no longer read): the run fails, instead of completing with every
+-- document "skipped".
+CREATE TABLE shp.codes (code text, label text);
+INSERT INTO shp.codes VALUES ('a', 'Alpha');
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('lk', '{"c": "a"}'), ('lk', '{"c": "b"}');
+SELECT pgmigrate.register_pipeline('{"name": "lk", "entityType": "lk", "steps": [{"name": "look", "type": "MAP", "errorHandling": "SKIP",
+  "config": {"mappingRules": [{"type": "LOOKUP_TRANSFORM", "keyField": "c", "targetField": "label", "lookupTable": "shp.codes",
+    "lookupKey": "code", "lookupValue": "lable"}]}}]}') IS NOT NULL AS registered;
+\set SHOW_CONTEXT never
+CALL pgmigrate.run_pipeline('lk');
+\set SHOW_CONTEXT errors
+SELECT status, last_sqlstate, docs_failed FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'lk';
+SELECT count(*) AS recorded_as_skipped FROM pgmigrate.pipeline_errors e JOIN pgmigrate.pipeline_runs r USING (run_id) WHERE r.pipeline_name = 'lk';
+DROP SCHEMA shp CASCADE;
