@@ -181,6 +181,7 @@
 \ir pipeline/pipeline_changes.sql
 \ir pipeline/pipeline_step_counts.sql
 \ir pipeline/pipeline_shape_error.sql
+\ir pipeline/pipeline_values.sql
 \ir pipeline/pipeline_compile.sql
 \ir pipeline/pipeline_sql.sql
 \ir pipeline/pipeline_temp.sql

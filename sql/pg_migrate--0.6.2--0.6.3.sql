@@ -21,7 +21,11 @@
 -- AGGREGATE group keys under one name are refused; a SKIP step of an AGGREGATE or batch
 -- CUSTOM pipeline costs only the failing documents; an error of the pipeline's SQL (class
 -- 42) fails the batch instead of skipping every document. Registered pipelines are
--- compiled again, and unfinished runs of an unchanged definition take the new SQL.
+-- compiled again, and unfinished runs of an unchanged definition take the new SQL. A run
+-- reads and prints values (DateStyle, IntervalStyle, TimeZone, lc_time) as the session
+-- that started it, in every session and worker sharing it. to_number refuses NaN and
+-- Infinity, date_format infinite dates and "now"/"today"/...; a set-returning function,
+-- or one returning another type, is refused at registration.
 
 ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint text;
 
@@ -713,6 +717,7 @@ DECLARE
     retries integer;
     one_statement boolean := false;
     counts jsonb;
+    saved jsonb;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     IF NOT FOUND THEN
@@ -751,6 +756,14 @@ BEGIN
             END IF;
         END IF;
         RETURN jsonb_build_object('done', true, 'run_id', run);
+    END IF;
+    -- The settings that decide how values read and print (DateStyle, TimeZone, ...) are the
+    -- ones of the session that started the run, in every session and worker sharing it: a
+    -- date read as "01/02/2024" means one day for the whole run. Put back when the batch
+    -- is done (an error undoes them with the caller's (sub)transaction).
+    IF r.options ? 'settings' THEN
+        SELECT jsonb_object_agg(k, current_setting(k)) INTO saved FROM jsonb_object_keys(r.options->'settings') k;
+        PERFORM set_config(s.k, s.v, true) FROM jsonb_each_text(r.options->'settings') s(k, v);
     END IF;
     -- Built-in steps only, no validation: the whole batch in one statement. Any error there
     -- (a bad value, a lock timeout) and the batch is redone on the general path below.
@@ -795,6 +808,9 @@ BEGIN
     -- session's batch holds it (a later batch or the run's completion catches up).
     PERFORM pgmigrate._pipeline_tally(run, false);
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+    IF saved IS NOT NULL THEN
+        PERFORM set_config(s.k, s.v, true) FROM jsonb_each_text(saved) s(k, v);
+    END IF;
     RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
         'docs_in', n_in, 'docs_out', n_out, 'docs_written', w.n, 'docs_failed', n_err, 'retries', retries,
         'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));
@@ -958,6 +974,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Give "entityType" in the definition or in the run options (with a source query: the type its rows become).';
     END IF;
+    -- How values read and print in this session, for every session and worker of the run
+    -- (see _pipeline_batch).
+    opts := opts || jsonb_build_object('settings', jsonb_build_object('DateStyle', current_setting('DateStyle'),
+        'IntervalStyle', current_setting('IntervalStyle'), 'TimeZone', current_setting('TimeZone'), 'lc_time', current_setting('lc_time')));
     bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
     BEGIN
@@ -1311,6 +1331,41 @@ BEGIN
         USING ERRCODE = 'sql_json_object_not_found';
 END $$;
 
+-- ---- pipeline/pipeline_values.sql ----
+-- Values the built-in transformations refuse instead of passing on something no document
+-- should hold (called from compiled pipelines as their author: EXECUTE stays with PUBLIC).
+-- to_number: "NaN" and "Infinity" read as numeric but are no JSON number (to_jsonb made
+-- them strings). date_format without "from": "infinity" printed as null (the value lost),
+-- and "now", "today", "tomorrow", "yesterday" read as the moment the batch ran.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_number(v text) RETURNS jsonb
+IMMUTABLE STRICT LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n numeric := v::numeric;
+BEGIN
+    IF n IN ('NaN', 'Infinity', '-Infinity') THEN
+        RAISE EXCEPTION 'to_number: "%" is not a finite number, which JSON cannot hold', v
+            USING ERRCODE = 'invalid_text_representation';
+    END IF;
+    RETURN to_jsonb(n);
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_timestamp(v text) RETURNS timestamptz
+STABLE STRICT LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t timestamptz;
+BEGIN
+    IF lower(btrim(v)) IN ('now', 'today', 'tomorrow', 'yesterday') THEN
+        RAISE EXCEPTION 'date_format: "%" is not a date (it means the moment the batch runs)', v
+            USING ERRCODE = 'invalid_datetime_format', HINT = 'Give "from" with the format the values are written in.';
+    END IF;
+    t := v::timestamptz;
+    IF NOT isfinite(t) THEN
+        RAISE EXCEPTION 'date_format: "%" is not a finite date', v USING ERRCODE = 'datetime_field_overflow';
+    END IF;
+    RETURN t;
+END $$;
+
 -- ---- pipeline/pipeline_transform.sql ----
 -- Run a compiled pipeline over the batch items ord lo..hi as its author, output into
 -- pg_temp._pgm_pipe_out. The whole slice runs as one statement. On an error: a transient
@@ -1445,6 +1500,94 @@ BEGIN
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_transform(jsonb, regrole, text, integer, integer) FROM PUBLIC;
+
+-- ---- pipeline/register_pipeline.sql ----
+-- register_pipeline(definition) → pipeline id. The caller becomes the pipeline's author:
+-- its functions, lookups and joins run with the caller's privileges and search_path.
+-- Re-registering a name replaces it (only its author, or a member of the author's role).
+
+CREATE OR REPLACE FUNCTION pgmigrate._register_pipeline(definition jsonb, caller regrole, caller_path text) RETURNS uuid
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    c jsonb;
+    item jsonb;
+    old pgmigrate.pipelines;
+    new_id uuid;
+    fn oid;
+BEGIN
+    IF definition IS NULL THEN
+        RAISE EXCEPTION 'a pipeline definition is required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    c := pgmigrate._pipeline_compile(definition);
+    -- Every predicate is PostgreSQL's own jsonpath.
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'jsonpaths') LOOP
+        BEGIN
+            PERFORM (item->>1)::jsonpath;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: "%" is not a jsonpath predicate', item->>0, item->>1
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM,
+                      HINT = 'Conditions are SQL/JSON path predicates, e.g. $.age >= 18 && $.country == "NL".';
+        END;
+    END LOOP;
+    -- Functions and tables resolve as the author sees them.
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
+        BEGIN
+            fn := pgmigrate._query_as(caller, caller_path,
+                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
+                USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
+                      HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
+                                 ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
+        END;
+        -- One value back per call (a set-returning function made one of its rows win at
+        -- random), of the type the step reads.
+        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
+                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
+                USING ERRCODE = 'invalid_function_definition';
+        END IF;
+    END LOOP;
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'tables') LOOP
+        BEGIN
+            PERFORM pgmigrate._query_as(caller, caller_path, format('SELECT %L::pg_catalog.regclass::pg_catalog.text', item->>1));
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: table % does not exist', item->>0, item->>1
+                USING ERRCODE = 'undefined_table', DETAIL = SQLERRM;
+        END;
+    END LOOP;
+    IF c->'validation'->>'schemaVersion' IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pgmigrate.schema_versions v WHERE v.version_number = c->'validation'->>'schemaVersion') THEN
+        RAISE EXCEPTION 'invalid pipeline definition at $.validation.schemaVersion: schema version "%" does not exist',
+              c->'validation'->>'schemaVersion'
+            USING ERRCODE = 'undefined_object', HINT = 'Name a registered version (pgmigrate.schema_versions.version_number), or leave it out to validate against the active one.';
+    END IF;
+    SELECT * INTO old FROM pgmigrate.pipelines p WHERE p.name = c->>'name' FOR UPDATE;
+    IF FOUND THEN
+        IF NOT pg_has_role(caller, old.author, 'MEMBER') THEN
+            RAISE EXCEPTION 'pipeline "%" belongs to %', old.name, old.author
+                USING ERRCODE = 'insufficient_privilege', HINT = 'Only its author (or a member of that role) can replace a pipeline.';
+        END IF;
+        UPDATE pgmigrate.pipelines p SET definition = _register_pipeline.definition, compiled = c, author = caller,
+               author_search_path = caller_path, updated_at = now()
+         WHERE p.pipeline_id = old.pipeline_id;
+        new_id := old.pipeline_id;
+    ELSE
+        INSERT INTO pgmigrate.pipelines (name, definition, compiled, author, author_search_path)
+        VALUES (c->>'name', definition, c, caller, caller_path) RETURNING pipeline_id INTO new_id;
+    END IF;
+    PERFORM pgmigrate._audit(CASE WHEN old.pipeline_id IS NULL THEN 'pipeline.registered' ELSE 'pipeline.replaced' END,
+        jsonb_build_object('pipeline', c->>'name', 'pipeline_id', new_id, 'author', caller::text), caller);
+    RETURN new_id;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._register_pipeline(jsonb, regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgmigrate.register_pipeline(definition jsonb) RETURNS uuid
+LANGUAGE c AS 'MODULE_PATHNAME', 'pgmigrate_as_owner';
+
+REVOKE EXECUTE ON FUNCTION pgmigrate.register_pipeline(jsonb) FROM PUBLIC;
 
 
 DO $$

@@ -5462,6 +5462,41 @@ BEGIN
         USING ERRCODE = 'sql_json_object_not_found';
 END $$;
 
+-- ---- pipeline/pipeline_values.sql ----
+-- Values the built-in transformations refuse instead of passing on something no document
+-- should hold (called from compiled pipelines as their author: EXECUTE stays with PUBLIC).
+-- to_number: "NaN" and "Infinity" read as numeric but are no JSON number (to_jsonb made
+-- them strings). date_format without "from": "infinity" printed as null (the value lost),
+-- and "now", "today", "tomorrow", "yesterday" read as the moment the batch ran.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_number(v text) RETURNS jsonb
+IMMUTABLE STRICT LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n numeric := v::numeric;
+BEGIN
+    IF n IN ('NaN', 'Infinity', '-Infinity') THEN
+        RAISE EXCEPTION 'to_number: "%" is not a finite number, which JSON cannot hold', v
+            USING ERRCODE = 'invalid_text_representation';
+    END IF;
+    RETURN to_jsonb(n);
+END $$;
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_timestamp(v text) RETURNS timestamptz
+STABLE STRICT LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t timestamptz;
+BEGIN
+    IF lower(btrim(v)) IN ('now', 'today', 'tomorrow', 'yesterday') THEN
+        RAISE EXCEPTION 'date_format: "%" is not a date (it means the moment the batch runs)', v
+            USING ERRCODE = 'invalid_datetime_format', HINT = 'Give "from" with the format the values are written in.';
+    END IF;
+    t := v::timestamptz;
+    IF NOT isfinite(t) THEN
+        RAISE EXCEPTION 'date_format: "%" is not a finite date', v USING ERRCODE = 'datetime_field_overflow';
+    END IF;
+    RETURN t;
+END $$;
+
 -- ---- pipeline/pipeline_compile.sql ----
 -- Parse a pipeline definition (serde, unknown fields refused naming their JSON path) and
 -- compile it to SQL; and check run options. Native: src/pipeline.
@@ -6215,6 +6250,7 @@ DECLARE
     item jsonb;
     old pgmigrate.pipelines;
     new_id uuid;
+    fn oid;
 BEGIN
     IF definition IS NULL THEN
         RAISE EXCEPTION 'a pipeline definition is required' USING ERRCODE = 'invalid_parameter_value';
@@ -6233,14 +6269,21 @@ BEGIN
     -- Functions and tables resolve as the author sees them.
     FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
         BEGIN
-            PERFORM pgmigrate._query_as(caller, caller_path,
-                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'));
+            fn := pgmigrate._query_as(caller, caller_path,
+                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
         EXCEPTION WHEN others THEN
             RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
                 USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
                       HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
                                  ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
         END;
+        -- One value back per call (a set-returning function made one of its rows win at
+        -- random), of the type the step reads.
+        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
+                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
+                USING ERRCODE = 'invalid_function_definition';
+        END IF;
     END LOOP;
     FOR item IN SELECT * FROM jsonb_array_elements(c->'tables') LOOP
         BEGIN
@@ -6433,6 +6476,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Give "entityType" in the definition or in the run options (with a source query: the type its rows become).';
     END IF;
+    -- How values read and print in this session, for every session and worker of the run
+    -- (see _pipeline_batch).
+    opts := opts || jsonb_build_object('settings', jsonb_build_object('DateStyle', current_setting('DateStyle'),
+        'IntervalStyle', current_setting('IntervalStyle'), 'TimeZone', current_setting('TimeZone'), 'lc_time', current_setting('lc_time')));
     bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
     BEGIN
@@ -6486,6 +6533,7 @@ DECLARE
     retries integer;
     one_statement boolean := false;
     counts jsonb;
+    saved jsonb;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     IF NOT FOUND THEN
@@ -6524,6 +6572,14 @@ BEGIN
             END IF;
         END IF;
         RETURN jsonb_build_object('done', true, 'run_id', run);
+    END IF;
+    -- The settings that decide how values read and print (DateStyle, TimeZone, ...) are the
+    -- ones of the session that started the run, in every session and worker sharing it: a
+    -- date read as "01/02/2024" means one day for the whole run. Put back when the batch
+    -- is done (an error undoes them with the caller's (sub)transaction).
+    IF r.options ? 'settings' THEN
+        SELECT jsonb_object_agg(k, current_setting(k)) INTO saved FROM jsonb_object_keys(r.options->'settings') k;
+        PERFORM set_config(s.k, s.v, true) FROM jsonb_each_text(r.options->'settings') s(k, v);
     END IF;
     -- Built-in steps only, no validation: the whole batch in one statement. Any error there
     -- (a bad value, a lock timeout) and the batch is redone on the general path below.
@@ -6568,6 +6624,9 @@ BEGIN
     -- session's batch holds it (a later batch or the run's completion catches up).
     PERFORM pgmigrate._pipeline_tally(run, false);
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+    IF saved IS NOT NULL THEN
+        PERFORM set_config(s.k, s.v, true) FROM jsonb_each_text(saved) s(k, v);
+    END IF;
     RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
         'docs_in', n_in, 'docs_out', n_out, 'docs_written', w.n, 'docs_failed', n_err, 'retries', retries,
         'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));

@@ -19,6 +19,7 @@ DECLARE
     retries integer;
     one_statement boolean := false;
     counts jsonb;
+    saved jsonb;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     IF NOT FOUND THEN
@@ -57,6 +58,14 @@ BEGIN
             END IF;
         END IF;
         RETURN jsonb_build_object('done', true, 'run_id', run);
+    END IF;
+    -- The settings that decide how values read and print (DateStyle, TimeZone, ...) are the
+    -- ones of the session that started the run, in every session and worker sharing it: a
+    -- date read as "01/02/2024" means one day for the whole run. Put back when the batch
+    -- is done (an error undoes them with the caller's (sub)transaction).
+    IF r.options ? 'settings' THEN
+        SELECT jsonb_object_agg(k, current_setting(k)) INTO saved FROM jsonb_object_keys(r.options->'settings') k;
+        PERFORM set_config(s.k, s.v, true) FROM jsonb_each_text(r.options->'settings') s(k, v);
     END IF;
     -- Built-in steps only, no validation: the whole batch in one statement. Any error there
     -- (a bad value, a lock timeout) and the batch is redone on the general path below.
@@ -101,6 +110,9 @@ BEGIN
     -- session's batch holds it (a later batch or the run's completion catches up).
     PERFORM pgmigrate._pipeline_tally(run, false);
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
+    IF saved IS NOT NULL THEN
+        PERFORM set_config(s.k, s.v, true) FROM jsonb_each_text(saved) s(k, v);
+    END IF;
     RETURN jsonb_build_object('done', false, 'run_id', run, 'batch', b.batch_no, 'batches', r.batches_total,
         'docs_in', n_in, 'docs_out', n_out, 'docs_written', w.n, 'docs_failed', n_err, 'retries', retries,
         'batches_done', (SELECT count(*) FROM pgmigrate.pipeline_batches x WHERE x.run_id = run AND x.status = 'DONE'));

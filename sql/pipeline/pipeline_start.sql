@@ -148,6 +148,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Give "entityType" in the definition or in the run options (with a source query: the type its rows become).';
     END IF;
+    -- How values read and print in this session, for every session and worker of the run
+    -- (see _pipeline_batch).
+    opts := opts || jsonb_build_object('settings', jsonb_build_object('DateStyle', current_setting('DateStyle'),
+        'IntervalStyle', current_setting('IntervalStyle'), 'TimeZone', current_setting('TimeZone'), 'lc_time', current_setting('lc_time')));
     bs := CASE WHEN (p.compiled->>'wholeInput')::boolean THEN 0
                ELSE coalesce((opts->>'batchSize')::int, (p.compiled->>'batchSize')::int) END;
     BEGIN

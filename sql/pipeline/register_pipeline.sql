@@ -10,6 +10,7 @@ DECLARE
     item jsonb;
     old pgmigrate.pipelines;
     new_id uuid;
+    fn oid;
 BEGIN
     IF definition IS NULL THEN
         RAISE EXCEPTION 'a pipeline definition is required' USING ERRCODE = 'invalid_parameter_value';
@@ -28,14 +29,21 @@ BEGIN
     -- Functions and tables resolve as the author sees them.
     FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
         BEGIN
-            PERFORM pgmigrate._query_as(caller, caller_path,
-                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'));
+            fn := pgmigrate._query_as(caller, caller_path,
+                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
         EXCEPTION WHEN others THEN
             RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
                 USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
                       HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
                                  ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
         END;
+        -- One value back per call (a set-returning function made one of its rows win at
+        -- random), of the type the step reads.
+        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
+                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
+                USING ERRCODE = 'invalid_function_definition';
+        END IF;
     END LOOP;
     FOR item IN SELECT * FROM jsonb_array_elements(c->'tables') LOOP
         BEGIN

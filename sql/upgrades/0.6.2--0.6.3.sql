@@ -20,7 +20,11 @@
 -- AGGREGATE group keys under one name are refused; a SKIP step of an AGGREGATE or batch
 -- CUSTOM pipeline costs only the failing documents; an error of the pipeline's SQL (class
 -- 42) fails the batch instead of skipping every document. Registered pipelines are
--- compiled again, and unfinished runs of an unchanged definition take the new SQL.
+-- compiled again, and unfinished runs of an unchanged definition take the new SQL. A run
+-- reads and prints values (DateStyle, IntervalStyle, TimeZone, lc_time) as the session
+-- that started it, in every session and worker sharing it. to_number refuses NaN and
+-- Infinity, date_format infinite dates and "now"/"today"/...; a set-returning function,
+-- or one returning another type, is refused at registration.
 
 ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint text;
 
@@ -37,7 +41,9 @@ ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint tex
 \ir ../pipeline/run_pipeline.sql
 \ir ../pipeline/pipeline_run_inline.sql
 \ir ../pipeline/pipeline_shape_error.sql
+\ir ../pipeline/pipeline_values.sql
 \ir ../pipeline/pipeline_transform.sql
+\ir ../pipeline/register_pipeline.sql
 
 DO $$
 DECLARE

@@ -144,7 +144,7 @@ fn transform_value(t: &Transformation, v: &str) -> String {
         Transformation::Lower => strings_only(format!("pg_catalog.to_jsonb(pg_catalog.lower({vt}))")),
         Transformation::Upper => strings_only(format!("pg_catalog.to_jsonb(pg_catalog.upper({vt}))")),
         Transformation::Trim => strings_only(format!("pg_catalog.to_jsonb(pg_catalog.btrim({vt}))")),
-        Transformation::ToNumber => format!("pg_catalog.to_jsonb({vt}::numeric)"),
+        Transformation::ToNumber => format!("pgmigrate._pipeline_number({vt})"),
         Transformation::ToBoolean => format!("pg_catalog.to_jsonb({vt}::boolean)"),
         Transformation::ToString => {
             format!("CASE WHEN pg_catalog.jsonb_typeof({v}) IN ('object', 'array') THEN pg_catalog.to_jsonb({v}::text) ELSE pg_catalog.to_jsonb({vt}) END")
@@ -156,7 +156,7 @@ fn transform_value(t: &Transformation, v: &str) -> String {
         Transformation::DateFormat { from, to } => {
             let ts = match from {
                 Some(f) => format!("pg_catalog.to_timestamp({vt}, {})", lit(f)),
-                None => format!("{vt}::timestamptz"),
+                None => format!("pgmigrate._pipeline_timestamp({vt})"),
             };
             format!("pg_catalog.to_jsonb(pg_catalog.to_char({ts}, {}))", lit(to))
         }
@@ -372,13 +372,14 @@ fn flat_group(x: &str, rules: &[Rule]) -> String {
     )
 }
 
-/// `SELECT DISTINCT ON (k) k, v` from a lookup/join source, restricted to the batch's keys.
+/// `SELECT DISTINCT ON (k) k, v` from a lookup/join source, restricted to the batch's keys
+/// (several rows under one key: the least value as text, the same in every batch).
 fn keyed_source(src: &Source, key: &[String], value_sql: &dyn Fn(&str) -> String, keys_from: &str) -> String {
     match src {
         Source::Table(q) => {
             let k = format!("(t.{})::text", ident(&key[0]));
             format!(
-                "SELECT DISTINCT ON (q.k) q.k, q.v FROM (SELECT {k} AS k, {} AS v FROM {} t WHERE {k} IN ({keys_from})) q ORDER BY q.k",
+                "SELECT DISTINCT ON (q.k) q.k, q.v FROM (SELECT {k} AS k, {} AS v FROM {} t WHERE {k} IN ({keys_from})) q ORDER BY q.k, q.v::text",
                 value_sql("t"),
                 qual(q)
             )

@@ -117,4 +117,23 @@ CALL pgmigrate.run_pipeline('lk');
 \set SHOW_CONTEXT errors
 SELECT status, last_sqlstate, docs_failed FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'lk';
 SELECT count(*) AS recorded_as_skipped FROM pgmigrate.pipeline_errors e JOIN pgmigrate.pipeline_runs r USING (run_id) WHERE r.pipeline_name = 'lk';
+-- Values a transformation refuses rather than pass on: to_number of NaN / Infinity (they
+-- became strings), date_format of infinity (became null, the value lost) or of "now" /
+-- "tomorrow" (became the moment the batch ran).
+CALL shp.both('val', ARRAY['{"v": "NaN", "d": "2024-01-02"}', '{"v": "7", "d": "infinity"}', '{"v": " 12.50 ", "d": "tomorrow"}',
+                           '{"v": "1e3", "d": "2024-02-29 23:59"}', '{"v": "-Infinity", "d": "2024-03-01"}']::jsonb[],
+  '[{"type": "MAP", "errorHandling": "SKIP", "config": {"mappingRules": [
+     {"type": "FIELD_TRANSFORM", "field": "v", "transformation": "to_number"}]}},
+    {"type": "MAP", "errorHandling": "SKIP", "config": {"mappingRules": [
+     {"type": "FIELD_TRANSFORM", "field": "d", "transformation": {"function": "date_format", "to": "YYYY-MM-DD"}}]}}]');
+SELECT path, n, doc, errors FROM shp.result WHERE tag = 'val' ORDER BY n, path;
+
+-- A set-returning function, or one returning another type, is refused at registration
+-- (one of its rows won at random).
+CREATE FUNCTION shp.many(d jsonb) RETURNS SETOF jsonb LANGUAGE sql AS $$ SELECT d UNION ALL SELECT d || '{"k": 2}' $$;
+CREATE FUNCTION shp.text_of(d jsonb) RETURNS text LANGUAGE sql AS $$ SELECT d::text $$;
+SELECT pgmigrate.register_pipeline('{"name": "srf", "entityType": "x", "steps": [{"type": "CUSTOM", "config": {"function": "shp.many"}}]}');
+SELECT pgmigrate.register_pipeline('{"name": "txt", "entityType": "x", "steps": [{"type": "MAP", "config": {"mappingRules": [
+  {"type": "FIELD_TRANSFORM", "field": "a", "transformation": {"sqlFunction": "shp.text_of"}}]}}]}');
+
 DROP SCHEMA shp CASCADE;

@@ -190,6 +190,22 @@ SELECT pgmigrate.rollback_pipeline((SELECT run_id FROM pgmigrate.pipeline_runs W
 SELECT content->>'passes' AS passes, count(*) FROM pgmigrate.temporal_entities
  WHERE entity_type = 'wk_doc' AND valid_to = 'infinity' GROUP BY 1;
 
+-- Values read and printed as the session that started the run reads them, in every process
+-- sharing it: "01/02/2024" under DateStyle DMY is the 1st of February, in the workers too
+-- (they read it as January 2nd, so one run gave different dates to equal documents).
+INSERT INTO pgmigrate.temporal_entities (entity_type, content)
+SELECT 'wk_date', jsonb_build_object('d', '01/02/2024 10:00') FROM generate_series(1, 40);
+SELECT pgmigrate.register_pipeline('{"name": "wk_date", "entityType": "wk_date", "batchSize": 2, "parallel": true, "steps": [{"type": "MAP",
+  "config": {"mappingRules": [{"type": "FIELD_TRANSFORM", "field": "d", "transformation": {"function": "date_format", "to": "YYYY-MM-DD HH24:MI"}}]}}]}') IS NOT NULL AS registered;
+SET DateStyle = 'ISO, DMY';
+CALL pgmigrate.run_pipeline('wk_date', '{"workers": 3}');
+RESET DateStyle;
+SELECT content->>'d' AS d, count(*) FROM pgmigrate.temporal_entities WHERE entity_type = 'wk_date' AND valid_to = 'infinity' GROUP BY 1;
+SELECT count(DISTINCT b.done_by) > 1 AS shared FROM pgmigrate.pipeline_batches b JOIN pgmigrate.pipeline_runs r USING (run_id)
+ WHERE r.pipeline_name = 'wk_date';
+SHOW DateStyle;
+DELETE FROM pgmigrate.temporal_entities WHERE entity_type = 'wk_date';
+
 RESET client_min_messages;
 DROP SCHEMA pgm_wk CASCADE;
 DELETE FROM pgmigrate.temporal_entities WHERE entity_type = 'wk_doc';
