@@ -20,6 +20,8 @@ DECLARE
     one_statement boolean := false;
     counts jsonb;
     saved jsonb;
+    err text;
+    bad text;
 BEGIN
     SELECT * INTO r FROM pgmigrate.pipeline_runs x WHERE x.run_id = run;
     IF NOT FOUND THEN
@@ -94,7 +96,19 @@ BEGIN
                                                    coalesce((r.options->>'lockTimeoutMs')::int, 1000));
         END IF;
         retries := pgmigrate._pipeline_apply(r.compiled, r.author, r.author_search_path, r.entity_type, r.output_entity_type);
-        w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type, r.entity_type, r.source_query IS NOT NULL);
+        BEGIN
+            w := pgmigrate._pipeline_write(run, r.pipeline_name, r.output_entity_type, r.entity_type, r.source_query IS NOT NULL);
+        EXCEPTION WHEN check_violation THEN
+            -- The entity store's schema refused an output: say which document.
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            SELECT coalesce(o.entity_id::text, '(new)') INTO bad FROM pg_temp._pgm_pipe_out o
+             WHERE cardinality(pgmigrate.document_violations(CASE WHEN o.entity_id IS NULL THEN coalesce(r.output_entity_type, r.entity_type)
+                                                                  ELSE r.entity_type END, o.doc)) > 0
+             LIMIT 1;
+            RAISE EXCEPTION 'pipeline "%": the entity store refused output document %: %', r.pipeline_name, coalesce(bad, '?'), err
+                USING ERRCODE = 'check_violation',
+                      HINT = 'Fix the step that made it, or validate outputs in the pipeline ("validation": {"output": true, "errorHandling": "SKIP"}) to record such documents in pgmigrate.pipeline_errors and go on.';
+        END;
         SELECT count(*) INTO n_out FROM pg_temp._pgm_pipe_out;
         INSERT INTO pgmigrate.pipeline_errors (run_id, entity_id, step, error, sqlstate, original)
         SELECT run, e.entity_id, e.step, e.error, e.sqlstate, e.original FROM pg_temp._pgm_pipe_err e;

@@ -60,6 +60,15 @@ BEGIN
               LEFT JOIN pgmigrate.temporal_entities t ON t.entity_id = s.id AND t.valid_to = 'infinity';
         END IF;
         PERFORM pgmigrate._pipeline_apply(c, author, author_path, etype, opts->>'outputEntityType');
+        -- Outputs the entity store would refuse (its schema, enforced): the run would fail on them.
+        IF coalesce(current_setting('pg_migrate.validation', true), 'enforce') = 'enforce' THEN
+            INSERT INTO pg_temp._pgm_pipe_err (ord, entity_id, step, error, sqlstate, original)
+            SELECT o.ord, o.entity_id, 'entity store', 'the entity store would refuse it: ' || array_to_string(v, '; '), '23514', i.doc
+              FROM pg_temp._pgm_pipe_out o LEFT JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord AND i.entity_id = o.entity_id,
+                   LATERAL pgmigrate.document_violations(CASE WHEN o.entity_id IS NULL THEN coalesce(opts->>'outputEntityType', etype)
+                                                              ELSE etype END, o.doc) v
+             WHERE cardinality(v) > 0 AND o.entity_id IS NOT NULL;
+        END IF;
         SELECT coalesce(jsonb_agg(jsonb_build_object('entity_id', x.entity_id, 'before', x.before, 'after', x.after, 'errors', x.errors)
                                   ORDER BY x.k1, x.k2), '[]') INTO result
           FROM (SELECT i.ord AS k1, 0 AS k2, i.entity_id, i.doc AS before, o.doc AS after,

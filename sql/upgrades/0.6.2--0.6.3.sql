@@ -24,7 +24,9 @@
 -- reads and prints values (DateStyle, IntervalStyle, TimeZone, lc_time) as the session
 -- that started it, in every session and worker sharing it. to_number refuses NaN and
 -- Infinity, date_format infinite dates and "now"/"today"/...; a set-returning function,
--- or one returning another type, is refused at registration.
+-- or one returning another type, is refused at registration. min/max leave JSON nulls
+-- out; a missing and a null group key are one group; a default of null is a value. An
+-- output the entity store refuses is named (run) and shown (preview).
 
 ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint text;
 
@@ -44,6 +46,7 @@ ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint tex
 \ir ../pipeline/pipeline_values.sql
 \ir ../pipeline/pipeline_transform.sql
 \ir ../pipeline/register_pipeline.sql
+\ir ../pipeline/pipeline_preview.sql
 
 DO $$
 DECLARE

@@ -574,7 +574,8 @@ pub fn compile(p: &Pipeline) -> Compiled {
                 let mut cols = Vec::new();
                 let mut obj = Vec::new();
                 for (i, (name, gp)) in a.group_by.iter().enumerate() {
-                    cols.push(format!("{} AS g{i}", get("s.doc", gp)));
+                    // (A missing key and a JSON null are one group: both print as null.)
+                    cols.push(format!("nullif({}, 'null'::jsonb) AS g{i}", get("s.doc", gp)));
                     obj.push(format!("{}, g.g{i}", lit(name)));
                 }
                 let ngroups = cols.len();
@@ -592,14 +593,15 @@ pub fn compile(p: &Pipeline) -> Compiled {
                         AggOp::Avg => {
                             format!("pg_catalog.avg(({})::numeric)", vt.unwrap_or_default())
                         }
-                        // jsonb has an order but no min/max aggregates.
+                        // jsonb has an order but no min/max aggregates. JSON nulls are left out, as
+                        // missing values are (null sorts first: it was every min).
                         AggOp::Min => {
                             let v = v.unwrap_or_default();
-                            format!("(pg_catalog.array_agg({v} ORDER BY {v}) FILTER (WHERE {v} IS NOT NULL))[1]")
+                            format!("(pg_catalog.array_agg({v} ORDER BY {v}) FILTER (WHERE {v} <> 'null'::jsonb))[1]")
                         }
                         AggOp::Max => {
                             let v = v.unwrap_or_default();
-                            format!("(pg_catalog.array_agg({v} ORDER BY {v} DESC) FILTER (WHERE {v} IS NOT NULL))[1]")
+                            format!("(pg_catalog.array_agg({v} ORDER BY {v} DESC) FILTER (WHERE {v} <> 'null'::jsonb))[1]")
                         }
                         AggOp::Array => {
                             let v = v.unwrap_or_default();

@@ -525,7 +525,7 @@ struct RawLookup {
     lookup_key: PathSpec,
     lookup_value: PathSpec,
     target_field: PathSpec,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     default: Option<Value>,
 }
 
@@ -652,8 +652,14 @@ struct RawTransformation {
     from: Option<String>,
     #[serde(default)]
     to: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     value: Option<Value>,
+}
+
+/// A value that is there, JSON null included (`Option<Value>` alone reads null as absent:
+/// `{"function": "default", "value": null}` was refused as having no value).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 fn parse_transformation(v: &Value, path: &str) -> Result<Transformation, DefError> {
@@ -942,6 +948,13 @@ mod tests {
 
     fn e(v: Value) -> DefError {
         parse(&v).unwrap_err()
+    }
+
+    #[test]
+    fn default_null_is_a_value() {
+        let t = parse_transformation(&json!({"function": "default", "value": null}), "$.t").unwrap();
+        assert!(matches!(t, Transformation::Default { value: Value::Null }));
+        assert_eq!(parse_transformation(&json!({"function": "default"}), "$.t").unwrap_err().path, "$.t.value");
     }
 
     #[test]

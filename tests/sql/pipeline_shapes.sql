@@ -99,6 +99,16 @@ SELECT entity_type, content FROM pgmigrate.temporal_entities WHERE entity_type I
 SELECT r.pipeline_name, e.step, e.original->>'v' AS v, e.sqlstate FROM pgmigrate.pipeline_errors e JOIN pgmigrate.pipeline_runs r USING (run_id)
  WHERE r.pipeline_name LIKE 'agg_%' ORDER BY 1;
 
+-- JSON nulls count as missing in min / max (null sorted first: it was every min), and a
+-- null group key and a missing one are one group (two groups both printed null).
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES
+  ('agg_n', '{"g": "a", "v": 3}'), ('agg_n', '{"g": "a", "v": null}'), ('agg_n', '{"g": "a", "v": 5}'),
+  ('agg_n', '{"g": null, "v": 1}'), ('agg_n', '{"v": 2}');
+SELECT pgmigrate.register_pipeline('{"name": "agg_n", "entityType": "agg_n", "steps": [{"type": "AGGREGATE", "config": {"groupBy": ["g"],
+  "aggregations": [{"op": "min", "path": "v", "as": "lo"}, {"op": "max", "path": "v", "as": "hi"}, {"op": "count", "as": "docs"}]}}]}') IS NOT NULL AS registered;
+CALL pgmigrate.run_pipeline('agg_n', '{"outputEntityType": "agg_n_out"}');
+SELECT content FROM pgmigrate.temporal_entities WHERE entity_type = 'agg_n_out' ORDER BY content->>'g';
+
 -- Two group keys under one name are refused (one group's key was lost).
 SELECT pgmigrate.register_pipeline('{"name": "agg_dup", "entityType": "agg", "steps": [{"type": "AGGREGATE", "config": {
   "groupBy": ["x.id", "y.id"], "aggregations": [{"op": "count", "as": "n"}]}}]}');
@@ -135,5 +145,18 @@ CREATE FUNCTION shp.text_of(d jsonb) RETURNS text LANGUAGE sql AS $$ SELECT d::t
 SELECT pgmigrate.register_pipeline('{"name": "srf", "entityType": "x", "steps": [{"type": "CUSTOM", "config": {"function": "shp.many"}}]}');
 SELECT pgmigrate.register_pipeline('{"name": "txt", "entityType": "x", "steps": [{"type": "MAP", "config": {"mappingRules": [
   {"type": "FIELD_TRANSFORM", "field": "a", "transformation": {"sqlFunction": "shp.text_of"}}]}}]}');
+
+-- An output the entity store's (enforced) schema refuses: the preview says so, and the run
+-- fails naming the document, with a hint at validating outputs (it named nothing).
+SELECT pgmigrate.register_schema_version('shp-1', '{"entities": {"shp_store": {"fields": {"n": {"type": "integer"}}}}}',
+                                         activate => true, force => true) IS NOT NULL AS registered;
+INSERT INTO pgmigrate.temporal_entities (entity_id, entity_type, content) VALUES
+  ('00000000-0000-0000-0005-000000000001', 'shp_store', '{"n": 10}'), ('00000000-0000-0000-0005-000000000002', 'shp_store', '{"n": 11}');
+SELECT pgmigrate.register_pipeline('{"name": "shp_store", "entityType": "shp_store", "steps": [{"type": "MAP", "errorHandling": "SKIP",
+  "condition": "$.n == 11", "config": {"mappingRules": [{"type": "FIELD_TRANSFORM", "field": "n", "transformation": "to_string"}]}}]}') IS NOT NULL AS registered;
+SELECT entity_id, after, errors->0->>'step' AS step, errors->0->>'sqlstate' AS sqlstate, errors->0->>'error' AS error
+  FROM pgmigrate.pipeline_preview('shp_store', 10) ORDER BY 1;
+CALL pgmigrate.run_pipeline('shp_store');
+SELECT count(*) FILTER (WHERE content->>'n' = '11') AS untouched FROM pgmigrate.temporal_entities WHERE entity_type = 'shp_store' AND valid_to = 'infinity';
 
 DROP SCHEMA shp CASCADE;
