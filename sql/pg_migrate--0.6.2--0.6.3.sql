@@ -509,7 +509,8 @@ BEGIN
         msg := pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
             err->>'stepName', err->>'error',
             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END);
-        hint := pg_catalog.concat_ws(' ', err->>'hint',
+        -- (The step's own hint first, as a sentence.)
+        hint := pg_catalog.concat_ws(' ', pg_catalog.regexp_replace(err->>'hint', '([^.!?])\s*$', '\1.'),
                     CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
                          ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
         IF nullif(err->>'detail', '') IS NOT NULL THEN
@@ -965,6 +966,7 @@ BEGIN
             PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
                 'checkpoint', r.checkpoint), caller);
         END IF;
+        PERFORM pgmigrate._pipeline_check_functions(r.compiled, r.author, r.author_search_path);
         IF workers > 1 AND NOT (r.compiled->>'parallel')::boolean THEN
             RAISE EXCEPTION 'pipeline "%" run % is not parallel: one session works it', name, r.run_id
                 USING ERRCODE = 'invalid_parameter_value',
@@ -973,6 +975,7 @@ BEGIN
         RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
                                   'batches', r.batches_total, 'joined', true, 'workers', workers);
     END IF;
+    PERFORM pgmigrate._pipeline_check_functions(p.compiled, p.author, p.author_search_path);
     etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
     -- A source query in the run options runs as the caller who passed it; the definition's
     -- as the pipeline's author.
@@ -1280,6 +1283,7 @@ BEGIN
             END;
         END LOOP;
     END IF;
+    PERFORM pgmigrate._pipeline_check_functions(c, who, who_path);
     etype := coalesce(opts->>'entityType', c->>'entityType');
     IF etype IS NULL THEN
         RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" names no entity type to read', step->>'name', c->>'name'
@@ -1371,7 +1375,7 @@ STABLE STRICT LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     t timestamptz;
 BEGIN
-    IF lower(btrim(v)) IN ('now', 'today', 'tomorrow', 'yesterday') THEN
+    IF v ~* '(^|[^a-z])(now|today|tomorrow|yesterday)([^a-z]|$)' THEN
         RAISE EXCEPTION 'date_format: "%" is not a date (it means the moment the batch runs)', v
             USING ERRCODE = 'invalid_datetime_format', HINT = 'Give "from" with the format the values are written in.';
     END IF;
@@ -1395,10 +1399,8 @@ END $$;
 -- A pipeline that sees its whole input at once (AGGREGATE, batch CUSTOM) is not halved:
 -- when a SKIP step fails on it, the items that fail the pipeline up to that step on their
 -- own are found by halving probes (_pipeline_skip_items), recorded and left out, and the
--- whole input run again without them. An error of the pipeline's SQL rather than of a
--- document (SQLSTATE class 42: a column, table or function missing, a privilege lost)
--- fails the batch whatever the step's errorHandling: skipping every document would
--- complete the run having done nothing.
+-- whole input run again without them. (An error of the pipeline's SQL rather than of its
+-- documents fails the batch: see _pipeline_apply.)
 
 -- Items of ord lo..hi that fail the first k steps on their own: recorded as errors of step
 -- k, removed from the input. Returns how many.
@@ -1473,7 +1475,7 @@ BEGIN
             PERFORM pg_sleep(least(0.01 * power(2, attempt), 1.0) * (0.5 + random() / 2));
             CONTINUE;
         END IF;
-        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean AND state NOT LIKE '42%' THEN
+        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean THEN
             mid := lo + (hi - lo) / 2;
             retries := retries + pgmigrate._pipeline_transform(c, author, author_path, lo, mid);
             RETURN retries + pgmigrate._pipeline_transform(c, author, author_path, mid + 1, hi);
@@ -1492,9 +1494,7 @@ BEGIN
             END;
         END LOOP;
         mode := c->'steps'->(failed - 1)->>'errorHandling';
-        IF state LIKE '42%' THEN
-            mode := 'FAIL';
-        ELSIF mode = 'SKIP' AND lo < hi AND (c->>'wholeInput')::boolean
+        IF mode = 'SKIP' AND lo < hi AND (c->>'wholeInput')::boolean
               AND pgmigrate._pipeline_skip_items(c, author, author_path, lo, hi, failed) > 0 THEN
             CONTINUE;  -- the whole input again, without the items that failed on their own
         END IF;
@@ -1517,10 +1517,128 @@ END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_transform(jsonb, regrole, text, integer, integer) FROM PUBLIC;
 
+-- ---- pipeline/pipeline_apply.sql ----
+-- A document's violations: of the active schema (sdef NULL) or of the given definition.
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_violations(sdef jsonb, entity_type text, doc jsonb) RETURNS text[]
+STABLE LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN sdef IS NULL THEN pgmigrate.document_violations(entity_type, doc)
+                ELSE pgmigrate._document_violations_in(sdef, entity_type, doc) END;
+$$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_violations(jsonb, text, jsonb) FROM PUBLIC;
+
+-- Transform the loaded batch: input validation, the pipeline as its author, output
+-- validation (against the active schema, or the published version the definition names
+-- in validation.schemaVersion). Items failing validation are recorded (SKIP) or fail the batch (FAIL).
+-- Returns {retries}.
+
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_apply(c jsonb, author regrole, author_path text, entity_type text, output_type text)
+RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    n integer;
+    n_items integer;
+    retries integer;
+    bad record;
+    on_error text := coalesce(c->'validation'->>'errorHandling', 'FAIL');
+    version text := c->'validation'->>'schemaVersion';
+    sdef jsonb;
+    against text := 'the active schema';
+BEGIN
+    IF version IS NOT NULL AND ((c->'validation'->>'input')::boolean OR (c->'validation'->>'output')::boolean) THEN
+        SELECT v.schema_definition INTO sdef FROM pgmigrate.schema_versions v WHERE v.version_number = version;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'pipeline "%" validates against schema version "%", which does not exist', c->>'name', version
+                USING ERRCODE = 'undefined_object', HINT = 'Register that version, or name an existing one in validation.schemaVersion.';
+        END IF;
+        against := format('schema version %s', version);
+    END IF;
+    IF (c->'validation'->>'input')::boolean THEN
+        FOR bad IN SELECT i.ord, i.entity_id, i.doc, v FROM pg_temp._pgm_pipe_in i,
+                          LATERAL pgmigrate._pipeline_violations(sdef, entity_type, i.doc) v
+                    WHERE cardinality(v) > 0 LOOP
+            IF on_error <> 'SKIP' THEN
+                RAISE EXCEPTION 'pipeline "%": input document % does not match %: %', c->>'name', bad.entity_id, against,
+                      array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
+                      HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
+            END IF;
+            INSERT INTO pg_temp._pgm_pipe_err VALUES (bad.ord, bad.entity_id, 'validation.input', array_to_string(bad.v, '; '), '23514', bad.doc);
+            DELETE FROM pg_temp._pgm_pipe_in i WHERE i.ord = bad.ord;
+        END LOOP;
+    END IF;
+    SELECT max(i.ord), count(*) INTO n, n_items FROM pg_temp._pgm_pipe_in i;
+    retries := pgmigrate._pipeline_transform(c, author, author_path, 1, coalesce(n, 0));
+    -- Every document of the batch failed, each with an error that can be the pipeline's own
+    -- SQL rather than the document (SQLSTATE class 42: a column, table or function missing,
+    -- a privilege lost; 3F: a schema gone; 0A: not supported): that is the pipeline failing,
+    -- whatever the step's errorHandling (skipping them all completed the run having done
+    -- nothing). One such document among good ones stays that document's error.
+    IF n_items > 1 AND (SELECT count(DISTINCT e.ord) FROM pg_temp._pgm_pipe_err e
+                         WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A')) >= n_items THEN
+        SELECT * INTO bad FROM pg_temp._pgm_pipe_err e WHERE e.step <> 'validation.input' ORDER BY e.ord LIMIT 1;
+        RAISE EXCEPTION 'pipeline "%" step "%" failed on every document of the batch: %', c->>'name', bad.step, bad.error
+            USING ERRCODE = bad.sqlstate,
+                  HINT = 'An error of the pipeline''s SQL (a column, table, schema or function, or a privilege) rather than of its documents: '
+                      || 'errorHandling SKIP does not apply. Fix the definition or the privileges and CALL pgmigrate.run_pipeline again.';
+    END IF;
+    IF (c->'validation'->>'output')::boolean THEN
+        FOR bad IN SELECT o.ctid AS tid, o.entity_id, i.doc, v FROM pg_temp._pgm_pipe_out o
+                          LEFT JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord,
+                          LATERAL pgmigrate._pipeline_violations(sdef, CASE WHEN o.entity_id IS NULL THEN coalesce(output_type, entity_type)
+                                                                                 ELSE entity_type END, o.doc) v
+                    WHERE cardinality(v) > 0 LOOP
+            IF on_error <> 'SKIP' THEN
+                RAISE EXCEPTION 'pipeline "%": output document % does not match %: %', c->>'name',
+                      coalesce(bad.entity_id::text, '(new)'), against, array_to_string(bad.v, '; ') USING ERRCODE = 'check_violation',
+                      HINT = 'validation.errorHandling SKIP records such documents in pgmigrate.pipeline_errors and goes on.';
+            END IF;
+            INSERT INTO pg_temp._pgm_pipe_err (entity_id, step, error, sqlstate, original)
+            VALUES (bad.entity_id, 'validation.output', array_to_string(bad.v, '; '), '23514', bad.doc);
+            DELETE FROM pg_temp._pgm_pipe_out o WHERE o.ctid = bad.tid;
+        END LOOP;
+    END IF;
+    RETURN retries;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_apply(jsonb, regrole, text, text, text) FROM PUBLIC;
+
 -- ---- pipeline/register_pipeline.sql ----
 -- register_pipeline(definition) → pipeline id. The caller becomes the pipeline's author:
 -- its functions, lookups and joins run with the caller's privileges and search_path.
 -- Re-registering a name replaces it (only its author, or a member of the author's role).
+
+-- The functions a compiled pipeline calls, as `who` resolves them: each must exist and
+-- return one value of the type its step reads. Checked at registration and again when a
+-- run starts or resumes (a function dropped and made again as RETURNS SETOF after
+-- registration dropped or duplicated documents at random).
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_check_functions(c jsonb, who regrole, who_path text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    item jsonb;
+    fn oid;
+BEGIN
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
+        BEGIN
+            fn := pgmigrate._query_as(who, who_path,
+                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
+                USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
+                      HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
+                                 ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
+        END;
+        -- One value back per call (a set-returning function made one of its rows win at
+        -- random), of the type the step reads.
+        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
+                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
+                USING ERRCODE = 'invalid_function_definition';
+        END IF;
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_check_functions(jsonb, regrole, text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION pgmigrate._register_pipeline(definition jsonb, caller regrole, caller_path text) RETURNS uuid
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1547,24 +1665,7 @@ BEGIN
         END;
     END LOOP;
     -- Functions and tables resolve as the author sees them.
-    FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
-        BEGIN
-            fn := pgmigrate._query_as(caller, caller_path,
-                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
-        EXCEPTION WHEN others THEN
-            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
-                USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
-                      HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
-                                 ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
-        END;
-        -- One value back per call (a set-returning function made one of its rows win at
-        -- random), of the type the step reads.
-        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
-            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
-                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
-                USING ERRCODE = 'invalid_function_definition';
-        END IF;
-    END LOOP;
+    PERFORM pgmigrate._pipeline_check_functions(c, caller, caller_path);
     FOR item IN SELECT * FROM jsonb_array_elements(c->'tables') LOOP
         BEGIN
             PERFORM pgmigrate._query_as(caller, caller_path, format('SELECT %L::pg_catalog.regclass::pg_catalog.text', item->>1));
@@ -1689,7 +1790,10 @@ BEGIN
                 UNION ALL
                 SELECT e.ord, 0, e.entity_id, e.original, NULL,
                        jsonb_build_array(jsonb_build_object('step', e.step, 'error', e.error, 'sqlstate', e.sqlstate))
-                  FROM pg_temp._pgm_pipe_err e WHERE e.step = 'validation.input') x;
+                  -- (Documents left out of the input: refused by validation.input, or skipped
+                  -- by a pipeline that sees its whole input.)
+                  FROM pg_temp._pgm_pipe_err e
+                 WHERE e.ord IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_in i WHERE i.ord = e.ord)) x;
         RAISE EXCEPTION 'pg_migrate preview done';
     EXCEPTION WHEN others THEN
         IF SQLERRM <> 'pg_migrate preview done' THEN

@@ -99,7 +99,8 @@ BEGIN
         msg := pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
             err->>'stepName', err->>'error',
             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END);
-        hint := pg_catalog.concat_ws(' ', err->>'hint',
+        -- (The step's own hint first, as a sentence.)
+        hint := pg_catalog.concat_ws(' ', pg_catalog.regexp_replace(err->>'hint', '([^.!?])\s*$', '\1.'),
                     CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
                          ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
         IF nullif(err->>'detail', '') IS NOT NULL THEN

@@ -2888,7 +2888,8 @@ BEGIN
         msg := pg_catalog.format('migration "%s" failed at phase %s (step "%s"): %s%s', name, err->>'phase',
             err->>'stepName', err->>'error',
             CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN ' (its completed phases were rolled back)' ELSE '' END);
-        hint := pg_catalog.concat_ws(' ', err->>'hint',
+        -- (The step's own hint first, as a sentence.)
+        hint := pg_catalog.concat_ws(' ', pg_catalog.regexp_replace(err->>'hint', '([^.!?])\s*$', '\1.'),
                     CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
                          ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
         IF nullif(err->>'detail', '') IS NOT NULL THEN
@@ -5486,7 +5487,7 @@ STABLE STRICT LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     t timestamptz;
 BEGIN
-    IF lower(btrim(v)) IN ('now', 'today', 'tomorrow', 'yesterday') THEN
+    IF v ~* '(^|[^a-z])(now|today|tomorrow|yesterday)([^a-z]|$)' THEN
         RAISE EXCEPTION 'date_format: "%" is not a date (it means the moment the batch runs)', v
             USING ERRCODE = 'invalid_datetime_format', HINT = 'Give "from" with the format the values are written in.';
     END IF;
@@ -5728,10 +5729,8 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_load_query(uuid[], jsonb[], bigin
 -- A pipeline that sees its whole input at once (AGGREGATE, batch CUSTOM) is not halved:
 -- when a SKIP step fails on it, the items that fail the pipeline up to that step on their
 -- own are found by halving probes (_pipeline_skip_items), recorded and left out, and the
--- whole input run again without them. An error of the pipeline's SQL rather than of a
--- document (SQLSTATE class 42: a column, table or function missing, a privilege lost)
--- fails the batch whatever the step's errorHandling: skipping every document would
--- complete the run having done nothing.
+-- whole input run again without them. (An error of the pipeline's SQL rather than of its
+-- documents fails the batch: see _pipeline_apply.)
 
 -- Items of ord lo..hi that fail the first k steps on their own: recorded as errors of step
 -- k, removed from the input. Returns how many.
@@ -5806,7 +5805,7 @@ BEGIN
             PERFORM pg_sleep(least(0.01 * power(2, attempt), 1.0) * (0.5 + random() / 2));
             CONTINUE;
         END IF;
-        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean AND state NOT LIKE '42%' THEN
+        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean THEN
             mid := lo + (hi - lo) / 2;
             retries := retries + pgmigrate._pipeline_transform(c, author, author_path, lo, mid);
             RETURN retries + pgmigrate._pipeline_transform(c, author, author_path, mid + 1, hi);
@@ -5825,9 +5824,7 @@ BEGIN
             END;
         END LOOP;
         mode := c->'steps'->(failed - 1)->>'errorHandling';
-        IF state LIKE '42%' THEN
-            mode := 'FAIL';
-        ELSIF mode = 'SKIP' AND lo < hi AND (c->>'wholeInput')::boolean
+        IF mode = 'SKIP' AND lo < hi AND (c->>'wholeInput')::boolean
               AND pgmigrate._pipeline_skip_items(c, author, author_path, lo, hi, failed) > 0 THEN
             CONTINUE;  -- the whole input again, without the items that failed on their own
         END IF;
@@ -5870,6 +5867,7 @@ RETURNS integer LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
     n integer;
+    n_items integer;
     retries integer;
     bad record;
     on_error text := coalesce(c->'validation'->>'errorHandling', 'FAIL');
@@ -5898,8 +5896,21 @@ BEGIN
             DELETE FROM pg_temp._pgm_pipe_in i WHERE i.ord = bad.ord;
         END LOOP;
     END IF;
-    SELECT max(i.ord) INTO n FROM pg_temp._pgm_pipe_in i;
+    SELECT max(i.ord), count(*) INTO n, n_items FROM pg_temp._pgm_pipe_in i;
     retries := pgmigrate._pipeline_transform(c, author, author_path, 1, coalesce(n, 0));
+    -- Every document of the batch failed, each with an error that can be the pipeline's own
+    -- SQL rather than the document (SQLSTATE class 42: a column, table or function missing,
+    -- a privilege lost; 3F: a schema gone; 0A: not supported): that is the pipeline failing,
+    -- whatever the step's errorHandling (skipping them all completed the run having done
+    -- nothing). One such document among good ones stays that document's error.
+    IF n_items > 1 AND (SELECT count(DISTINCT e.ord) FROM pg_temp._pgm_pipe_err e
+                         WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A')) >= n_items THEN
+        SELECT * INTO bad FROM pg_temp._pgm_pipe_err e WHERE e.step <> 'validation.input' ORDER BY e.ord LIMIT 1;
+        RAISE EXCEPTION 'pipeline "%" step "%" failed on every document of the batch: %', c->>'name', bad.step, bad.error
+            USING ERRCODE = bad.sqlstate,
+                  HINT = 'An error of the pipeline''s SQL (a column, table, schema or function, or a privilege) rather than of its documents: '
+                      || 'errorHandling SKIP does not apply. Fix the definition or the privileges and CALL pgmigrate.run_pipeline again.';
+    END IF;
     IF (c->'validation'->>'output')::boolean THEN
         FOR bad IN SELECT o.ctid AS tid, o.entity_id, i.doc, v FROM pg_temp._pgm_pipe_out o
                           LEFT JOIN pg_temp._pgm_pipe_in i ON i.ord = o.ord,
@@ -6242,6 +6253,39 @@ REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_tally(uuid, boolean) FROM PUBLIC;
 -- its functions, lookups and joins run with the caller's privileges and search_path.
 -- Re-registering a name replaces it (only its author, or a member of the author's role).
 
+-- The functions a compiled pipeline calls, as `who` resolves them: each must exist and
+-- return one value of the type its step reads. Checked at registration and again when a
+-- run starts or resumes (a function dropped and made again as RETURNS SETOF after
+-- registration dropped or duplicated documents at random).
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_check_functions(c jsonb, who regrole, who_path text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    item jsonb;
+    fn oid;
+BEGIN
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
+        BEGIN
+            fn := pgmigrate._query_as(who, who_path,
+                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
+                USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
+                      HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
+                                 ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
+        END;
+        -- One value back per call (a set-returning function made one of its rows win at
+        -- random), of the type the step reads.
+        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
+                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
+                USING ERRCODE = 'invalid_function_definition';
+        END IF;
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_check_functions(jsonb, regrole, text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._register_pipeline(definition jsonb, caller regrole, caller_path text) RETURNS uuid
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -6267,24 +6311,7 @@ BEGIN
         END;
     END LOOP;
     -- Functions and tables resolve as the author sees them.
-    FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
-        BEGIN
-            fn := pgmigrate._query_as(caller, caller_path,
-                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
-        EXCEPTION WHEN others THEN
-            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
-                USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
-                      HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
-                                 ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
-        END;
-        -- One value back per call (a set-returning function made one of its rows win at
-        -- random), of the type the step reads.
-        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
-            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
-                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
-                USING ERRCODE = 'invalid_function_definition';
-        END IF;
-    END LOOP;
+    PERFORM pgmigrate._pipeline_check_functions(c, caller, caller_path);
     FOR item IN SELECT * FROM jsonb_array_elements(c->'tables') LOOP
         BEGIN
             PERFORM pgmigrate._query_as(caller, caller_path, format('SELECT %L::pg_catalog.regclass::pg_catalog.text', item->>1));
@@ -6451,6 +6478,7 @@ BEGIN
             PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
                 'checkpoint', r.checkpoint), caller);
         END IF;
+        PERFORM pgmigrate._pipeline_check_functions(r.compiled, r.author, r.author_search_path);
         IF workers > 1 AND NOT (r.compiled->>'parallel')::boolean THEN
             RAISE EXCEPTION 'pipeline "%" run % is not parallel: one session works it', name, r.run_id
                 USING ERRCODE = 'invalid_parameter_value',
@@ -6459,6 +6487,7 @@ BEGIN
         RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
                                   'batches', r.batches_total, 'joined', true, 'workers', workers);
     END IF;
+    PERFORM pgmigrate._pipeline_check_functions(p.compiled, p.author, p.author_search_path);
     etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
     -- A source query in the run options runs as the caller who passed it; the definition's
     -- as the pipeline's author.
@@ -7038,7 +7067,10 @@ BEGIN
                 UNION ALL
                 SELECT e.ord, 0, e.entity_id, e.original, NULL,
                        jsonb_build_array(jsonb_build_object('step', e.step, 'error', e.error, 'sqlstate', e.sqlstate))
-                  FROM pg_temp._pgm_pipe_err e WHERE e.step = 'validation.input') x;
+                  -- (Documents left out of the input: refused by validation.input, or skipped
+                  -- by a pipeline that sees its whole input.)
+                  FROM pg_temp._pgm_pipe_err e
+                 WHERE e.ord IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_in i WHERE i.ord = e.ord)) x;
         RAISE EXCEPTION 'pg_migrate preview done';
     EXCEPTION WHEN others THEN
         IF SQLERRM <> 'pg_migrate preview done' THEN
@@ -7380,6 +7412,7 @@ BEGIN
             END;
         END LOOP;
     END IF;
+    PERFORM pgmigrate._pipeline_check_functions(c, who, who_path);
     etype := coalesce(opts->>'entityType', c->>'entityType');
     IF etype IS NULL THEN
         RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" names no entity type to read', step->>'name', c->>'name'

@@ -81,7 +81,10 @@ BEGIN
                 UNION ALL
                 SELECT e.ord, 0, e.entity_id, e.original, NULL,
                        jsonb_build_array(jsonb_build_object('step', e.step, 'error', e.error, 'sqlstate', e.sqlstate))
-                  FROM pg_temp._pgm_pipe_err e WHERE e.step = 'validation.input') x;
+                  -- (Documents left out of the input: refused by validation.input, or skipped
+                  -- by a pipeline that sees its whole input.)
+                  FROM pg_temp._pgm_pipe_err e
+                 WHERE e.ord IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_in i WHERE i.ord = e.ord)) x;
         RAISE EXCEPTION 'pg_migrate preview done';
     EXCEPTION WHEN others THEN
         IF SQLERRM <> 'pg_migrate preview done' THEN

@@ -47,6 +47,7 @@ BEGIN
             END;
         END LOOP;
     END IF;
+    PERFORM pgmigrate._pipeline_check_functions(c, who, who_path);
     etype := coalesce(opts->>'entityType', c->>'entityType');
     IF etype IS NULL THEN
         RAISE EXCEPTION 'TRANSFORM step "%": pipeline "%" names no entity type to read', step->>'name', c->>'name'

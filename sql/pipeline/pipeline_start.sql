@@ -123,6 +123,7 @@ BEGIN
             PERFORM pgmigrate._audit('pipeline.resumed', jsonb_build_object('pipeline', name, 'run_id', r.run_id,
                 'checkpoint', r.checkpoint), caller);
         END IF;
+        PERFORM pgmigrate._pipeline_check_functions(r.compiled, r.author, r.author_search_path);
         IF workers > 1 AND NOT (r.compiled->>'parallel')::boolean THEN
             RAISE EXCEPTION 'pipeline "%" run % is not parallel: one session works it', name, r.run_id
                 USING ERRCODE = 'invalid_parameter_value',
@@ -131,6 +132,7 @@ BEGIN
         RETURN jsonb_build_object('run_id', r.run_id, 'parallel', (r.compiled->>'parallel')::boolean, 'resumed', true,
                                   'batches', r.batches_total, 'joined', true, 'workers', workers);
     END IF;
+    PERFORM pgmigrate._pipeline_check_functions(p.compiled, p.author, p.author_search_path);
     etype := coalesce(opts->>'entityType', p.compiled->>'entityType');
     -- A source query in the run options runs as the caller who passed it; the definition's
     -- as the pipeline's author.

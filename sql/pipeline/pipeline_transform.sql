@@ -10,10 +10,8 @@
 -- A pipeline that sees its whole input at once (AGGREGATE, batch CUSTOM) is not halved:
 -- when a SKIP step fails on it, the items that fail the pipeline up to that step on their
 -- own are found by halving probes (_pipeline_skip_items), recorded and left out, and the
--- whole input run again without them. An error of the pipeline's SQL rather than of a
--- document (SQLSTATE class 42: a column, table or function missing, a privilege lost)
--- fails the batch whatever the step's errorHandling: skipping every document would
--- complete the run having done nothing.
+-- whole input run again without them. (An error of the pipeline's SQL rather than of its
+-- documents fails the batch: see _pipeline_apply.)
 
 -- Items of ord lo..hi that fail the first k steps on their own: recorded as errors of step
 -- k, removed from the input. Returns how many.
@@ -88,7 +86,7 @@ BEGIN
             PERFORM pg_sleep(least(0.01 * power(2, attempt), 1.0) * (0.5 + random() / 2));
             CONTINUE;
         END IF;
-        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean AND state NOT LIKE '42%' THEN
+        IF has_skip AND lo < hi AND NOT (c->>'wholeInput')::boolean THEN
             mid := lo + (hi - lo) / 2;
             retries := retries + pgmigrate._pipeline_transform(c, author, author_path, lo, mid);
             RETURN retries + pgmigrate._pipeline_transform(c, author, author_path, mid + 1, hi);
@@ -107,9 +105,7 @@ BEGIN
             END;
         END LOOP;
         mode := c->'steps'->(failed - 1)->>'errorHandling';
-        IF state LIKE '42%' THEN
-            mode := 'FAIL';
-        ELSIF mode = 'SKIP' AND lo < hi AND (c->>'wholeInput')::boolean
+        IF mode = 'SKIP' AND lo < hi AND (c->>'wholeInput')::boolean
               AND pgmigrate._pipeline_skip_items(c, author, author_path, lo, hi, failed) > 0 THEN
             CONTINUE;  -- the whole input again, without the items that failed on their own
         END IF;

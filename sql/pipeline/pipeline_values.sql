@@ -21,7 +21,7 @@ STABLE STRICT LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     t timestamptz;
 BEGIN
-    IF lower(btrim(v)) IN ('now', 'today', 'tomorrow', 'yesterday') THEN
+    IF v ~* '(^|[^a-z])(now|today|tomorrow|yesterday)([^a-z]|$)' THEN
         RAISE EXCEPTION 'date_format: "%" is not a date (it means the moment the batch runs)', v
             USING ERRCODE = 'invalid_datetime_format', HINT = 'Give "from" with the format the values are written in.';
     END IF;

@@ -2,6 +2,39 @@
 -- its functions, lookups and joins run with the caller's privileges and search_path.
 -- Re-registering a name replaces it (only its author, or a member of the author's role).
 
+-- The functions a compiled pipeline calls, as `who` resolves them: each must exist and
+-- return one value of the type its step reads. Checked at registration and again when a
+-- run starts or resumes (a function dropped and made again as RETURNS SETOF after
+-- registration dropped or duplicated documents at random).
+CREATE OR REPLACE FUNCTION pgmigrate._pipeline_check_functions(c jsonb, who regrole, who_path text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    item jsonb;
+    fn oid;
+BEGIN
+    FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
+        BEGIN
+            fn := pgmigrate._query_as(who, who_path,
+                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
+                USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
+                      HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
+                                 ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
+        END;
+        -- One value back per call (a set-returning function made one of its rows win at
+        -- random), of the type the step reads.
+        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
+                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
+                USING ERRCODE = 'invalid_function_definition';
+        END IF;
+    END LOOP;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._pipeline_check_functions(jsonb, regrole, text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgmigrate._register_pipeline(definition jsonb, caller regrole, caller_path text) RETURNS uuid
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
@@ -27,24 +60,7 @@ BEGIN
         END;
     END LOOP;
     -- Functions and tables resolve as the author sees them.
-    FOR item IN SELECT * FROM jsonb_array_elements(c->'functions') LOOP
-        BEGIN
-            fn := pgmigrate._query_as(caller, caller_path,
-                format('SELECT %L::pg_catalog.regprocedure::pg_catalog.oid::pg_catalog.text', (item->>1) || '(' || (item->>2) || ')'))::oid;
-        EXCEPTION WHEN others THEN
-            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) does not exist', item->>0, item->>1, item->>2
-                USING ERRCODE = 'undefined_function', DETAIL = SQLERRM,
-                      HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
-                                 ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
-        END;
-        -- One value back per call (a set-returning function made one of its rows win at
-        -- random), of the type the step reads.
-        IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN
-            RAISE EXCEPTION 'invalid pipeline definition at %: function %(%) must return one %, not %', item->>0, item->>1, item->>2, item->>2,
-                (SELECT CASE WHEN x.proretset THEN 'SETOF ' ELSE '' END || x.prorettype::regtype::text FROM pg_proc x WHERE x.oid = fn)
-                USING ERRCODE = 'invalid_function_definition';
-        END IF;
-    END LOOP;
+    PERFORM pgmigrate._pipeline_check_functions(c, caller, caller_path);
     FOR item IN SELECT * FROM jsonb_array_elements(c->'tables') LOOP
         BEGIN
             PERFORM pgmigrate._query_as(caller, caller_path, format('SELECT %L::pg_catalog.regclass::pg_catalog.text', item->>1));

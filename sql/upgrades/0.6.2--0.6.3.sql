@@ -45,6 +45,7 @@ ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint tex
 \ir ../pipeline/pipeline_shape_error.sql
 \ir ../pipeline/pipeline_values.sql
 \ir ../pipeline/pipeline_transform.sql
+\ir ../pipeline/pipeline_apply.sql
 \ir ../pipeline/register_pipeline.sql
 \ir ../pipeline/pipeline_preview.sql
 

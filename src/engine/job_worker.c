@@ -243,6 +243,7 @@ pgm_job_run(int64 job_id, const char *xact)
 	char	   *volatile detail = NULL;
 	char	   *volatile hint = NULL;
 	volatile bool failed = false;
+	bool		seen_committed = false;
 	int			kind;
 	RangeVar   *target = NULL;
 
@@ -287,12 +288,21 @@ pgm_job_run(int64 job_id, const char *xact)
 			Oid			xtypes[1] = {TEXTOID};
 			Datum		xvalues[1] = {CStringGetTextDatum(xact)};
 
-			if (SPI_execute_with_args("SELECT pg_catalog.pg_xact_status($1::pg_catalog.xid8) = 'in progress'",
+			/*
+			 * Not visible yet: wait while the launching transaction is in progress. One
+			 * that committed after this statement's snapshot was taken is looked at once
+			 * more (exiting then left the job PENDING: "ended without recording an
+			 * outcome"); a job still not PENDING after that was canceled.
+			 */
+			if (SPI_execute_with_args("SELECT pg_catalog.pg_xact_status($1::pg_catalog.xid8)",
 									  1, xtypes, xvalues, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 			{
 				char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
-				waiting = v != NULL && strcmp(v, "t") == 0;
+				if (v != NULL && strcmp(v, "in progress") == 0)
+					waiting = true;
+				else if (v != NULL && strcmp(v, "committed") == 0 && !seen_committed)
+					waiting = seen_committed = true;
 			}
 		}
 		SPI_finish();

@@ -617,7 +617,9 @@ pub fn compile(p: &Pipeline) -> Compiled {
                     obj.push(format!("{}, pg_catalog.to_jsonb(g.a{i})", lit(&ag.name)));
                 }
                 let group = if ngroups == 0 {
-                    String::new()
+                    // (One document for the whole input, and none for no input: an empty
+                    // batch, or every document skipped, wrote {"n": 0}.)
+                    " HAVING pg_catalog.count(*) > 0".to_string()
                 } else {
                     format!(" GROUP BY {}", (1..=ngroups).map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
                 };

@@ -588,6 +588,20 @@ fn parse_rule(r: &Value, path: &str, depth: usize) -> Result<Rule, DefError> {
             if raw.separator.is_some() && !matches!(strategy, MergeStrategy::Concat { .. }) {
                 return err(&p("separator"), "separator applies to the CONCAT strategy only");
             }
+            if matches!(strategy, MergeStrategy::Object) {
+                // OBJECT keys each value by its source's last name: two alike and one value is lost.
+                for (i, s) in sources.iter().enumerate() {
+                    if sources[..i].iter().any(|o| o.last() == s.last()) {
+                        return err(
+                            &format!("{path}.sourceFields[{i}]"),
+                            format!(
+                                "OBJECT merge keys values by their last field name, and \"{}\" is used twice",
+                                s.last().map_or("", |x| x.as_str())
+                            ),
+                        );
+                    }
+                }
+            }
             Rule::Merge {
                 sources,
                 target: doc_path(&raw.target_field, &p("targetField"))?,
@@ -948,6 +962,15 @@ mod tests {
 
     fn e(v: Value) -> DefError {
         parse(&v).unwrap_err()
+    }
+
+    #[test]
+    fn object_merge_needs_distinct_last_names() {
+        let d = e(
+            json!({"name": "p", "steps": [{"type": "MAP", "config": {"mappingRules": [{"type": "FIELD_MERGE",
+            "sourceFields": ["x.name", "y.name"], "targetField": "names", "mergeStrategy": "OBJECT"}]}}]}),
+        );
+        assert_eq!(d.path, "$.steps[0].config.mappingRules[0].sourceFields[1]");
     }
 
     #[test]

@@ -17,6 +17,38 @@ fn mode(m: ErrorMode) -> &'static str {
     }
 }
 
+/// Compiled SQL may call helper functions of this version's SQL script: with a library
+/// newer than the installed SQL (binaries upgraded, ALTER EXTENSION UPDATE not run yet)
+/// such a pipeline is refused at registration, not left to fail on every document.
+fn require_helpers(sql: &[String]) {
+    const HELPERS: [(&str, &str); 3] = [
+        ("pgmigrate._pipeline_shape_error(", "pgmigrate._pipeline_shape_error(text, jsonb)"),
+        ("pgmigrate._pipeline_number(", "pgmigrate._pipeline_number(text)"),
+        ("pgmigrate._pipeline_timestamp(", "pgmigrate._pipeline_timestamp(text)"),
+    ];
+    // SAFETY: reads a backend-global flag (the update script compiles while it runs).
+    if unsafe { pgrx::pg_sys::creating_extension } {
+        return;
+    }
+    for (call, signature) in HELPERS {
+        if !sql.iter().any(|s| s.contains(call)) {
+            continue;
+        }
+        let there = Spi::get_one_with_args::<bool>("SELECT pg_catalog.to_regprocedure($1) IS NOT NULL", &[signature.into()])
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        if !there {
+            raise(
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("this pipeline needs {signature}, which pg_migrate's SQL in this database does not have yet"),
+                Some(format!("The library is {}; the extension's SQL objects are older.", env!("CARGO_PKG_VERSION"))),
+                Some("Run ALTER EXTENSION pg_migrate UPDATE, then register the pipeline again."),
+            );
+        }
+    }
+}
+
 /// `_pipeline_compile(definition) → jsonb`: the definition's settings and its SQL.
 #[pg_extern(immutable, parallel_safe, sql = false)]
 fn _pipeline_compile(definition: JsonB) -> JsonB {
@@ -29,6 +61,7 @@ fn _pipeline_compile(definition: JsonB) -> JsonB {
         )
     });
     let c = compile(&p);
+    require_helpers(&c.steps_sql);
     let steps: Vec<_> = p
         .steps
         .iter()

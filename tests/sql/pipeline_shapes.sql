@@ -114,8 +114,8 @@ SELECT pgmigrate.register_pipeline('{"name": "agg_dup", "entityType": "agg", "st
   "groupBy": ["x.id", "y.id"], "aggregations": [{"op": "count", "as": "n"}]}}]}');
 
 -- An error of the pipeline's SQL, not of a document (a lookup column that does not exist,
--- a table the author may no longer read): the run fails, instead of completing with every
--- document "skipped".
+-- a table the author may no longer read): every document fails with it, and the run fails,
+-- instead of completing with every document "skipped".
 CREATE TABLE shp.codes (code text, label text);
 INSERT INTO shp.codes VALUES ('a', 'Alpha');
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('lk', '{"c": "a"}'), ('lk', '{"c": "b"}');
@@ -158,5 +158,37 @@ SELECT entity_id, after, errors->0->>'step' AS step, errors->0->>'sqlstate' AS s
   FROM pgmigrate.pipeline_preview('shp_store', 10) ORDER BY 1;
 CALL pgmigrate.run_pipeline('shp_store');
 SELECT count(*) FILTER (WHERE content->>'n' = '11') AS untouched FROM pgmigrate.temporal_entities WHERE entity_type = 'shp_store' AND valid_to = 'infinity';
+
+-- The same class of error from one document among good ones stays that document's error
+-- (a function reading a table name from the document).
+CREATE FUNCTION shp.rel(v jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT to_jsonb((v #>> '{}')::regclass::oid::int) $$;
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('rel', '{"t": "pg_class"}'), ('rel', '{"t": "no_such_table"}'), ('rel', '{"t": "pg_proc"}');
+SELECT pgmigrate.register_pipeline('{"name": "rel", "entityType": "rel", "steps": [{"name": "r", "type": "MAP", "errorHandling": "SKIP",
+  "config": {"mappingRules": [{"type": "FIELD_TRANSFORM", "field": "t", "transformation": {"sqlFunction": "shp.rel"}}]}}]}') IS NOT NULL AS registered;
+CALL pgmigrate.run_pipeline('rel');
+SELECT status, docs_written, docs_failed FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'rel';
+-- ... and a schema dropped under a pipeline: its run is refused when it starts (3F000 on
+-- every document was "skipped", the run COMPLETED).
+CREATE SCHEMA shp_gone;
+CREATE FUNCTION shp_gone.f(v jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT v $$;
+SELECT pgmigrate.register_pipeline('{"name": "gone", "entityType": "rel", "steps": [{"name": "g", "type": "MAP", "errorHandling": "SKIP",
+  "config": {"mappingRules": [{"type": "FIELD_TRANSFORM", "field": "t", "transformation": {"sqlFunction": "shp_gone.f"}}]}}]}') IS NOT NULL AS registered;
+DROP SCHEMA shp_gone CASCADE;
+CALL pgmigrate.run_pipeline('gone');
+SELECT status, last_sqlstate FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'gone';
+-- A function made again as RETURNS SETOF after registration: refused when a run starts
+-- (documents were dropped or duplicated at random).
+CREATE FUNCTION shp.once(d jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT d $$;
+SELECT pgmigrate.register_pipeline('{"name": "once", "entityType": "rel", "steps": [{"type": "CUSTOM", "errorHandling": "SKIP",
+  "config": {"function": "shp.once"}}]}') IS NOT NULL AS registered;
+DROP FUNCTION shp.once(jsonb);
+CREATE FUNCTION shp.once(d jsonb) RETURNS SETOF jsonb LANGUAGE sql AS $$ SELECT d UNION ALL SELECT d $$;
+CALL pgmigrate.run_pipeline('once');
+-- Relative dates with a time or other spacing are refused too.
+SELECT pgmigrate._pipeline_timestamp(t) FROM unnest(ARRAY[E'\tnow', 'today 10:00', 'now()', 'Tomorrow 15:00']) t;
+SELECT count(*) AS refused FROM unnest(ARRAY[E'\tnow', 'today 10:00', 'now()', 'Tomorrow 15:00', 'yesterday 00:00']) t
+ WHERE NOT EXISTS (SELECT 1 WHERE pgm_test.expect_error(format('SELECT pgmigrate._pipeline_timestamp(%L)', t)) = 'no error');
+-- The preview lists the documents a whole-input pipeline left out, with their errors.
+SELECT (before->>'v') AS v, after, errors->0->>'sqlstate' AS sqlstate FROM pgmigrate.pipeline_preview('agg_only', 10) ORDER BY 1 NULLS LAST;
 
 DROP SCHEMA shp CASCADE;

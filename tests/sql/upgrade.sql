@@ -234,11 +234,18 @@ SELECT pgmigrate.register_migration('{"name": "up62_idx", "forward": ["CREATE IN
 SET client_min_messages = warning;
 CALL pgmigrate.run_migration('up62_idx');
 RESET client_min_messages;
--- A pipeline registered under 0.6.2 whose rename lost values (onto a child of a string):
--- compiled again by the update, it records the document's error instead.
+-- The 0.6.3 library with the 0.6.2 SQL: a pipeline that needs a 0.6.3 helper (a rename
+-- under a parent) is refused at registration with a hint to update (it failed on every
+-- document); one that does not registers.
+SELECT pgm_test.expect_error($$SELECT pgmigrate.register_pipeline('{"name": "up62_nested", "entityType": "up62_doc", "steps": [{"type": "MAP",
+  "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "x", "target": "a.b"}]}}]}')$$);
+-- A pipeline as the 0.6.2 library compiled it (its rename to a child of a string lost the
+-- value): the update compiles it again from its definition, and it records the document's
+-- error instead. (Its definition is put in place by hand: this library compiles the new way.)
 INSERT INTO pgmigrate.temporal_entities (entity_type, content) VALUES ('up62_doc', '{"x": 1, "a": "s"}');
 SELECT pgmigrate.register_pipeline('{"name": "up62_ren", "entityType": "up62_doc", "steps": [{"type": "MAP", "errorHandling": "SKIP",
-  "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "x", "target": "a.b"}]}}]}') IS NOT NULL AS registered;
+  "config": {"mappingRules": [{"type": "FIELD_RENAME", "source": "x", "target": "b"}]}}]}') IS NOT NULL AS registered;
+UPDATE pgmigrate.pipelines SET definition = jsonb_set(definition, '{steps,0,config,mappingRules,0,target}', '"a.b"') WHERE name = 'up62_ren';
 ALTER EXTENSION pg_migrate UPDATE;
 SET client_min_messages = warning;
 CALL pgmigrate.run_pipeline('up62_ren');
