@@ -12,7 +12,12 @@
 -- run by the background worker (CREATE INDEX CONCURRENTLY, ...) keeps both too, in new
 -- columns of migration_jobs (the duplicated key of a unique index that could not be built).
 -- A TRANSFORM step refused because its pipeline has a run going names that run and says
--- how to finish it.
+-- how to finish it. CALL run_migration below a subtransaction is refused (25001); a second
+-- session's CALL is refused before it touches the migration's row; runners lock it FOR NO
+-- KEY UPDATE (a registration naming it in dependsOn no longer blocks them); a cancel after
+-- the worker finished its statement counts the phase done; an interrupted automatic
+-- rollback (rollbackOnFailure) is resumed by the next CALL. A DETAIL reaches only callers
+-- in the author's role and is not kept in run records.
 -- Pipelines: a rule writing a field under a value that is not an object (rename to "a.b"
 -- where "a" is a string or null, a merge or default there) is an error of that document
 -- (it left the document unchanged, and with the source removed lost the value); a merge
@@ -60,6 +65,7 @@ DECLARE
     k1 constant int := 1886809460;  -- advisory lock class of pg_migrate runs
     k2 int;
     held boolean;
+    k uuid;
 BEGIN
     options := pgmigrate._run_migration_options(options);
     SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_name = name;
@@ -89,11 +95,17 @@ BEGIN
     END IF;
     PERFORM pgmigrate._unlock_on_abort(k1, k2);
     IF held THEN
-        -- This session's run: wait for the row (another session's refused attempt or a
-        -- status read holds it for a moment) rather than fail the run.
-        SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_id = m.migration_id FOR UPDATE;
+        -- This session's run: wait for the row (execute_migration's refused attempt holds
+        -- it for a moment) rather than fail the run.
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_id = m.migration_id FOR NO KEY UPDATE;
     ELSE
+        k := m.migration_id;
         m := pgmigrate._lock_migration(name);
+        IF m.migration_id <> k THEN
+            -- (Renamed between the read and the lock: the advisory key is another row's.)
+            RAISE EXCEPTION 'migration "%" changed while this call started', name USING ERRCODE = 'serialization_failure',
+                HINT = 'Call again.';
+        END IF;
     END IF;
     IF m.stored_by IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
         RAISE EXCEPTION 'migration "%" has no recorded author that still exists', name
@@ -691,12 +703,192 @@ BEGIN
         'rows', 0, 'attempts', sj.attempt, 'sqlstate', sj.sqlstate,
         'error', CASE WHEN sj.sqlstate = '55P03' AND lp[1] > 0 THEN pgmigrate._lock_failure(step, sj.attempt, lp[1], sj.error) ELSE sj.error END)
         || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END
-        || jsonb_strip_nulls(jsonb_build_object('detail', nullif(sj.detail, ''), 'hint', nullif(sj.hint, '')));
+        -- (The DETAIL, which can show the author's data, only for a session whose login role
+        -- is or is in the author's: the worker's launcher may have been another; and it is
+        -- not kept in the job row once read.)
+        || jsonb_strip_nulls(jsonb_build_object(
+               'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER') THEN nullif(sj.detail, '') END,
+               'hint', nullif(sj.hint, '')));
+    UPDATE pgmigrate.migration_jobs SET detail = NULL WHERE job_id = sj.job_id AND detail IS NOT NULL;
     PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(failed));
     RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._run_phase_work(pgmigrate.knowledge_migrations, pgmigrate.migration_runs, jsonb, regrole) FROM PUBLIC;
+
+-- ---- engine/start_run.sql ----
+-- Start a run of `direction`, or resume the last one (FAILED, or RUNNING without a session).
+
+CREATE OR REPLACE FUNCTION pgmigrate._start_run(m pgmigrate.knowledge_migrations, options jsonb, caller regrole)
+RETURNS pgmigrate.migration_runs LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    direction text := CASE WHEN coalesce((options->>'rollback')::boolean, false) THEN 'rollback' ELSE 'forward' END;
+    prev pgmigrate.migration_runs;
+    run pgmigrate.migration_runs;
+    missing text[];
+    dependents text[];
+    report jsonb;
+BEGIN
+    SELECT * INTO prev FROM pgmigrate.migration_runs r WHERE r.migration_id = m.migration_id ORDER BY started_at DESC LIMIT 1;
+    -- The rollback rollbackOnFailure started after a failure, interrupted (cancelled, its
+    -- session gone) or failed itself: finished first, whatever this call asks (a new forward
+    -- run went over the partly undone migration: "already exists" on every attempt).
+    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED') THEN
+        UPDATE pgmigrate.migration_runs r SET status = 'RUNNING', error = NULL, finished_at = NULL,
+               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END
+         WHERE r.run_id = prev.run_id RETURNING * INTO run;
+        PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
+        PERFORM pgmigrate._run_log(m, run.run_id, 'RESUMED', jsonb_build_object('phase', run.next_phase, 'direction', 'rollback',
+            'undoes', run.undoes), caller);
+        RAISE NOTICE 'run_migration %: resuming the rollback of its failed run at phase % of % (then CALL again to run it afresh)',
+            m.migration_name, run.next_phase, jsonb_array_length(run.phases);
+        RETURN run;
+    END IF;
+    IF prev.run_id IS NOT NULL AND prev.direction = direction AND prev.undoes IS NULL
+       AND (prev.status = 'RUNNING' OR (prev.status = 'FAILED'
+            AND m.status = CASE direction WHEN 'forward' THEN 'FAILED' ELSE 'COMPLETED' END)) THEN
+        -- Resume: completed phases stay done.
+        IF direction = 'forward' THEN
+            SELECT array_agg(coalesce(d.migration_name, dep::text) ORDER BY 1) INTO missing
+              FROM unnest(m.depends_on) dep LEFT JOIN pgmigrate.knowledge_migrations d ON d.migration_id = dep
+             WHERE d.status IS DISTINCT FROM 'COMPLETED';
+            IF missing IS NOT NULL THEN
+                RAISE EXCEPTION 'migration "%" depends on migrations that are not COMPLETED: %', m.migration_name,
+                    array_to_string(missing, ', ') USING ERRCODE = 'object_not_in_prerequisite_state';
+            END IF;
+        END IF;
+        -- A FAILED run's jobs of the failed phase are history; a RUNNING one (its session went
+        -- away) continues where it was, waiting for a worker still at work.
+        UPDATE pgmigrate.migration_runs r SET status = 'RUNNING', error = NULL, finished_at = NULL,
+               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END,
+               options = prev.options || (options - 'runId' - 'cancel')
+         WHERE r.run_id = prev.run_id RETURNING * INTO run;
+        PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
+        PERFORM pgmigrate._run_log(m, run.run_id, 'RESUMED', jsonb_build_object('phase', run.next_phase, 'direction', direction), caller);
+        RAISE NOTICE 'run_migration %: resuming % run at phase % of %', m.migration_name, direction, run.next_phase,
+            jsonb_array_length(run.phases);
+        RETURN run;
+    END IF;
+    IF m.status = 'RUNNING' THEN
+        RAISE EXCEPTION 'migration "%" is RUNNING (%)', m.migration_name, coalesce(prev.direction, 'execute_migration')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = CASE WHEN prev.direction = 'rollback' THEN 'Resume its rollback with {"rollback": true}.'
+                              ELSE 'Another session runs it, or ran it and went away: wait, or resume it with CALL pgmigrate.run_migration.' END;
+    END IF;
+    IF direction = 'forward' THEN
+        IF m.status NOT IN ('PENDING', 'FAILED', 'ROLLED_BACK') THEN
+            RAISE EXCEPTION 'migration "%" is %', m.migration_name, m.status
+                USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Only PENDING, FAILED or ROLLED_BACK migrations run.';
+        END IF;
+        PERFORM 1 FROM pgmigrate.knowledge_migrations d WHERE d.migration_id = ANY (m.depends_on) ORDER BY d.migration_id FOR SHARE;
+        SELECT array_agg(coalesce(d.migration_name, dep::text) ORDER BY 1) INTO missing
+          FROM unnest(m.depends_on) dep LEFT JOIN pgmigrate.knowledge_migrations d ON d.migration_id = dep
+         WHERE d.status IS DISTINCT FROM 'COMPLETED';
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION 'migration "%" depends on migrations that are not COMPLETED: %', m.migration_name, array_to_string(missing, ', ')
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        IF NOT coalesce((options->>'force')::boolean, false) THEN
+            report := pgmigrate.validate_migration_safety(m.migration_name);
+            IF NOT (report->>'overallSafety')::boolean THEN
+                RAISE EXCEPTION 'migration "%" failed its safety checks', m.migration_name
+                    USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = (report->'criticalIssues')::text,
+                          HINT = 'See pgmigrate.validate_migration_safety(name); options {"force": true} runs it anyway.';
+            END IF;
+        END IF;
+    ELSE
+        IF m.status <> 'COMPLETED' THEN
+            RAISE EXCEPTION 'migration "%" is %, only COMPLETED migrations roll back', m.migration_name, m.status
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        SELECT array_agg(d.migration_name ORDER BY d.migration_name) INTO dependents
+          FROM pgmigrate.knowledge_migrations d WHERE m.migration_id = ANY (d.depends_on) AND d.status IN ('COMPLETED', 'RUNNING');
+        IF dependents IS NOT NULL THEN
+            RAISE EXCEPTION 'migration "%" has COMPLETED dependents: %', m.migration_name, array_to_string(dependents, ', ')
+                USING ERRCODE = 'dependent_objects_still_exist', HINT = 'Roll them back first.';
+        END IF;
+        IF jsonb_array_length(pgmigrate.migration_steps(m, 'rollback')) = 0 THEN
+            RAISE EXCEPTION 'migration "%" has no rollback steps', m.migration_name USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+    END IF;
+    INSERT INTO pgmigrate.migration_runs (run_id, migration_id, direction, phases, options, status, started_by)
+    VALUES (gen_random_uuid(), m.migration_id, direction, pgmigrate._phase_plan(m, direction),
+            options - 'runId' - 'cancel', 'RUNNING', caller::text)
+    RETURNING * INTO run;
+    IF direction = 'forward' THEN
+        UPDATE pgmigrate.knowledge_migrations SET started_at = clock_timestamp(), completed_at = NULL, executed_by = caller::text
+         WHERE migration_id = m.migration_id;
+    END IF;
+    PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
+    PERFORM pgmigrate._run_log(m, run.run_id, 'STARTED', jsonb_build_object('direction', direction,
+        'phases', jsonb_array_length(run.phases)), caller);
+    RAISE NOTICE 'run_migration %: % run in % phase(s)', m.migration_name, direction, jsonb_array_length(run.phases);
+    RETURN run;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._start_run(pgmigrate.knowledge_migrations, jsonb, regrole) FROM PUBLIC;
+
+-- ---- engine/fail_run.sql ----
+-- The end of a run that failed (the failed phase's own work is already undone).
+
+CREATE OR REPLACE FUNCTION pgmigrate._fail_run(m pgmigrate.knowledge_migrations, run pgmigrate.migration_runs, failure jsonb, caller regrole)
+RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    undo pgmigrate.migration_runs;
+BEGIN
+    -- (A failed step's DETAIL goes to the caller, not into the run's record: other migration
+    -- admins read that, and a DETAIL can show values of the author's tables.)
+    UPDATE pgmigrate.migration_runs SET status = 'FAILED', error = failure - 'detail', finished_at = clock_timestamp() WHERE run_id = run.run_id;
+    PERFORM pgmigrate._run_log(m, run.run_id, 'FAILED', jsonb_build_object('direction', run.direction, 'phase', failure->'phase',
+        'failedStep', failure->>'stepName', 'error', failure->>'error'), caller);
+    IF run.undoes IS NOT NULL THEN
+        -- The rollback of a failed run failed too: the migration stays FAILED.
+        UPDATE pgmigrate.migration_runs SET status = 'FAILED' WHERE run_id = run.undoes;
+        PERFORM pgmigrate._set_migration_status(m, 'FAILED');
+        RETURN jsonb_build_object('action', 'failed', 'runId', run.run_id, 'error', failure,
+            'original', (SELECT error FROM pgmigrate.migration_runs WHERE run_id = run.undoes));
+    END IF;
+    IF run.direction = 'forward' AND coalesce((run.options->>'rollbackOnFailure')::boolean, false) AND run.next_phase > 1
+       AND jsonb_array_length(pgmigrate.migration_steps(m, 'rollback')) > 0 THEN
+        INSERT INTO pgmigrate.migration_runs (run_id, migration_id, direction, phases, options, status, started_by, undoes)
+        VALUES (gen_random_uuid(), m.migration_id, 'rollback', pgmigrate._phase_plan(m, 'rollback'), run.options, 'RUNNING',
+                caller::text, run.run_id)
+        RETURNING * INTO undo;
+        RAISE NOTICE 'run_migration %: rolling back the % completed phase(s)', m.migration_name, run.next_phase - 1;
+        RETURN jsonb_build_object('action', 'continue', 'runId', undo.run_id);
+    END IF;
+    PERFORM pgmigrate._set_migration_status(m, CASE run.direction WHEN 'forward' THEN 'FAILED' ELSE 'COMPLETED' END);
+    RETURN jsonb_build_object('action', 'failed', 'runId', run.run_id, 'error', failure);
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._fail_run(pgmigrate.knowledge_migrations, pgmigrate.migration_runs, jsonb, regrole) FROM PUBLIC;
+
+-- ---- engine/lock_migration.sql ----
+-- The migration row, locked against concurrent runners (55P03 for the second).
+
+CREATE OR REPLACE FUNCTION pgmigrate._lock_migration(name text) RETURNS pgmigrate.knowledge_migrations
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    m pgmigrate.knowledge_migrations;
+BEGIN
+    BEGIN
+        -- (NO KEY UPDATE: a registration naming it in dependsOn, or a foreign key, holds KEY
+        -- SHARE on the row; runners still exclude each other.)
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_name = name FOR NO KEY UPDATE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RAISE EXCEPTION 'migration "%" is being run or rolled back by another session', name
+            USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';
+    END;
+    IF m.migration_id IS NULL THEN
+        RAISE EXCEPTION 'migration "%" does not exist', name USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN m;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION pgmigrate._lock_migration(text) FROM PUBLIC;
 
 -- ---- pipeline/pipeline_batch.sql ----
 -- One batch of a run: claim the next PENDING batch (FOR UPDATE SKIP LOCKED, so sessions

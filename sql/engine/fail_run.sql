@@ -6,7 +6,9 @@ RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     undo pgmigrate.migration_runs;
 BEGIN
-    UPDATE pgmigrate.migration_runs SET status = 'FAILED', error = failure, finished_at = clock_timestamp() WHERE run_id = run.run_id;
+    -- (A failed step's DETAIL goes to the caller, not into the run's record: other migration
+    -- admins read that, and a DETAIL can show values of the author's tables.)
+    UPDATE pgmigrate.migration_runs SET status = 'FAILED', error = failure - 'detail', finished_at = clock_timestamp() WHERE run_id = run.run_id;
     PERFORM pgmigrate._run_log(m, run.run_id, 'FAILED', jsonb_build_object('direction', run.direction, 'phase', failure->'phase',
         'failedStep', failure->>'stepName', 'error', failure->>'error'), caller);
     IF run.undoes IS NOT NULL THEN

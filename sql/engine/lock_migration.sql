@@ -7,7 +7,9 @@ DECLARE
     m pgmigrate.knowledge_migrations;
 BEGIN
     BEGIN
-        SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_name = name FOR UPDATE NOWAIT;
+        -- (NO KEY UPDATE: a registration naming it in dependsOn, or a foreign key, holds KEY
+        -- SHARE on the row; runners still exclude each other.)
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_name = name FOR NO KEY UPDATE NOWAIT;
     EXCEPTION WHEN lock_not_available THEN
         RAISE EXCEPTION 'migration "%" is being run or rolled back by another session', name
             USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';

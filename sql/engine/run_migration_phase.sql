@@ -11,6 +11,7 @@ DECLARE
     k1 constant int := 1886809460;  -- advisory lock class of pg_migrate runs
     k2 int;
     held boolean;
+    k uuid;
 BEGIN
     options := pgmigrate._run_migration_options(options);
     SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_name = name;
@@ -40,11 +41,17 @@ BEGIN
     END IF;
     PERFORM pgmigrate._unlock_on_abort(k1, k2);
     IF held THEN
-        -- This session's run: wait for the row (another session's refused attempt or a
-        -- status read holds it for a moment) rather than fail the run.
-        SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_id = m.migration_id FOR UPDATE;
+        -- This session's run: wait for the row (execute_migration's refused attempt holds
+        -- it for a moment) rather than fail the run.
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_id = m.migration_id FOR NO KEY UPDATE;
     ELSE
+        k := m.migration_id;
         m := pgmigrate._lock_migration(name);
+        IF m.migration_id <> k THEN
+            -- (Renamed between the read and the lock: the advisory key is another row's.)
+            RAISE EXCEPTION 'migration "%" changed while this call started', name USING ERRCODE = 'serialization_failure',
+                HINT = 'Call again.';
+        END IF;
     END IF;
     IF m.stored_by IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
         RAISE EXCEPTION 'migration "%" has no recorded author that still exists', name

@@ -12,6 +12,20 @@ DECLARE
     report jsonb;
 BEGIN
     SELECT * INTO prev FROM pgmigrate.migration_runs r WHERE r.migration_id = m.migration_id ORDER BY started_at DESC LIMIT 1;
+    -- The rollback rollbackOnFailure started after a failure, interrupted (cancelled, its
+    -- session gone) or failed itself: finished first, whatever this call asks (a new forward
+    -- run went over the partly undone migration: "already exists" on every attempt).
+    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED') THEN
+        UPDATE pgmigrate.migration_runs r SET status = 'RUNNING', error = NULL, finished_at = NULL,
+               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END
+         WHERE r.run_id = prev.run_id RETURNING * INTO run;
+        PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
+        PERFORM pgmigrate._run_log(m, run.run_id, 'RESUMED', jsonb_build_object('phase', run.next_phase, 'direction', 'rollback',
+            'undoes', run.undoes), caller);
+        RAISE NOTICE 'run_migration %: resuming the rollback of its failed run at phase % of % (then CALL again to run it afresh)',
+            m.migration_name, run.next_phase, jsonb_array_length(run.phases);
+        RETURN run;
+    END IF;
     IF prev.run_id IS NOT NULL AND prev.direction = direction AND prev.undoes IS NULL
        AND (prev.status = 'RUNNING' OR (prev.status = 'FAILED'
             AND m.status = CASE direction WHEN 'forward' THEN 'FAILED' ELSE 'COMPLETED' END)) THEN

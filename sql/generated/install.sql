@@ -1735,7 +1735,9 @@ DECLARE
     m pgmigrate.knowledge_migrations;
 BEGIN
     BEGIN
-        SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_name = name FOR UPDATE NOWAIT;
+        -- (NO KEY UPDATE: a registration naming it in dependsOn, or a foreign key, holds KEY
+        -- SHARE on the row; runners still exclude each other.)
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations WHERE migration_name = name FOR NO KEY UPDATE NOWAIT;
     EXCEPTION WHEN lock_not_available THEN
         RAISE EXCEPTION 'migration "%" is being run or rolled back by another session', name
             USING ERRCODE = 'lock_not_available', HINT = 'Wait for the other session to finish, then try again.';
@@ -2393,6 +2395,20 @@ DECLARE
     report jsonb;
 BEGIN
     SELECT * INTO prev FROM pgmigrate.migration_runs r WHERE r.migration_id = m.migration_id ORDER BY started_at DESC LIMIT 1;
+    -- The rollback rollbackOnFailure started after a failure, interrupted (cancelled, its
+    -- session gone) or failed itself: finished first, whatever this call asks (a new forward
+    -- run went over the partly undone migration: "already exists" on every attempt).
+    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED') THEN
+        UPDATE pgmigrate.migration_runs r SET status = 'RUNNING', error = NULL, finished_at = NULL,
+               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END
+         WHERE r.run_id = prev.run_id RETURNING * INTO run;
+        PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
+        PERFORM pgmigrate._run_log(m, run.run_id, 'RESUMED', jsonb_build_object('phase', run.next_phase, 'direction', 'rollback',
+            'undoes', run.undoes), caller);
+        RAISE NOTICE 'run_migration %: resuming the rollback of its failed run at phase % of % (then CALL again to run it afresh)',
+            m.migration_name, run.next_phase, jsonb_array_length(run.phases);
+        RETURN run;
+    END IF;
     IF prev.run_id IS NOT NULL AND prev.direction = direction AND prev.undoes IS NULL
        AND (prev.status = 'RUNNING' OR (prev.status = 'FAILED'
             AND m.status = CASE direction WHEN 'forward' THEN 'FAILED' ELSE 'COMPLETED' END)) THEN
@@ -2510,7 +2526,9 @@ RETURNS jsonb LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     undo pgmigrate.migration_runs;
 BEGIN
-    UPDATE pgmigrate.migration_runs SET status = 'FAILED', error = failure, finished_at = clock_timestamp() WHERE run_id = run.run_id;
+    -- (A failed step's DETAIL goes to the caller, not into the run's record: other migration
+    -- admins read that, and a DETAIL can show values of the author's tables.)
+    UPDATE pgmigrate.migration_runs SET status = 'FAILED', error = failure - 'detail', finished_at = clock_timestamp() WHERE run_id = run.run_id;
     PERFORM pgmigrate._run_log(m, run.run_id, 'FAILED', jsonb_build_object('direction', run.direction, 'phase', failure->'phase',
         'failedStep', failure->>'stepName', 'error', failure->>'error'), caller);
     IF run.undoes IS NOT NULL THEN
@@ -2549,6 +2567,7 @@ DECLARE
     k1 constant int := 1886809460;  -- advisory lock class of pg_migrate runs
     k2 int;
     held boolean;
+    k uuid;
 BEGIN
     options := pgmigrate._run_migration_options(options);
     SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_name = name;
@@ -2578,11 +2597,17 @@ BEGIN
     END IF;
     PERFORM pgmigrate._unlock_on_abort(k1, k2);
     IF held THEN
-        -- This session's run: wait for the row (another session's refused attempt or a
-        -- status read holds it for a moment) rather than fail the run.
-        SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_id = m.migration_id FOR UPDATE;
+        -- This session's run: wait for the row (execute_migration's refused attempt holds
+        -- it for a moment) rather than fail the run.
+        SELECT * INTO m FROM pgmigrate.knowledge_migrations x WHERE x.migration_id = m.migration_id FOR NO KEY UPDATE;
     ELSE
+        k := m.migration_id;
         m := pgmigrate._lock_migration(name);
+        IF m.migration_id <> k THEN
+            -- (Renamed between the read and the lock: the advisory key is another row's.)
+            RAISE EXCEPTION 'migration "%" changed while this call started', name USING ERRCODE = 'serialization_failure',
+                HINT = 'Call again.';
+        END IF;
     END IF;
     IF m.stored_by IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE oid = m.stored_by) THEN
         RAISE EXCEPTION 'migration "%" has no recorded author that still exists', name
@@ -2779,7 +2804,13 @@ BEGIN
         'rows', 0, 'attempts', sj.attempt, 'sqlstate', sj.sqlstate,
         'error', CASE WHEN sj.sqlstate = '55P03' AND lp[1] > 0 THEN pgmigrate._lock_failure(step, sj.attempt, lp[1], sj.error) ELSE sj.error END)
         || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END
-        || jsonb_strip_nulls(jsonb_build_object('detail', nullif(sj.detail, ''), 'hint', nullif(sj.hint, '')));
+        -- (The DETAIL, which can show the author's data, only for a session whose login role
+        -- is or is in the author's: the worker's launcher may have been another; and it is
+        -- not kept in the job row once read.)
+        || jsonb_strip_nulls(jsonb_build_object(
+               'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER') THEN nullif(sj.detail, '') END,
+               'hint', nullif(sj.hint, '')));
+    UPDATE pgmigrate.migration_jobs SET detail = NULL WHERE job_id = sj.job_id AND detail IS NOT NULL;
     PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(failed));
     RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
 END $$;

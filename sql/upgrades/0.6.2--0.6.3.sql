@@ -11,7 +11,12 @@
 -- run by the background worker (CREATE INDEX CONCURRENTLY, ...) keeps both too, in new
 -- columns of migration_jobs (the duplicated key of a unique index that could not be built).
 -- A TRANSFORM step refused because its pipeline has a run going names that run and says
--- how to finish it.
+-- how to finish it. CALL run_migration below a subtransaction is refused (25001); a second
+-- session's CALL is refused before it touches the migration's row; runners lock it FOR NO
+-- KEY UPDATE (a registration naming it in dependsOn no longer blocks them); a cancel after
+-- the worker finished its statement counts the phase done; an interrupted automatic
+-- rollback (rollbackOnFailure) is resumed by the next CALL. A DETAIL reaches only callers
+-- in the author's role and is not kept in run records.
 -- Pipelines: a rule writing a field under a value that is not an object (rename to "a.b"
 -- where "a" is a string or null, a merge or default there) is an error of that document
 -- (it left the document unchanged, and with the source removed lost the value); a merge
@@ -38,6 +43,9 @@ ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint tex
 \ir ../engine/rollback_migration.sql
 \ir ../engine/run_migration.sql
 \ir ../engine/run_phase_work.sql
+\ir ../engine/start_run.sql
+\ir ../engine/fail_run.sql
+\ir ../engine/lock_migration.sql
 \ir ../pipeline/pipeline_batch.sql
 \ir ../pipeline/pipeline_start.sql
 \ir ../pipeline/run_pipeline.sql

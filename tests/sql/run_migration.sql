@@ -209,6 +209,32 @@ SELECT status, next_phase FROM migration_runs WHERE run_id = :'late_run';
 SELECT count(*) AS late_rows FROM public.rm_items WHERE id = 5001;
 SELECT pg_advisory_unlock_all();
 
+-- The rollback rollbackOnFailure starts after a failure fails itself (here its step needs a
+-- table the test makes afterwards): the next CALL finishes that rollback (a new forward
+-- run went over the half-undone migration), and the one after runs it afresh. The run's
+-- record keeps no DETAIL (other migration admins read it).
+CREATE TABLE public.rm_undo_dup (k int);
+INSERT INTO public.rm_undo_dup VALUES (1), (1);
+SELECT register_migration($j${"name": "rm_undo",
+  "forward": [{"name": "mark", "script": "CREATE TABLE public.rm_undo_mark (id int)"},
+              {"name": "unique k", "script": "CREATE UNIQUE INDEX CONCURRENTLY rm_undo_k ON public.rm_undo_dup (k)"}],
+  "rollback": [{"name": "needs log", "script": "INSERT INTO public.rm_undo_log VALUES ('undo')"},
+               {"name": "unmark", "script": "DROP TABLE IF EXISTS public.rm_undo_mark"}]}$j$) IS NOT NULL AS registered;
+SET client_min_messages = warning;
+\set VERBOSITY terse
+CALL pgmigrate.run_migration('rm_undo', '{"force": true, "rollbackOnFailure": true}');
+SELECT direction, r.status, undoes IS NOT NULL AS undoes_a_run, error ? 'detail' AS detail_kept FROM migration_runs r
+  JOIN knowledge_migrations k USING (migration_id) WHERE k.migration_name = 'rm_undo' ORDER BY r.started_at;
+CREATE TABLE public.rm_undo_log (what text);
+CALL pgmigrate.run_migration('rm_undo');
+SELECT direction, r.status FROM migration_runs r JOIN knowledge_migrations k USING (migration_id) WHERE k.migration_name = 'rm_undo' ORDER BY r.started_at;
+SELECT to_regclass('public.rm_undo_mark') AS mark_left, (SELECT count(*) FROM public.rm_undo_log) AS undone;
+DELETE FROM public.rm_undo_dup WHERE ctid = (SELECT min(ctid) FROM public.rm_undo_dup);
+CALL pgmigrate.run_migration('rm_undo');
+\set VERBOSITY default
+RESET client_min_messages;
+SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_undo';
+
 -- The extension's owner need not be able to log in: the worker connects as the launching
 -- session's login role and acts as the owner.
 \set regress_db :DBNAME

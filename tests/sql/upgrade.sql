@@ -225,7 +225,8 @@ DROP EXTENSION pg_migrate;
 
 -- And from 0.6.2: a migration run with a CONCURRENTLY step under 0.6.2 (its worker's job
 -- recorded without DETAIL), updated, then one that fails on a duplicate key: the worker
--- keeps the failed statement's DETAIL and the run's error passes it on.
+-- passes the failed statement's DETAIL to the caller's error (the job row and the run's
+-- record do not keep it: other migration admins read them).
 CREATE EXTENSION pg_migrate VERSION '0.6.2';
 CREATE TABLE public.up62 (k int);
 INSERT INTO public.up62 VALUES (1), (1);
