@@ -9,8 +9,9 @@
 -- the last batches); the message names the pipeline, the run is in its DETAIL.
 -- A migration step's error DETAIL reaches the caller (execute_migration / rollback_migration
 -- with {"raise": true}, CALL run_migration) and the step's result, as its HINT did; a step
--- run by the background worker (CREATE INDEX CONCURRENTLY, ...) keeps both too, in new
--- columns of migration_jobs (the duplicated key of a unique index that could not be built).
+-- run by the background worker (CREATE INDEX CONCURRENTLY, ...) passes both on too
+-- (migration_jobs.hint; the DETAIL through migration_job_details, which only the owner
+-- reads: the duplicated key of a unique index that could not be built).
 -- A TRANSFORM step refused because its pipeline has a run going names that run and says
 -- how to finish it. CALL run_migration below a subtransaction is refused (25001); a second
 -- session's CALL is refused before it touches the migration's row; runners lock it FOR NO
@@ -34,7 +35,11 @@
 -- out; a missing and a null group key are one group; a default of null is a value. An
 -- output the entity store refuses is named (run) and shown (preview).
 
-ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint text;
+ALTER TABLE pgmigrate.migration_jobs ADD COLUMN hint text;
+CREATE TABLE pgmigrate.migration_job_details (
+    job_id bigint PRIMARY KEY REFERENCES pgmigrate.migration_jobs (job_id) ON DELETE CASCADE,
+    detail text NOT NULL
+);
 
 -- ---- engine/unlock_on_abort.sql ----
 -- A run's session-level lock goes with a transaction of the run that aborts (src/engine/
@@ -524,6 +529,8 @@ BEGIN
         -- (The step's own hint first, as a sentence.)
         hint := pg_catalog.concat_ws(' ', pg_catalog.regexp_replace(err->>'hint', '([^.!?])\s*$', '\1.'),
                     CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                         WHEN r ? 'original' THEN pg_catalog.format('This was the rollback of a failed run: fix the cause and CALL pgmigrate.run_migration(%L) again to finish it, '
+                              'or CALL pgmigrate.run_migration(%L, ''{"abandonRollback": true}'') to give up undoing and run the migration afresh.', name, name)
                          ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
         IF nullif(err->>'detail', '') IS NOT NULL THEN
             RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(err->>'sqlstate', 'P0001'), DETAIL = err->>'detail', HINT = hint;
@@ -704,17 +711,44 @@ BEGIN
         'error', CASE WHEN sj.sqlstate = '55P03' AND lp[1] > 0 THEN pgmigrate._lock_failure(step, sj.attempt, lp[1], sj.error) ELSE sj.error END)
         || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END
         -- (The DETAIL, which can show the author's data, only for a session whose login role
-        -- is or is in the author's: the worker's launcher may have been another; and it is
-        -- not kept in the job row once read.)
+        -- is or is in the author's: the worker's launcher may have been another; deleted once
+        -- read.)
         || jsonb_strip_nulls(jsonb_build_object(
-               'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER') THEN nullif(sj.detail, '') END,
+               'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER')
+                              THEN (SELECT nullif(d.detail, '') FROM pgmigrate.migration_job_details d WHERE d.job_id = sj.job_id) END,
                'hint', nullif(sj.hint, '')));
-    UPDATE pgmigrate.migration_jobs SET detail = NULL WHERE job_id = sj.job_id AND detail IS NOT NULL;
+    DELETE FROM pgmigrate.migration_job_details d WHERE d.job_id = sj.job_id;
     PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(failed));
     RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
 END $$;
 
 REVOKE EXECUTE ON FUNCTION pgmigrate._run_phase_work(pgmigrate.knowledge_migrations, pgmigrate.migration_runs, jsonb, regrole) FROM PUBLIC;
+
+-- ---- engine/run_migration_options.sql ----
+-- run_migration's options.
+
+CREATE OR REPLACE FUNCTION pgmigrate._run_migration_options(options jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+    k text;
+BEGIN
+    options := coalesce(options, '{}');
+    IF jsonb_typeof(options) <> 'object' THEN
+        RAISE EXCEPTION 'options must be a JSON object, not %', options USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(options) LOOP
+        CONTINUE WHEN k IN ('lockTimeout', 'lockRetries', 'runId', 'cancel');
+        IF k NOT IN ('force', 'rollbackOnFailure', 'rollback', 'abandonRollback') THEN
+            RAISE EXCEPTION 'unknown option "%"', k USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Options are force, rollbackOnFailure, rollback, abandonRollback, lockTimeout, lockRetries.';
+        END IF;
+        IF jsonb_typeof(options->k) <> 'boolean' THEN
+            RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    RETURN pgmigrate._check_lock_settings(options, 'options');
+END $$;
 
 -- ---- engine/start_run.sql ----
 -- Start a run of `direction`, or resume the last one (FAILED, or RUNNING without a session).
@@ -734,9 +768,24 @@ BEGIN
     -- The rollback rollbackOnFailure started after a failure, interrupted (cancelled, its
     -- session gone) or failed itself: finished first, whatever this call asks (a new forward
     -- run went over the partly undone migration: "already exists" on every attempt).
-    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED') THEN
+    -- {"abandonRollback": true} gives up undoing (a rollback step that cannot succeed): the
+    -- rollback stays FAILED, marked abandoned, and this call starts the migration afresh.
+    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED')
+       AND NOT coalesce((prev.error->>'abandoned')::boolean, false) AND coalesce((options->>'abandonRollback')::boolean, false) THEN
+        UPDATE pgmigrate.migration_runs r SET status = 'FAILED', finished_at = coalesce(r.finished_at, clock_timestamp()),
+               error = coalesce(r.error, '{}') || '{"abandoned": true}'
+         WHERE r.run_id = prev.run_id RETURNING * INTO prev;
+        PERFORM pgmigrate._run_log(m, prev.run_id, 'ROLLBACK_ABANDONED', jsonb_build_object('undoes', prev.undoes, 'phase', prev.next_phase), caller);
+        PERFORM pgmigrate._set_migration_status(m, 'FAILED');
+        m.status := 'FAILED';
+        RAISE NOTICE 'run_migration %: the rollback of its failed run is abandoned at phase % of %: what it did not undo stays',
+            m.migration_name, prev.next_phase, jsonb_array_length(prev.phases);
+    ELSIF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED')
+       AND NOT coalesce((prev.error->>'abandoned')::boolean, false) THEN
+        -- (This call's lock settings apply to the rest of the rollback.)
         UPDATE pgmigrate.migration_runs r SET status = 'RUNNING', error = NULL, finished_at = NULL,
-               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END
+               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END,
+               options = prev.options || (options - 'runId' - 'cancel' - 'rollback' - 'force' - 'abandonRollback')
          WHERE r.run_id = prev.run_id RETURNING * INTO run;
         PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
         PERFORM pgmigrate._run_log(m, run.run_id, 'RESUMED', jsonb_build_object('phase', run.next_phase, 'direction', 'rollback',
@@ -1760,15 +1809,17 @@ BEGIN
     END IF;
     SELECT max(i.ord), count(*) INTO n, n_items FROM pg_temp._pgm_pipe_in i;
     retries := pgmigrate._pipeline_transform(c, author, author_path, 1, coalesce(n, 0));
-    -- Every document of the batch failed, each with an error that can be the pipeline's own
-    -- SQL rather than the document (SQLSTATE class 42: a column, table or function missing,
-    -- a privilege lost; 3F: a schema gone; 0A: not supported): that is the pipeline failing,
-    -- whatever the step's errorHandling (skipping them all completed the run having done
-    -- nothing). One such document among good ones stays that document's error.
-    IF n_items > 1 AND (SELECT count(DISTINCT e.ord) FROM pg_temp._pgm_pipe_err e
-                         WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A')) >= n_items THEN
-        SELECT * INTO bad FROM pg_temp._pgm_pipe_err e WHERE e.step <> 'validation.input' ORDER BY e.ord LIMIT 1;
-        RAISE EXCEPTION 'pipeline "%" step "%" failed on every document of the batch: %', c->>'name', bad.step, bad.error
+    -- No document of the batch came through, and some failed with an error that can be the
+    -- pipeline's own SQL rather than the document (SQLSTATE class 42: a column, table or
+    -- function missing, a privilege lost; 3F: a schema gone; 0A: not supported): that is
+    -- the pipeline failing, whatever the step's errorHandling (skipping them all completed
+    -- the run having done nothing). Such an error of one document among documents that
+    -- came through stays that document's.
+    IF n_items > 0 AND NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out)
+       AND EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_err e WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A')) THEN
+        SELECT * INTO bad FROM pg_temp._pgm_pipe_err e
+         WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A') ORDER BY e.ord LIMIT 1;
+        RAISE EXCEPTION 'pipeline "%" step "%" failed, and no document of the batch came through: %', c->>'name', bad.step, bad.error
             USING ERRCODE = bad.sqlstate,
                   HINT = 'An error of the pipeline''s SQL (a column, table, schema or function, or a privilege) rather than of its documents: '
                       || 'errorHandling SKIP does not apply. Fix the definition or the privileges and CALL pgmigrate.run_pipeline again.';
@@ -1820,6 +1871,10 @@ BEGIN
                       HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
                                  ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
         END;
+        IF NOT has_function_privilege(who, fn, 'EXECUTE') THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: % may not execute function %(%)', item->>0, who, item->>1, item->>2
+                USING ERRCODE = 'insufficient_privilege', HINT = 'GRANT EXECUTE on it to the pipeline''s author.';
+        END IF;
         -- One value back per call (a set-returning function made one of its rows win at
         -- random), of the type the step reads.
         IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN

@@ -23,9 +23,17 @@ CREATE TABLE pgmigrate.migration_jobs (
     created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
     started_at           timestamptz,
     finished_at          timestamptz,
-    detail               text,   -- the failed statement's DETAIL and HINT (0.6.3)
-    hint                 text
+    hint                 text    -- the failed statement's HINT (0.6.3; its DETAIL: migration_job_details)
 );
 CREATE INDEX migration_jobs_run_idx ON pgmigrate.migration_jobs (run_id, phase_number, job_id);
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_jobs_job_id_seq', '');
+
+-- A failed worker statement's DETAIL, on its way to the session driving the run (which
+-- reads and deletes it). A DETAIL can show values of the author's tables (a duplicated
+-- key), so it lives where only the extension's owner reads: migration admins, who may read
+-- migration_jobs, may not read this. Not dumped: nothing in it outlives a run's next step.
+CREATE TABLE pgmigrate.migration_job_details (
+    job_id bigint PRIMARY KEY REFERENCES pgmigrate.migration_jobs (job_id) ON DELETE CASCADE,
+    detail text NOT NULL
+);

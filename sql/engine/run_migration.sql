@@ -102,6 +102,8 @@ BEGIN
         -- (The step's own hint first, as a sentence.)
         hint := pg_catalog.concat_ws(' ', pg_catalog.regexp_replace(err->>'hint', '([^.!?])\s*$', '\1.'),
                     CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                         WHEN r ? 'original' THEN pg_catalog.format('This was the rollback of a failed run: fix the cause and CALL pgmigrate.run_migration(%L) again to finish it, '
+                              'or CALL pgmigrate.run_migration(%L, ''{"abandonRollback": true}'') to give up undoing and run the migration afresh.', name, name)
                          ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
         IF nullif(err->>'detail', '') IS NOT NULL THEN
             RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(err->>'sqlstate', 'P0001'), DETAIL = err->>'detail', HINT = hint;

@@ -12,9 +12,9 @@ BEGIN
     END IF;
     FOR k IN SELECT jsonb_object_keys(options) LOOP
         CONTINUE WHEN k IN ('lockTimeout', 'lockRetries', 'runId', 'cancel');
-        IF k NOT IN ('force', 'rollbackOnFailure', 'rollback') THEN
+        IF k NOT IN ('force', 'rollbackOnFailure', 'rollback', 'abandonRollback') THEN
             RAISE EXCEPTION 'unknown option "%"', k USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'Options are force, rollbackOnFailure, rollback, lockTimeout, lockRetries.';
+                HINT = 'Options are force, rollbackOnFailure, rollback, abandonRollback, lockTimeout, lockRetries.';
         END IF;
         IF jsonb_typeof(options->k) <> 'boolean' THEN
             RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';

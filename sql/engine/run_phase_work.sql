@@ -165,12 +165,13 @@ BEGIN
         'error', CASE WHEN sj.sqlstate = '55P03' AND lp[1] > 0 THEN pgmigrate._lock_failure(step, sj.attempt, lp[1], sj.error) ELSE sj.error END)
         || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END
         -- (The DETAIL, which can show the author's data, only for a session whose login role
-        -- is or is in the author's: the worker's launcher may have been another; and it is
-        -- not kept in the job row once read.)
+        -- is or is in the author's: the worker's launcher may have been another; deleted once
+        -- read.)
         || jsonb_strip_nulls(jsonb_build_object(
-               'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER') THEN nullif(sj.detail, '') END,
+               'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER')
+                              THEN (SELECT nullif(d.detail, '') FROM pgmigrate.migration_job_details d WHERE d.job_id = sj.job_id) END,
                'hint', nullif(sj.hint, '')));
-    UPDATE pgmigrate.migration_jobs SET detail = NULL WHERE job_id = sj.job_id AND detail IS NOT NULL;
+    DELETE FROM pgmigrate.migration_job_details d WHERE d.job_id = sj.job_id;
     PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(failed));
     RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
 END $$;

@@ -15,9 +15,24 @@ BEGIN
     -- The rollback rollbackOnFailure started after a failure, interrupted (cancelled, its
     -- session gone) or failed itself: finished first, whatever this call asks (a new forward
     -- run went over the partly undone migration: "already exists" on every attempt).
-    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED') THEN
+    -- {"abandonRollback": true} gives up undoing (a rollback step that cannot succeed): the
+    -- rollback stays FAILED, marked abandoned, and this call starts the migration afresh.
+    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED')
+       AND NOT coalesce((prev.error->>'abandoned')::boolean, false) AND coalesce((options->>'abandonRollback')::boolean, false) THEN
+        UPDATE pgmigrate.migration_runs r SET status = 'FAILED', finished_at = coalesce(r.finished_at, clock_timestamp()),
+               error = coalesce(r.error, '{}') || '{"abandoned": true}'
+         WHERE r.run_id = prev.run_id RETURNING * INTO prev;
+        PERFORM pgmigrate._run_log(m, prev.run_id, 'ROLLBACK_ABANDONED', jsonb_build_object('undoes', prev.undoes, 'phase', prev.next_phase), caller);
+        PERFORM pgmigrate._set_migration_status(m, 'FAILED');
+        m.status := 'FAILED';
+        RAISE NOTICE 'run_migration %: the rollback of its failed run is abandoned at phase % of %: what it did not undo stays',
+            m.migration_name, prev.next_phase, jsonb_array_length(prev.phases);
+    ELSIF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED')
+       AND NOT coalesce((prev.error->>'abandoned')::boolean, false) THEN
+        -- (This call's lock settings apply to the rest of the rollback.)
         UPDATE pgmigrate.migration_runs r SET status = 'RUNNING', error = NULL, finished_at = NULL,
-               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END
+               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END,
+               options = prev.options || (options - 'runId' - 'cancel' - 'rollback' - 'force' - 'abandonRollback')
          WHERE r.run_id = prev.run_id RETURNING * INTO run;
         PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
         PERFORM pgmigrate._run_log(m, run.run_id, 'RESUMED', jsonb_build_object('phase', run.next_phase, 'direction', 'rollback',

@@ -121,12 +121,20 @@ CREATE TABLE pgmigrate.migration_jobs (
     created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
     started_at           timestamptz,
     finished_at          timestamptz,
-    detail               text,   -- the failed statement's DETAIL and HINT (0.6.3)
-    hint                 text
+    hint                 text    -- the failed statement's HINT (0.6.3; its DETAIL: migration_job_details)
 );
 CREATE INDEX migration_jobs_run_idx ON pgmigrate.migration_jobs (run_id, phase_number, job_id);
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('pgmigrate.migration_jobs_job_id_seq', '');
+
+-- A failed worker statement's DETAIL, on its way to the session driving the run (which
+-- reads and deletes it). A DETAIL can show values of the author's tables (a duplicated
+-- key), so it lives where only the extension's owner reads: migration admins, who may read
+-- migration_jobs, may not read this. Not dumped: nothing in it outlives a run's next step.
+CREATE TABLE pgmigrate.migration_job_details (
+    job_id bigint PRIMARY KEY REFERENCES pgmigrate.migration_jobs (job_id) ON DELETE CASCADE,
+    detail text NOT NULL
+);
 
 -- ---- registry/schema_versions.sql ----
 -- Entity schema versions. At most one is active (a partial unique index, so the
@@ -2344,9 +2352,9 @@ BEGIN
     END IF;
     FOR k IN SELECT jsonb_object_keys(options) LOOP
         CONTINUE WHEN k IN ('lockTimeout', 'lockRetries', 'runId', 'cancel');
-        IF k NOT IN ('force', 'rollbackOnFailure', 'rollback') THEN
+        IF k NOT IN ('force', 'rollbackOnFailure', 'rollback', 'abandonRollback') THEN
             RAISE EXCEPTION 'unknown option "%"', k USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'Options are force, rollbackOnFailure, rollback, lockTimeout, lockRetries.';
+                HINT = 'Options are force, rollbackOnFailure, rollback, abandonRollback, lockTimeout, lockRetries.';
         END IF;
         IF jsonb_typeof(options->k) <> 'boolean' THEN
             RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
@@ -2398,9 +2406,24 @@ BEGIN
     -- The rollback rollbackOnFailure started after a failure, interrupted (cancelled, its
     -- session gone) or failed itself: finished first, whatever this call asks (a new forward
     -- run went over the partly undone migration: "already exists" on every attempt).
-    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED') THEN
+    -- {"abandonRollback": true} gives up undoing (a rollback step that cannot succeed): the
+    -- rollback stays FAILED, marked abandoned, and this call starts the migration afresh.
+    IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED')
+       AND NOT coalesce((prev.error->>'abandoned')::boolean, false) AND coalesce((options->>'abandonRollback')::boolean, false) THEN
+        UPDATE pgmigrate.migration_runs r SET status = 'FAILED', finished_at = coalesce(r.finished_at, clock_timestamp()),
+               error = coalesce(r.error, '{}') || '{"abandoned": true}'
+         WHERE r.run_id = prev.run_id RETURNING * INTO prev;
+        PERFORM pgmigrate._run_log(m, prev.run_id, 'ROLLBACK_ABANDONED', jsonb_build_object('undoes', prev.undoes, 'phase', prev.next_phase), caller);
+        PERFORM pgmigrate._set_migration_status(m, 'FAILED');
+        m.status := 'FAILED';
+        RAISE NOTICE 'run_migration %: the rollback of its failed run is abandoned at phase % of %: what it did not undo stays',
+            m.migration_name, prev.next_phase, jsonb_array_length(prev.phases);
+    ELSIF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED')
+       AND NOT coalesce((prev.error->>'abandoned')::boolean, false) THEN
+        -- (This call's lock settings apply to the rest of the rollback.)
         UPDATE pgmigrate.migration_runs r SET status = 'RUNNING', error = NULL, finished_at = NULL,
-               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END
+               resumed_at = CASE WHEN prev.status = 'FAILED' THEN clock_timestamp() ELSE r.resumed_at END,
+               options = prev.options || (options - 'runId' - 'cancel' - 'rollback' - 'force' - 'abandonRollback')
          WHERE r.run_id = prev.run_id RETURNING * INTO run;
         PERFORM pgmigrate._set_migration_status(m, 'RUNNING');
         PERFORM pgmigrate._run_log(m, run.run_id, 'RESUMED', jsonb_build_object('phase', run.next_phase, 'direction', 'rollback',
@@ -2805,12 +2828,13 @@ BEGIN
         'error', CASE WHEN sj.sqlstate = '55P03' AND lp[1] > 0 THEN pgmigrate._lock_failure(step, sj.attempt, lp[1], sj.error) ELSE sj.error END)
         || CASE WHEN sj.cleanup IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('droppedInvalidIndexes', to_jsonb(sj.cleanup)) END
         -- (The DETAIL, which can show the author's data, only for a session whose login role
-        -- is or is in the author's: the worker's launcher may have been another; and it is
-        -- not kept in the job row once read.)
+        -- is or is in the author's: the worker's launcher may have been another; deleted once
+        -- read.)
         || jsonb_strip_nulls(jsonb_build_object(
-               'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER') THEN nullif(sj.detail, '') END,
+               'detail', CASE WHEN pg_has_role(session_user, m.stored_by, 'MEMBER')
+                              THEN (SELECT nullif(d.detail, '') FROM pgmigrate.migration_job_details d WHERE d.job_id = sj.job_id) END,
                'hint', nullif(sj.hint, '')));
-    UPDATE pgmigrate.migration_jobs SET detail = NULL WHERE job_id = sj.job_id AND detail IS NOT NULL;
+    DELETE FROM pgmigrate.migration_job_details d WHERE d.job_id = sj.job_id;
     PERFORM pgmigrate._record_steps(m, run.run_id, jsonb_build_array(failed));
     RETURN pgmigrate._fail_run(m, run, failed || jsonb_build_object('phase', run.next_phase), caller);
 END $$;
@@ -2922,6 +2946,8 @@ BEGIN
         -- (The step's own hint first, as a sentence.)
         hint := pg_catalog.concat_ws(' ', pg_catalog.regexp_replace(err->>'hint', '([^.!?])\s*$', '\1.'),
                     CASE WHEN (r->>'rolledBack')::pg_catalog.bool THEN 'Fix the cause and run it again: it starts from phase 1.'
+                         WHEN r ? 'original' THEN pg_catalog.format('This was the rollback of a failed run: fix the cause and CALL pgmigrate.run_migration(%L) again to finish it, '
+                              'or CALL pgmigrate.run_migration(%L, ''{"abandonRollback": true}'') to give up undoing and run the migration afresh.', name, name)
                          ELSE 'Fix the cause and CALL pgmigrate.run_migration again: it resumes at the failed phase.' END);
         IF nullif(err->>'detail', '') IS NOT NULL THEN
             RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = coalesce(err->>'sqlstate', 'P0001'), DETAIL = err->>'detail', HINT = hint;
@@ -5929,15 +5955,17 @@ BEGIN
     END IF;
     SELECT max(i.ord), count(*) INTO n, n_items FROM pg_temp._pgm_pipe_in i;
     retries := pgmigrate._pipeline_transform(c, author, author_path, 1, coalesce(n, 0));
-    -- Every document of the batch failed, each with an error that can be the pipeline's own
-    -- SQL rather than the document (SQLSTATE class 42: a column, table or function missing,
-    -- a privilege lost; 3F: a schema gone; 0A: not supported): that is the pipeline failing,
-    -- whatever the step's errorHandling (skipping them all completed the run having done
-    -- nothing). One such document among good ones stays that document's error.
-    IF n_items > 1 AND (SELECT count(DISTINCT e.ord) FROM pg_temp._pgm_pipe_err e
-                         WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A')) >= n_items THEN
-        SELECT * INTO bad FROM pg_temp._pgm_pipe_err e WHERE e.step <> 'validation.input' ORDER BY e.ord LIMIT 1;
-        RAISE EXCEPTION 'pipeline "%" step "%" failed on every document of the batch: %', c->>'name', bad.step, bad.error
+    -- No document of the batch came through, and some failed with an error that can be the
+    -- pipeline's own SQL rather than the document (SQLSTATE class 42: a column, table or
+    -- function missing, a privilege lost; 3F: a schema gone; 0A: not supported): that is
+    -- the pipeline failing, whatever the step's errorHandling (skipping them all completed
+    -- the run having done nothing). Such an error of one document among documents that
+    -- came through stays that document's.
+    IF n_items > 0 AND NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out)
+       AND EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_err e WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A')) THEN
+        SELECT * INTO bad FROM pg_temp._pgm_pipe_err e
+         WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A') ORDER BY e.ord LIMIT 1;
+        RAISE EXCEPTION 'pipeline "%" step "%" failed, and no document of the batch came through: %', c->>'name', bad.step, bad.error
             USING ERRCODE = bad.sqlstate,
                   HINT = 'An error of the pipeline''s SQL (a column, table, schema or function, or a privilege) rather than of its documents: '
                       || 'errorHandling SKIP does not apply. Fix the definition or the privileges and CALL pgmigrate.run_pipeline again.';
@@ -6305,6 +6333,10 @@ BEGIN
                       HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
                                  ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
         END;
+        IF NOT has_function_privilege(who, fn, 'EXECUTE') THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: % may not execute function %(%)', item->>0, who, item->>1, item->>2
+                USING ERRCODE = 'insufficient_privilege', HINT = 'GRANT EXECUTE on it to the pipeline''s author.';
+        END IF;
         -- One value back per call (a set-returning function made one of its rows win at
         -- random), of the type the step reads.
         IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN

@@ -48,15 +48,17 @@ BEGIN
     END IF;
     SELECT max(i.ord), count(*) INTO n, n_items FROM pg_temp._pgm_pipe_in i;
     retries := pgmigrate._pipeline_transform(c, author, author_path, 1, coalesce(n, 0));
-    -- Every document of the batch failed, each with an error that can be the pipeline's own
-    -- SQL rather than the document (SQLSTATE class 42: a column, table or function missing,
-    -- a privilege lost; 3F: a schema gone; 0A: not supported): that is the pipeline failing,
-    -- whatever the step's errorHandling (skipping them all completed the run having done
-    -- nothing). One such document among good ones stays that document's error.
-    IF n_items > 1 AND (SELECT count(DISTINCT e.ord) FROM pg_temp._pgm_pipe_err e
-                         WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A')) >= n_items THEN
-        SELECT * INTO bad FROM pg_temp._pgm_pipe_err e WHERE e.step <> 'validation.input' ORDER BY e.ord LIMIT 1;
-        RAISE EXCEPTION 'pipeline "%" step "%" failed on every document of the batch: %', c->>'name', bad.step, bad.error
+    -- No document of the batch came through, and some failed with an error that can be the
+    -- pipeline's own SQL rather than the document (SQLSTATE class 42: a column, table or
+    -- function missing, a privilege lost; 3F: a schema gone; 0A: not supported): that is
+    -- the pipeline failing, whatever the step's errorHandling (skipping them all completed
+    -- the run having done nothing). Such an error of one document among documents that
+    -- came through stays that document's.
+    IF n_items > 0 AND NOT EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_out)
+       AND EXISTS (SELECT 1 FROM pg_temp._pgm_pipe_err e WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A')) THEN
+        SELECT * INTO bad FROM pg_temp._pgm_pipe_err e
+         WHERE e.step <> 'validation.input' AND left(e.sqlstate, 2) IN ('42', '3F', '0A') ORDER BY e.ord LIMIT 1;
+        RAISE EXCEPTION 'pipeline "%" step "%" failed, and no document of the batch came through: %', c->>'name', bad.step, bad.error
             USING ERRCODE = bad.sqlstate,
                   HINT = 'An error of the pipeline''s SQL (a column, table, schema or function, or a privilege) rather than of its documents: '
                       || 'errorHandling SKIP does not apply. Fix the definition or the privileges and CALL pgmigrate.run_pipeline again.';

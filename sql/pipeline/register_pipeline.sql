@@ -23,6 +23,10 @@ BEGIN
                       HINT = CASE item->>2 WHEN 'jsonb[]' THEN 'A batch CUSTOM function takes jsonb[] and returns jsonb[].'
                                  ELSE 'Transformation and CUSTOM functions take jsonb and return jsonb; name them as your search_path resolves them, or schema-qualified.' END;
         END;
+        IF NOT has_function_privilege(who, fn, 'EXECUTE') THEN
+            RAISE EXCEPTION 'invalid pipeline definition at %: % may not execute function %(%)', item->>0, who, item->>1, item->>2
+                USING ERRCODE = 'insufficient_privilege', HINT = 'GRANT EXECUTE on it to the pipeline''s author.';
+        END IF;
         -- One value back per call (a set-returning function made one of its rows win at
         -- random), of the type the step reads.
         IF EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = fn AND (x.proretset OR x.prorettype <> (item->>2)::regtype)) THEN

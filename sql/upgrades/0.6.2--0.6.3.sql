@@ -8,8 +8,9 @@
 -- the last batches); the message names the pipeline, the run is in its DETAIL.
 -- A migration step's error DETAIL reaches the caller (execute_migration / rollback_migration
 -- with {"raise": true}, CALL run_migration) and the step's result, as its HINT did; a step
--- run by the background worker (CREATE INDEX CONCURRENTLY, ...) keeps both too, in new
--- columns of migration_jobs (the duplicated key of a unique index that could not be built).
+-- run by the background worker (CREATE INDEX CONCURRENTLY, ...) passes both on too
+-- (migration_jobs.hint; the DETAIL through migration_job_details, which only the owner
+-- reads: the duplicated key of a unique index that could not be built).
 -- A TRANSFORM step refused because its pipeline has a run going names that run and says
 -- how to finish it. CALL run_migration below a subtransaction is refused (25001); a second
 -- session's CALL is refused before it touches the migration's row; runners lock it FOR NO
@@ -33,7 +34,11 @@
 -- out; a missing and a null group key are one group; a default of null is a value. An
 -- output the entity store refuses is named (run) and shown (preview).
 
-ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint text;
+ALTER TABLE pgmigrate.migration_jobs ADD COLUMN hint text;
+CREATE TABLE pgmigrate.migration_job_details (
+    job_id bigint PRIMARY KEY REFERENCES pgmigrate.migration_jobs (job_id) ON DELETE CASCADE,
+    detail text NOT NULL
+);
 
 \ir ../engine/unlock_on_abort.sql
 \ir ../engine/run_migration_phase.sql
@@ -43,6 +48,7 @@ ALTER TABLE pgmigrate.migration_jobs ADD COLUMN detail text, ADD COLUMN hint tex
 \ir ../engine/rollback_migration.sql
 \ir ../engine/run_migration.sql
 \ir ../engine/run_phase_work.sql
+\ir ../engine/run_migration_options.sql
 \ir ../engine/start_run.sql
 \ir ../engine/fail_run.sql
 \ir ../engine/lock_migration.sql

@@ -456,31 +456,33 @@ pgm_job_run(int64 job_id, const char *xact)
 							  5, argtypes, values, nulls, false, 0);
 	}
 	/*
-	 * The error's DETAIL and HINT, for the run to pass on (columns since 0.6.3: a library
-	 * newer than the installed SQL skips them).
+	 * The error's HINT (a column since 0.6.3) and DETAIL (a table only the owner reads: it
+	 * can show values of the author's tables; kept only when the launching session's
+	 * login role, this worker's, is or is a member of the author). A library newer than the
+	 * installed SQL skips what is not there yet.
 	 */
-	if ((detail || hint) &&
+	if (hint &&
 		SPI_execute("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'pgmigrate.migration_jobs'::pg_catalog.regclass "
 					"AND attname = 'hint' AND NOT attisdropped", true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
-		Oid			argtypes[3] = {INT8OID, TEXTOID, TEXTOID};
-		Datum		values[3];
-		char		nulls[3] = {' ', ' ', ' '};
+		Oid			argtypes[2] = {INT8OID, TEXTOID};
+		Datum		values[2] = {Int64GetDatum(job_id), CStringGetTextDatum(hint)};
 
-		values[0] = Int64GetDatum(job_id);
-		if (detail)
-			values[1] = CStringGetTextDatum(detail);
-		else
-			nulls[1] = 'n';
-		if (hint)
-			values[2] = CStringGetTextDatum(hint);
-		else
-			nulls[2] = 'n';
-		/* (A DETAIL can show values of the author's tables: kept only when the launching
-		 * session's login role, this worker's, is or is a member of the author: run_step.sql.) */
-		SPI_execute_with_args("UPDATE pgmigrate.migration_jobs SET detail = CASE WHEN pg_catalog.pg_has_role(SESSION_USER, author, 'MEMBER') "
-							  "THEN $2 END, hint = $3 WHERE job_id = $1",
-							  3, argtypes, values, nulls, false, 0);
+		SPI_execute_with_args("UPDATE pgmigrate.migration_jobs SET hint = $2 WHERE job_id = $1",
+							  2, argtypes, values, NULL, false, 0);
+	}
+	if (detail &&
+		SPI_execute("SELECT 1 WHERE pg_catalog.to_regclass('pgmigrate.migration_job_details') IS NOT NULL", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		Oid			argtypes[2] = {INT8OID, TEXTOID};
+		Datum		values[2] = {Int64GetDatum(job_id), CStringGetTextDatum(detail)};
+
+		SPI_execute_with_args("INSERT INTO pgmigrate.migration_job_details (job_id, detail) "
+							  "SELECT j.job_id, $2 FROM pgmigrate.migration_jobs j "
+							  "WHERE j.job_id = $1 AND pg_catalog.pg_has_role(SESSION_USER, j.author, 'MEMBER') "
+							  "ON CONFLICT (job_id) DO UPDATE SET detail = EXCLUDED.detail",
+							  2, argtypes, values, NULL, false, 0);
 	}
 	SPI_finish();
 	PopActiveSnapshot();

@@ -159,6 +159,34 @@ SELECT entity_id, after, errors->0->>'step' AS step, errors->0->>'sqlstate' AS s
 CALL pgmigrate.run_pipeline('shp_store');
 SELECT count(*) FILTER (WHERE content->>'n' = '11') AS untouched FROM pgmigrate.temporal_entities WHERE entity_type = 'shp_store' AND valid_to = 'infinity';
 
+-- ... also in a batch of one document, and when another document failed earlier for a
+-- reason of its own (both completed with everything "skipped").
+SELECT pgmigrate.register_pipeline('{"name": "lk1", "entityType": "lk", "batchSize": 1, "steps": [{"name": "look", "type": "MAP", "errorHandling": "SKIP",
+  "config": {"mappingRules": [{"type": "LOOKUP_TRANSFORM", "keyField": "c", "targetField": "label", "lookupTable": "shp.codes",
+    "lookupKey": "code", "lookupValue": "lable"}]}}]}') IS NOT NULL AS registered;
+CALL pgmigrate.run_pipeline('lk1');
+SELECT status, last_sqlstate FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'lk1';
+CREATE FUNCTION shp.inv(d jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT d || jsonb_build_object('inv', 1 / ((d->>'n')::int - 1)) $$;
+INSERT INTO pgmigrate.temporal_entities (entity_type, content) SELECT 'mix', jsonb_build_object('n', g, 'c', 'a') FROM generate_series(1, 3) g;
+SELECT pgmigrate.register_pipeline('{"name": "mix", "entityType": "mix", "steps": [
+  {"name": "c1", "type": "CUSTOM", "errorHandling": "SKIP", "config": {"function": "shp.inv"}},
+  {"name": "c2", "type": "MAP", "errorHandling": "SKIP", "config": {"mappingRules": [{"type": "LOOKUP_TRANSFORM", "keyField": "c",
+    "targetField": "label", "lookupTable": "shp.codes", "lookupKey": "code", "lookupValue": "lable"}]}}]}') IS NOT NULL AS registered;
+\set VERBOSITY sqlstate
+CALL pgmigrate.run_pipeline('mix');
+\set VERBOSITY terse
+SELECT status, last_sqlstate FROM pgmigrate.pipeline_runs WHERE pipeline_name = 'mix';
+-- A function the author may no longer execute: refused when the run starts.
+CREATE ROLE shp_author;
+GRANT USAGE ON SCHEMA shp TO shp_author;
+SELECT pgmigrate.grant_pipeline_admin('shp_author');
+CREATE FUNCTION shp.mine(d jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT d $$;
+SET ROLE shp_author;
+SELECT pgmigrate.register_pipeline('{"name": "mine", "entityType": "mix", "steps": [{"type": "CUSTOM", "config": {"function": "shp.mine"}}]}') IS NOT NULL AS registered;
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION shp.mine(jsonb) FROM PUBLIC;
+CALL pgmigrate.run_pipeline('mine');
+
 -- The same class of error from one document among good ones stays that document's error
 -- (a function reading a table name from the document).
 CREATE FUNCTION shp.rel(v jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT to_jsonb((v #>> '{}')::regclass::oid::int) $$;
@@ -192,3 +220,6 @@ SELECT count(*) AS refused FROM unnest(ARRAY[E'\tnow', 'today 10:00', 'now()', '
 SELECT (before->>'v') AS v, after, errors->0->>'sqlstate' AS sqlstate FROM pgmigrate.pipeline_preview('agg_only', 10) ORDER BY 1 NULLS LAST;
 
 DROP SCHEMA shp CASCADE;
+DELETE FROM pgmigrate.pipelines WHERE name = 'mine';
+DROP OWNED BY shp_author;
+DROP ROLE shp_author;

@@ -235,6 +235,30 @@ CALL pgmigrate.run_migration('rm_undo');
 RESET client_min_messages;
 SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_undo';
 
+-- A rollback step that cannot succeed: each CALL resumes the rollback and says how to give
+-- up; {"abandonRollback": true} gives up undoing and runs the migration afresh.
+CREATE TABLE public.rm_stuck_dup (k int);
+INSERT INTO public.rm_stuck_dup VALUES (1), (1);
+SELECT register_migration($j${"name": "rm_stuck",
+  "forward": [{"name": "mk", "script": "CREATE TABLE IF NOT EXISTS public.rm_stuck_a (id int)"},
+              {"name": "uq", "script": "CREATE UNIQUE INDEX CONCURRENTLY rm_stuck_k ON public.rm_stuck_dup (k)"}],
+  "rollback": [{"name": "bad", "script": "SELECT 1/0"}, {"name": "unmk", "script": "DROP TABLE IF EXISTS public.rm_stuck_a"}]}$j$) IS NOT NULL AS registered;
+SET client_min_messages = warning;
+\set VERBOSITY terse
+CALL pgmigrate.run_migration('rm_stuck', '{"force": true, "rollbackOnFailure": true}');
+DELETE FROM public.rm_stuck_dup WHERE ctid = (SELECT min(ctid) FROM public.rm_stuck_dup);
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+CALL pgmigrate.run_migration('rm_stuck', '{"lockTimeout": 500}');
+\set SHOW_CONTEXT errors
+SELECT r.options->'lockTimeout' AS rollback_lock_timeout FROM migration_runs r JOIN knowledge_migrations k USING (migration_id)
+ WHERE k.migration_name = 'rm_stuck' AND r.undoes IS NOT NULL;
+CALL pgmigrate.run_migration('rm_stuck', '{"abandonRollback": true}');
+RESET client_min_messages;
+SELECT direction, r.status, (r.error->>'abandoned')::boolean AS abandoned FROM migration_runs r JOIN knowledge_migrations k USING (migration_id)
+ WHERE k.migration_name = 'rm_stuck' ORDER BY r.started_at;
+SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_stuck';
+
 -- The extension's owner need not be able to log in: the worker connects as the launching
 -- session's login role and acts as the owner.
 \set regress_db :DBNAME

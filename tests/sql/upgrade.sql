@@ -254,7 +254,7 @@ RESET client_min_messages;
 SELECT e.content, x.sqlstate FROM pgmigrate.temporal_entities e LEFT JOIN pgmigrate.pipeline_errors x USING (entity_id)
  WHERE e.entity_type = 'up62_doc' AND e.valid_to = 'infinity';
 SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
-SELECT status, detail, hint FROM pgmigrate.migration_jobs;
+SELECT status, hint FROM pgmigrate.migration_jobs;
 SELECT pgmigrate.register_migration('{"name": "up62_unique", "forward": ["CREATE UNIQUE INDEX CONCURRENTLY up62_k_key ON public.up62 (k)"],
   "rollback": ["DROP INDEX CONCURRENTLY IF EXISTS public.up62_k_key"]}') IS NOT NULL AS registered;
 SET client_min_messages = warning;
@@ -262,7 +262,7 @@ SET client_min_messages = warning;
 CALL pgmigrate.run_migration('up62_unique');
 \set SHOW_CONTEXT errors
 RESET client_min_messages;
-SELECT status, sqlstate, detail FROM pgmigrate.migration_jobs WHERE purpose = 'step' ORDER BY job_id;
+SELECT status, sqlstate, (SELECT count(*) FROM pgmigrate.migration_job_details) AS details_left FROM pgmigrate.migration_jobs WHERE purpose = 'step' ORDER BY job_id;
 SELECT error->>'detail' AS run_error_detail FROM pgmigrate.migration_runs WHERE status = 'FAILED';
 DROP TABLE public.up62;
 CREATE TABLE pgm_test.upgraded_from_062 AS SELECT * FROM pgm_test.extension_objects();
