@@ -763,6 +763,8 @@ DECLARE
     missing text[];
     dependents text[];
     report jsonb;
+    live_job bigint;
+    live_sql text;
 BEGIN
     SELECT * INTO prev FROM pgmigrate.migration_runs r WHERE r.migration_id = m.migration_id ORDER BY started_at DESC LIMIT 1;
     -- The rollback rollbackOnFailure started after a failure, interrupted (cancelled, its
@@ -772,6 +774,16 @@ BEGIN
     -- rollback stays FAILED, marked abandoned, and this call starts the migration afresh.
     IF prev.run_id IS NOT NULL AND prev.undoes IS NOT NULL AND prev.status IN ('RUNNING', 'FAILED')
        AND NOT coalesce((prev.error->>'abandoned')::boolean, false) AND coalesce((options->>'abandonRollback')::boolean, false) THEN
+        -- (Not while one of its statements still runs in a worker: it would interleave with
+        -- the fresh run.)
+        SELECT j.job_id, j.sql INTO live_job, live_sql FROM pgmigrate.migration_jobs j
+         WHERE j.run_id = prev.run_id AND j.status IN ('PENDING', 'RUNNING') AND pgmigrate._process_alive(j.pid) LIMIT 1;
+        IF live_job IS NOT NULL THEN
+            RAISE EXCEPTION 'the rollback of migration "%" still runs a statement in a background worker: %', m.migration_name, live_sql
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Wait for it (or end it with pg_cancel_backend on the pg_migrate job), then abandon the rollback.';
+        END IF;
+        DELETE FROM pgmigrate.migration_job_details d USING pgmigrate.migration_jobs j WHERE d.job_id = j.job_id AND j.run_id = prev.run_id;
         UPDATE pgmigrate.migration_runs r SET status = 'FAILED', finished_at = coalesce(r.finished_at, clock_timestamp()),
                error = coalesce(r.error, '{}') || '{"abandoned": true}'
          WHERE r.run_id = prev.run_id RETURNING * INTO prev;
@@ -890,6 +902,8 @@ BEGIN
     -- (A failed step's DETAIL goes to the caller, not into the run's record: other migration
     -- admins read that, and a DETAIL can show values of the author's tables.)
     UPDATE pgmigrate.migration_runs SET status = 'FAILED', error = failure - 'detail', finished_at = clock_timestamp() WHERE run_id = run.run_id;
+    -- (Nor kept for the owner: a worker's DETAIL its driver did not read, cancelled first.)
+    DELETE FROM pgmigrate.migration_job_details d USING pgmigrate.migration_jobs j WHERE d.job_id = j.job_id AND j.run_id = run.run_id;
     PERFORM pgmigrate._run_log(m, run.run_id, 'FAILED', jsonb_build_object('direction', run.direction, 'phase', failure->'phase',
         'failedStep', failure->>'stepName', 'error', failure->>'error'), caller);
     IF run.undoes IS NOT NULL THEN

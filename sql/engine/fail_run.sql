@@ -9,6 +9,8 @@ BEGIN
     -- (A failed step's DETAIL goes to the caller, not into the run's record: other migration
     -- admins read that, and a DETAIL can show values of the author's tables.)
     UPDATE pgmigrate.migration_runs SET status = 'FAILED', error = failure - 'detail', finished_at = clock_timestamp() WHERE run_id = run.run_id;
+    -- (Nor kept for the owner: a worker's DETAIL its driver did not read, cancelled first.)
+    DELETE FROM pgmigrate.migration_job_details d USING pgmigrate.migration_jobs j WHERE d.job_id = j.job_id AND j.run_id = run.run_id;
     PERFORM pgmigrate._run_log(m, run.run_id, 'FAILED', jsonb_build_object('direction', run.direction, 'phase', failure->'phase',
         'failedStep', failure->>'stepName', 'error', failure->>'error'), caller);
     IF run.undoes IS NOT NULL THEN

@@ -258,6 +258,8 @@ RESET client_min_messages;
 SELECT direction, r.status, (r.error->>'abandoned')::boolean AS abandoned FROM migration_runs r JOIN knowledge_migrations k USING (migration_id)
  WHERE k.migration_name = 'rm_stuck' ORDER BY r.started_at;
 SELECT status FROM knowledge_migrations WHERE migration_name = 'rm_stuck';
+-- No DETAIL outlives the runs that failed (its table is the owner's alone).
+SELECT count(*) AS details_left FROM pgmigrate.migration_job_details;
 
 -- The extension's owner need not be able to log in: the worker connects as the launching
 -- session's login role and acts as the owner.
