@@ -20,5 +20,9 @@ BEGIN
             RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END LOOP;
+    IF coalesce((options->>'abandonRollback')::boolean, false) AND coalesce((options->>'rollback')::boolean, false) THEN
+        RAISE EXCEPTION 'options "abandonRollback" and "rollback" do not go together' USING ERRCODE = 'invalid_parameter_value',
+            HINT = '"abandonRollback" gives up an automatic rollback and runs the migration afresh; "rollback" rolls a COMPLETED migration back.';
+    END IF;
     RETURN pgmigrate._check_lock_settings(options, 'options');
 END $$;

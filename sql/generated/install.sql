@@ -2360,6 +2360,10 @@ BEGIN
             RAISE EXCEPTION 'option "%" must be true or false, not %', k, options->k USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END LOOP;
+    IF coalesce((options->>'abandonRollback')::boolean, false) AND coalesce((options->>'rollback')::boolean, false) THEN
+        RAISE EXCEPTION 'options "abandonRollback" and "rollback" do not go together' USING ERRCODE = 'invalid_parameter_value',
+            HINT = '"abandonRollback" gives up an automatic rollback and runs the migration afresh; "rollback" rolls a COMPLETED migration back.';
+    END IF;
     RETURN pgmigrate._check_lock_settings(options, 'options');
 END $$;
 
@@ -7022,6 +7026,9 @@ BEGIN
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             BEGIN
                 PERFORM pg_catalog.pg_sleep(0.01);
+                -- (Inside the block too: a cancel or statement_timeout landing while it
+                -- looks at the workers escaped, leaving the run RUNNING and them working.)
+                pids := pgmigrate.pipeline_workers(run, 0, pids);
             EXCEPTION WHEN query_canceled THEN
                 -- Cancelled (or statement_timeout) while its workers work: the run is
                 -- CANCELLED, they stop before their next batch, and the CALL fails once they
@@ -7032,8 +7039,8 @@ BEGIN
                 GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
                 stop_as := 'CANCELLED';
                 PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                pids := pgmigrate.pipeline_workers(run, 0, pids);
             END;
-            pids := pgmigrate.pipeline_workers(run, 0, pids);
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             COMMIT;
             SET TRANSACTION ISOLATION LEVEL READ COMMITTED;

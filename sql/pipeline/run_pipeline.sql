@@ -164,6 +164,9 @@ BEGIN
             PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
             BEGIN
                 PERFORM pg_catalog.pg_sleep(0.01);
+                -- (Inside the block too: a cancel or statement_timeout landing while it
+                -- looks at the workers escaped, leaving the run RUNNING and them working.)
+                pids := pgmigrate.pipeline_workers(run, 0, pids);
             EXCEPTION WHEN query_canceled THEN
                 -- Cancelled (or statement_timeout) while its workers work: the run is
                 -- CANCELLED, they stop before their next batch, and the CALL fails once they
@@ -174,8 +177,8 @@ BEGIN
                 GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
                 stop_as := 'CANCELLED';
                 PERFORM pgmigrate.pipeline_stop(run, stop_as, err, state);
+                pids := pgmigrate.pipeline_workers(run, 0, pids);
             END;
-            pids := pgmigrate.pipeline_workers(run, 0, pids);
             PERFORM pg_catalog.set_config('search_path', caller_path, true);
             COMMIT;
             SET TRANSACTION ISOLATION LEVEL READ COMMITTED;

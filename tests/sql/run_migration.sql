@@ -253,6 +253,7 @@ CALL pgmigrate.run_migration('rm_stuck', '{"lockTimeout": 500}');
 \set SHOW_CONTEXT errors
 SELECT r.options->'lockTimeout' AS rollback_lock_timeout FROM migration_runs r JOIN knowledge_migrations k USING (migration_id)
  WHERE k.migration_name = 'rm_stuck' AND r.undoes IS NOT NULL;
+SELECT pgm_test.expect_error($$SELECT pgmigrate.run_migration_phase('rm_stuck', '{"abandonRollback": true, "rollback": true}')$$);
 CALL pgmigrate.run_migration('rm_stuck', '{"abandonRollback": true}');
 RESET client_min_messages;
 SELECT direction, r.status, (r.error->>'abandoned')::boolean AS abandoned FROM migration_runs r JOIN knowledge_migrations k USING (migration_id)
