@@ -6375,7 +6375,6 @@ DECLARE
     item jsonb;
     old pgmigrate.pipelines;
     new_id uuid;
-    fn oid;
 BEGIN
     IF definition IS NULL THEN
         RAISE EXCEPTION 'a pipeline definition is required' USING ERRCODE = 'invalid_parameter_value';
